@@ -1,0 +1,116 @@
+/**
+ * Credential verification, local and offline: JWTs with jose (HS256 from `JWT_SECRET`, RS256/ES256/EdDSA
+ * from the inline `JWT_JWKS`) and the service key compared in constant time. Used by the Worker's auth
+ * middleware and by the RealtimeDO when a socket refreshes its token.
+ */
+import { type JSONWebKeySet, type JWTPayload, createLocalJWKSet, decodeProtectedHeader, errors, jwtVerify } from "jose";
+import type { Caller } from "./caller";
+import { HttpError } from "./errors";
+
+export interface AuthSettings {
+  JWT_SECRET?: string;
+  JWT_JWKS?: string;
+  JWT_ISSUER?: string;
+  JWT_AUDIENCE?: string;
+  SERVICE_KEY?: string;
+}
+
+/** Tokens longer than this are refused before any parsing. */
+export const MAX_TOKEN_BYTES = 8_192;
+/** Allowed clock skew for `exp` and `nbf`, in seconds (the contract allows at most 60). */
+export const CLOCK_TOLERANCE_S = 30;
+
+const ASYMMETRIC_ALGS = ["RS256", "ES256", "EdDSA", "Ed25519"];
+
+type JwksGetter = ReturnType<typeof createLocalJWKSet>;
+// Imported keys are cached per secret / key set so each isolate imports them once, not per request.
+const secretKeys = new Map<string, Uint8Array>();
+const keySets = new Map<string, JwksGetter>();
+
+function secretKey(secret: string): Uint8Array {
+  let key = secretKeys.get(secret);
+  if (!key) {
+    key = new TextEncoder().encode(secret);
+    secretKeys.set(secret, key);
+  }
+  return key;
+}
+
+function keySet(jwks: string): JwksGetter {
+  let getter = keySets.get(jwks);
+  if (!getter) {
+    let parsed: JSONWebKeySet;
+    try {
+      parsed = JSON.parse(jwks) as JSONWebKeySet;
+    } catch (cause) {
+      throw new HttpError(500, "AUTH_MISCONFIGURED", "JWT_JWKS is not valid JSON; fix the Worker secret.", { cause });
+    }
+    getter = createLocalJWKSet(parsed);
+    keySets.set(jwks, getter);
+  }
+  return getter;
+}
+
+function invalid(detail: string, cause?: unknown): HttpError {
+  return new HttpError(401, "INVALID_TOKEN", detail, cause === undefined ? {} : { cause });
+}
+
+/**
+ * Verifies a JWT and returns the signed-in caller. Every failure is a 401: `TOKEN_EXPIRED` for an
+ * expired token, `INVALID_TOKEN` for everything else (bad signature, alg none, unknown kid, ...).
+ */
+export async function verifyToken(token: string, settings: AuthSettings): Promise<Caller & { kind: "user" }> {
+  if (token.length > MAX_TOKEN_BYTES) throw invalid(`The token is larger than ${MAX_TOKEN_BYTES} bytes.`);
+  let alg: string | undefined;
+  try {
+    alg = decodeProtectedHeader(token).alg;
+  } catch (cause) {
+    throw invalid("The token is not a well-formed JWT.", cause);
+  }
+  let payload: JWTPayload;
+  const options = {
+    clockTolerance: CLOCK_TOLERANCE_S,
+    requiredClaims: ["exp", "sub"],
+    ...(settings.JWT_ISSUER ? { issuer: settings.JWT_ISSUER } : {}),
+    ...(settings.JWT_AUDIENCE ? { audience: settings.JWT_AUDIENCE } : {}),
+  };
+  try {
+    if (alg === "HS256" && settings.JWT_SECRET) {
+      ({ payload } = await jwtVerify(token, secretKey(settings.JWT_SECRET), { ...options, algorithms: ["HS256"] }));
+    } else if (alg !== undefined && ASYMMETRIC_ALGS.includes(alg) && settings.JWT_JWKS) {
+      ({ payload } = await jwtVerify(token, keySet(settings.JWT_JWKS), { ...options, algorithms: ASYMMETRIC_ALGS }));
+    } else {
+      throw invalid(`Tokens signed with ${JSON.stringify(alg ?? "no algorithm")} are not accepted here.`);
+    }
+  } catch (cause) {
+    if (cause instanceof HttpError) throw cause;
+    if (cause instanceof errors.JWTExpired) throw new HttpError(401, "TOKEN_EXPIRED", "The token has expired; sign in again or refresh it.", { cause });
+    if (cause instanceof errors.JWKSNoMatchingKey) throw invalid("No key in JWT_JWKS matches the token's kid and algorithm.", cause);
+    if (cause instanceof errors.JWTClaimValidationFailed) throw invalid(`The token's "${cause.claim}" claim is not acceptable (${cause.reason}).`, cause);
+    throw invalid("The token's signature or format is not valid.", cause);
+  }
+  if (typeof payload.sub !== "string" || payload.sub.length === 0) throw invalid('The token needs a non-empty string "sub" claim.');
+  return { kind: "user", sub: payload.sub, claims: payload as Record<string, unknown>, expiresAt: (payload.exp ?? 0) * 1000 };
+}
+
+const encoder = new TextEncoder();
+
+/** Compares a presented key with the service key in constant time (digests hide the length too). */
+export async function isServiceKey(presented: string, settings: AuthSettings): Promise<boolean> {
+  if (!settings.SERVICE_KEY) return false;
+  const [a, b] = await Promise.all([
+    crypto.subtle.digest("SHA-256", encoder.encode(presented)),
+    crypto.subtle.digest("SHA-256", encoder.encode(settings.SERVICE_KEY)),
+  ]);
+  return crypto.subtle.timingSafeEqual(a, b);
+}
+
+/**
+ * Resolves the caller from a bearer value (a JWT or the service key). Credentials that are present
+ * but bad are 401, never downgraded to anonymous.
+ */
+export async function authenticateBearer(bearer: string, settings: AuthSettings): Promise<Caller> {
+  if (await isServiceKey(bearer, settings)) return { kind: "service" };
+  if (bearer.split(".").length !== 3) throw invalid("The bearer credential is neither a JWT nor the service key.");
+  return verifyToken(bearer, settings);
+}

@@ -1,0 +1,315 @@
+/**
+ * `defineConfig` and the configuration types. The config is TypeScript, bundled into the Worker and
+ * every actor at build time, and validated when the module loads so a bad config fails at startup
+ * with a message naming the namespace, table or column at fault.
+ */
+
+/** Column types. `array` is a JSON array, `json` any JSON value. */
+export type ColumnType = "string" | "text" | "integer" | "number" | "boolean" | "json" | "array";
+
+export const COLUMN_TYPES: readonly ColumnType[] = ["string", "text", "integer", "number", "boolean", "json", "array"];
+
+export interface ColumnConfig {
+  type: ColumnType;
+  /** Insert must supply a non-null value (unless `default` is set). */
+  required?: boolean;
+  /** Value used when an insert omits the column. Must be valid for the column. */
+  default?: unknown;
+  /** A unique index is created; duplicates answer 409. Usable as `?onConflict=<column>`. */
+  unique?: boolean;
+  /** Maximum length in characters (string, text) or items (array). */
+  maxLength?: number;
+  /** Allowed values (string columns). */
+  enum?: readonly string[];
+  /** Inclusive numeric bounds (integer, number). */
+  min?: number;
+  max?: number;
+}
+
+export interface IndexConfig {
+  columns: readonly string[];
+  unique?: boolean;
+}
+
+/** The signed-in caller as rules see it. Anonymous callers are `null`; the service key bypasses rules. */
+export interface RuleAuth {
+  sub: string;
+  claims: Record<string, unknown>;
+}
+
+export interface RuleBlock {
+  /** `user:alice` or `public`. */
+  name: string;
+  namespace: string;
+  /** The dynamic part (`alice`), or `null` for a static namespace. */
+  id: string | null;
+}
+
+export type RuleOp = "read" | "insert" | "update" | "delete";
+
+export interface RuleContext {
+  auth: RuleAuth | null;
+  block: RuleBlock;
+  table: string | null;
+  op: RuleOp;
+  /** The stored row (get, update, delete, realtime events); absent for block-level checks and lists. */
+  row?: Record<string, unknown>;
+  /** The incoming data (insert, update). */
+  data?: Record<string, unknown>;
+}
+
+/**
+ * A rule allows (`true`), denies (`false`), or allows only rows matching a filter written in the
+ * query grammar (`"owner=eq.alice"`), which lists apply in SQL and gets and events check per row.
+ * A rule that throws denies. No rule means denied (deny by default).
+ */
+export type Rule = (ctx: RuleContext) => boolean | string;
+
+export interface RulesConfig {
+  read?: Rule;
+  insert?: Rule;
+  update?: Rule;
+  delete?: Rule;
+  /** Shorthand for insert, update and delete when those are not given. */
+  write?: Rule;
+}
+
+export interface TableConfig {
+  columns: Record<string, ColumnConfig>;
+  indexes?: readonly IndexConfig[];
+  /** Columns indexed for full-text search (`?search=`). String or text columns. */
+  search?: readonly string[];
+  /** Per-table rules; each op falls back to the namespace's rule. */
+  rules?: RulesConfig;
+}
+
+export interface NamespaceConfig {
+  /** `dynamic`: blocks are `<namespace>:<id>`; `static`: the one block `<namespace>`. */
+  kind: "dynamic" | "static";
+  tables: Record<string, TableConfig>;
+  rules?: RulesConfig;
+}
+
+export type RateLimitAlgorithm = "gcra" | "token_bucket" | "sliding_window" | "fixed_window";
+
+export const RATE_LIMIT_ALGORITHMS: readonly RateLimitAlgorithm[] = ["gcra", "token_bucket", "sliding_window", "fixed_window"];
+
+export interface RateLimitPolicyConfig {
+  /** Requests allowed per period. */
+  limit: number;
+  periodMs: number;
+  /** Extra capacity for bursts (gcra, token_bucket); defaults to 0 (capacity = limit). */
+  burst?: number;
+  algorithm?: RateLimitAlgorithm;
+  /** Fixed windows aligned to the epoch (calendar minutes, hours) instead of the first request. */
+  aligned?: boolean;
+  /** A signed-in caller may use this policy on keys prefixed with its own `sub` (`alice:...`). */
+  public?: boolean;
+}
+
+export interface LimitsConfig {
+  /** Largest request body in bytes. */
+  maxBodyBytes: number;
+  /** Most rows in one insert or batch. */
+  maxRowsPerWrite: number;
+  /** Largest `limit` on a list. */
+  maxPageSize: number;
+  defaultPageSize: number;
+  /** Deepest `or=()`/`and=()` nesting. */
+  maxFilterDepth: number;
+  /** Longest query string, in characters. */
+  maxFilterLength: number;
+  /** Changes kept per block for `since` replays and `changesSince`. */
+  changeLogSize: number;
+}
+
+export interface ActorbaseConfig {
+  namespaces: Record<string, NamespaceConfig>;
+  rateLimits?: {
+    policies?: Record<string, RateLimitPolicyConfig>;
+    /** The policy that protects `/api/*` per caller; `null` turns the platform limiter off. */
+    platformPolicy?: string | null;
+  };
+  limits?: Partial<LimitsConfig>;
+}
+
+/** The config after validation, with limits filled in. */
+export interface ResolvedConfig extends ActorbaseConfig {
+  limits: LimitsConfig;
+  rateLimits: { policies: Record<string, RateLimitPolicyConfig>; platformPolicy: string | null };
+}
+
+export const DEFAULT_LIMITS: LimitsConfig = {
+  maxBodyBytes: 1_048_576,
+  maxRowsPerWrite: 1_000,
+  maxPageSize: 1_000,
+  defaultPageSize: 50,
+  maxFilterDepth: 8,
+  maxFilterLength: 4_096,
+  changeLogSize: 10_000,
+};
+
+/** Names the platform owns: system columns and the query grammar's reserved words. */
+export const SYSTEM_COLUMNS = ["id", "createdAt", "updatedAt", "version"] as const;
+export const RESERVED_WORDS = ["select", "order", "limit", "cursor", "count", "search", "or", "and", "onConflict"] as const;
+
+const IDENTIFIER = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
+const NAMESPACE = /^[a-z][a-z0-9_-]{0,62}$/;
+
+/** Thrown at startup for an invalid config; the message names what is wrong and where. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(`actorbase.config.ts: ${message}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Declares and validates an Actorbase app. Throws `ConfigError` naming the offending part. */
+export function defineConfig(config: ActorbaseConfig): ResolvedConfig {
+  validateNamespaces(config.namespaces);
+  const limits = { ...DEFAULT_LIMITS, ...config.limits };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isInteger(value) || value <= 0) throw new ConfigError(`limits.${name} must be a positive integer, got ${JSON.stringify(value)}`);
+  }
+  if (limits.maxRowsPerWrite < 1_000) throw new ConfigError("limits.maxRowsPerWrite must be at least 1000");
+  if (limits.defaultPageSize > limits.maxPageSize) throw new ConfigError("limits.defaultPageSize must not exceed limits.maxPageSize");
+  const policies = config.rateLimits?.policies ?? {};
+  validatePolicies(policies);
+  const platformPolicy = config.rateLimits?.platformPolicy === undefined ? (policies.api ? "api" : null) : config.rateLimits.platformPolicy;
+  if (platformPolicy !== null && !policies[platformPolicy]) {
+    throw new ConfigError(`rateLimits.platformPolicy names "${platformPolicy}", which is not in rateLimits.policies`);
+  }
+  return { ...config, limits, rateLimits: { policies, platformPolicy } };
+}
+
+function validateNamespaces(namespaces: Record<string, NamespaceConfig>): void {
+  if (!namespaces || typeof namespaces !== "object" || Object.keys(namespaces).length === 0) {
+    throw new ConfigError("namespaces must declare at least one namespace");
+  }
+  for (const [ns, nsConfig] of Object.entries(namespaces)) {
+    if (!NAMESPACE.test(ns)) throw new ConfigError(`namespace "${ns}": names are lowercase letters, digits, _ and -, starting with a letter`);
+    if (nsConfig.kind !== "dynamic" && nsConfig.kind !== "static") {
+      throw new ConfigError(`namespace "${ns}": kind must be "dynamic" or "static", got ${JSON.stringify(nsConfig.kind)}`);
+    }
+    validateRules(nsConfig.rules, `namespace "${ns}"`);
+    const seenTables = new Set<string>();
+    for (const [table, tableConfig] of Object.entries(nsConfig.tables ?? {})) {
+      const where = `namespace "${ns}", table "${table}"`;
+      if (!IDENTIFIER.test(table)) throw new ConfigError(`${where}: table names are letters, digits and _, starting with a letter`);
+      if (seenTables.has(table.toLowerCase())) throw new ConfigError(`${where}: duplicate table name (names are case-insensitive)`);
+      seenTables.add(table.toLowerCase());
+      validateTable(tableConfig, where);
+    }
+  }
+}
+
+function validateTable(table: TableConfig, where: string): void {
+  if (!table.columns || typeof table.columns !== "object") throw new ConfigError(`${where}: columns must be an object`);
+  const seen = new Map<string, string>();
+  for (const [column, spec] of Object.entries(table.columns)) {
+    const at = `${where}, column "${column}"`;
+    if ((SYSTEM_COLUMNS as readonly string[]).includes(column)) throw new ConfigError(`${at}: "${column}" is a system column and cannot be declared`);
+    if ((RESERVED_WORDS as readonly string[]).includes(column)) throw new ConfigError(`${at}: "${column}" is a reserved word of the query grammar`);
+    if (!IDENTIFIER.test(column)) throw new ConfigError(`${at}: column names are letters, digits and _, starting with a letter`);
+    const lower = column.toLowerCase();
+    if (seen.has(lower) || (SYSTEM_COLUMNS as readonly string[]).some((c) => c.toLowerCase() === lower)) {
+      throw new ConfigError(`${at}: duplicate column name (names are case-insensitive)`);
+    }
+    seen.set(lower, column);
+    if (!COLUMN_TYPES.includes(spec?.type)) {
+      throw new ConfigError(`${at}: unknown type ${JSON.stringify(spec?.type)}; use one of ${COLUMN_TYPES.join(", ")}`);
+    }
+    validateColumnOptions(spec, at);
+  }
+  for (const [i, index] of (table.indexes ?? []).entries()) {
+    if (!Array.isArray(index.columns) || index.columns.length === 0) throw new ConfigError(`${where}, index ${i}: columns must be a non-empty array`);
+    for (const column of index.columns) {
+      if (!table.columns[column] && !(SYSTEM_COLUMNS as readonly string[]).includes(column)) {
+        throw new ConfigError(`${where}, index ${i}: unknown column "${column}"`);
+      }
+    }
+  }
+  for (const column of table.search ?? []) {
+    const spec = table.columns[column];
+    if (!spec) throw new ConfigError(`${where}, search: unknown column "${column}"`);
+    if (spec.type !== "string" && spec.type !== "text") throw new ConfigError(`${where}, search: column "${column}" must be string or text, not ${spec.type}`);
+  }
+  validateRules(table.rules, where);
+}
+
+function validateColumnOptions(spec: ColumnConfig, at: string): void {
+  if (spec.maxLength !== undefined && (!Number.isInteger(spec.maxLength) || spec.maxLength <= 0)) {
+    throw new ConfigError(`${at}: maxLength must be a positive integer`);
+  }
+  if (spec.enum !== undefined) {
+    if (spec.type !== "string" || !Array.isArray(spec.enum) || spec.enum.length === 0 || spec.enum.some((v) => typeof v !== "string")) {
+      throw new ConfigError(`${at}: enum must be a non-empty array of strings on a string column`);
+    }
+  }
+  if ((spec.min !== undefined || spec.max !== undefined) && spec.type !== "integer" && spec.type !== "number") {
+    throw new ConfigError(`${at}: min and max apply to integer and number columns only`);
+  }
+  if (spec.default !== undefined) {
+    const problem = checkValue(spec, spec.default);
+    if (problem) throw new ConfigError(`${at}: bad default ${JSON.stringify(spec.default)}: ${problem}`);
+  }
+}
+
+/**
+ * Checks one value against its column spec; returns what is wrong, or null. Shared by config
+ * validation (defaults) and the DatabaseDO (incoming data), so both judge values alike.
+ */
+export function checkValue(spec: ColumnConfig, value: unknown): string | null {
+  if (value === null) return spec.required ? "required" : null;
+  switch (spec.type) {
+    case "string":
+    case "text":
+      if (typeof value !== "string") return `must be a string`;
+      if (spec.maxLength !== undefined && [...value].length > spec.maxLength) return `must be at most ${spec.maxLength} characters`;
+      if (spec.enum && !spec.enum.includes(value)) return `must be one of ${spec.enum.join(", ")}`;
+      return null;
+    case "integer":
+      if (typeof value !== "number" || !Number.isSafeInteger(value)) return "must be an integer";
+      return checkRange(spec, value);
+    case "number":
+      if (typeof value !== "number" || !Number.isFinite(value)) return "must be a finite number";
+      return checkRange(spec, value);
+    case "boolean":
+      return typeof value === "boolean" ? null : "must be true or false";
+    case "array":
+      if (!Array.isArray(value)) return "must be an array";
+      if (spec.maxLength !== undefined && value.length > spec.maxLength) return `must have at most ${spec.maxLength} items`;
+      return null;
+    case "json":
+      return null;
+    default:
+      return "has an unknown type";
+  }
+}
+
+function checkRange(spec: ColumnConfig, value: number): string | null {
+  if (spec.min !== undefined && value < spec.min) return `must be at least ${spec.min}`;
+  if (spec.max !== undefined && value > spec.max) return `must be at most ${spec.max}`;
+  return null;
+}
+
+function validateRules(rules: RulesConfig | undefined, where: string): void {
+  if (rules === undefined) return;
+  for (const [op, rule] of Object.entries(rules)) {
+    if (!["read", "insert", "update", "delete", "write"].includes(op)) throw new ConfigError(`${where}, rules: unknown operation "${op}"; use read, insert, update, delete or write`);
+    if (typeof rule !== "function") throw new ConfigError(`${where}, rules.${op}: must be a function`);
+  }
+}
+
+function validatePolicies(policies: Record<string, RateLimitPolicyConfig>): void {
+  for (const [name, policy] of Object.entries(policies)) {
+    const at = `rateLimits.policies.${name}`;
+    if (!/^[A-Za-z][A-Za-z0-9_-]{0,62}$/.test(name)) throw new ConfigError(`${at}: policy names are letters, digits, _ and -`);
+    if (!Number.isInteger(policy.limit) || policy.limit <= 0) throw new ConfigError(`${at}: limit must be a positive integer`);
+    if (!Number.isInteger(policy.periodMs) || policy.periodMs <= 0) throw new ConfigError(`${at}: periodMs must be a positive integer`);
+    if (policy.burst !== undefined && (!Number.isInteger(policy.burst) || policy.burst < 0)) throw new ConfigError(`${at}: burst must be a non-negative integer`);
+    if (policy.algorithm !== undefined && !RATE_LIMIT_ALGORITHMS.includes(policy.algorithm)) {
+      throw new ConfigError(`${at}: unknown algorithm ${JSON.stringify(policy.algorithm)}; use one of ${RATE_LIMIT_ALGORITHMS.join(", ")}`);
+    }
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * One error type for the whole platform. Throw `HttpError` anywhere; the router converts it exactly
+ * once into an RFC 9457 problem+json response. Actors return `ProblemData` across RPC (errors lose
+ * their custom fields when they cross an RPC boundary) and the Worker rethrows it with `fromProblem`.
+ */
+
+export interface ProblemData {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  errors?: Record<string, string>;
+}
+
+export interface HttpErrorOptions {
+  cause?: unknown;
+  errors?: Record<string, string>;
+  headers?: Record<string, string>;
+}
+
+const TITLES: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  408: "Request Timeout",
+  409: "Conflict",
+  412: "Precondition Failed",
+  413: "Content Too Large",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Content",
+  428: "Precondition Required",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+/** An error with an HTTP status and a stable UPPER_SNAKE `code` that clients switch on. */
+export class HttpError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly detail: string;
+  readonly errors: Record<string, string> | undefined;
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(status: number, code: string, detail: string, options: HttpErrorOptions = {}) {
+    super(detail, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "HttpError";
+    this.status = status;
+    this.code = code;
+    this.detail = detail;
+    this.errors = options.errors;
+    this.headers = options.headers;
+  }
+
+  /** Rebuilds an error from the problem data an actor returned over RPC. */
+  static fromProblem(problem: ProblemData, headers?: Record<string, string>): HttpError {
+    return new HttpError(problem.status, problem.code, problem.detail, {
+      ...(problem.errors ? { errors: problem.errors } : {}),
+      ...(headers ? { headers } : {}),
+    });
+  }
+
+  /** The serializable problem body for this error. */
+  toProblem(): ProblemData {
+    return {
+      type: `https://actorbase.dev/problems/${this.code.toLowerCase().replaceAll("_", "-")}`,
+      title: TITLES[this.status] ?? "Error",
+      status: this.status,
+      detail: this.detail,
+      code: this.code,
+      ...(this.errors ? { errors: this.errors } : {}),
+    };
+  }
+}
+
+/** Maps anything thrown to problem data; unknown errors become an opaque 500 (the cause is logged, not sent). */
+export function toProblem(err: unknown): ProblemData {
+  if (err instanceof HttpError) return err.toProblem();
+  return new HttpError(500, "INTERNAL", "An unexpected error occurred; retry, and report the X-Request-Id if it persists.").toProblem();
+}
+
+/** Renders problem data as an `application/problem+json` response. */
+export function problemResponse(problem: ProblemData, headers?: HeadersInit): Response {
+  const response = new Response(JSON.stringify(problem), { status: problem.status, ...(headers ? { headers } : {}) });
+  response.headers.set("Content-Type", "application/problem+json");
+  return response;
+}

@@ -1,0 +1,23 @@
+import { type ProblemData, HttpError, toProblem } from "./errors";
+
+/**
+ * The shape every actor RPC method returns. Thrown errors lose their status and code when they
+ * cross an RPC boundary, so actors catch once and return the problem; the Worker unwraps once.
+ */
+export type RpcResult<T> = { ok: true; value: T } | { ok: false; problem: ProblemData };
+
+/** Runs an actor method body and captures an `HttpError` (or any error, as a 500) as a result. */
+export async function capture<T>(body: () => T | Promise<T>): Promise<RpcResult<T>> {
+  try {
+    return { ok: true, value: await body() };
+  } catch (err) {
+    if (!(err instanceof HttpError)) console.error(JSON.stringify({ msg: "actor error", error: String(err), stack: (err as Error)?.stack }));
+    return { ok: false, problem: toProblem(err) };
+  }
+}
+
+/** Returns the value of an actor result or throws the problem it carries as an `HttpError`. */
+export function unwrap<T>(result: RpcResult<T>): T {
+  if (result.ok) return result.value;
+  throw HttpError.fromProblem(result.problem);
+}

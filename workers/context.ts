@@ -1,0 +1,27 @@
+import type { IRequest } from "itty-router";
+import type { Block } from "../shared/block";
+import type { Caller } from "../shared/caller";
+
+/** What the middleware chain learns about a request, carried on itty's request object. */
+export interface RequestState {
+  /** The X-Request-Id echoed on the response and written to the log line. */
+  id: string;
+  /** `performance.now()`-style start time in ms (Date.now under workerd's coarse clock). */
+  startedAt: number;
+  caller?: Caller;
+  block?: Block;
+  /** Extra response headers set by middleware (rate-limit headers, for example). */
+  responseHeaders: Headers;
+}
+
+export type AppRequest = IRequest & { state: RequestState };
+
+/** The Worker's arguments after the request: its environment and execution context. */
+export type Args = [env: Env, ctx: ExecutionContext];
+
+/** Serializes a JSON response. */
+export function json(body: unknown, status = 200, headers?: HeadersInit): Response {
+  const response = new Response(JSON.stringify(body), { status, ...(headers ? { headers } : {}) });
+  response.headers.set("Content-Type", "application/json; charset=utf-8");
+  return response;
+}

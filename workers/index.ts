@@ -1,0 +1,16 @@
+/**
+ * The Worker entry (wrangler's `main`): routes every request to a named actor. The Durable Object
+ * classes are re-exported here so the runtime can bind them.
+ */
+import type { Args, AppRequest } from "./context";
+import { router } from "./router";
+
+export { DatabaseDO } from "../objects/database/database-do";
+export { RateLimiterDO } from "../objects/rate-limiter/rate-limiter-do";
+export { RealtimeDO } from "../objects/realtime/realtime-do";
+
+export default {
+  fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+    return router.fetch(request as AppRequest, ...([env, ctx] as Args));
+  },
+} satisfies ExportedHandler<Env>;

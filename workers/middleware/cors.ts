@@ -1,0 +1,47 @@
+import type { AppRequest, Args } from "../context";
+
+// Hand-written rather than itty's cors(): itty's corsify does not set Access-Control-Expose-Headers
+// on actual responses (only on preflights) and adds no `Vary: Origin`, and both matter here.
+const ALLOW_METHODS = "GET, POST, PATCH, DELETE, OPTIONS";
+const ALLOW_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id, X-Service-Key";
+const EXPOSE_HEADERS = "X-Request-Id, X-Seq, ETag, Server-Timing, RateLimit, RateLimit-Policy, Retry-After";
+
+/** Parses `CORS_ORIGINS` (comma list, `*` for any origin). */
+export function allowedOrigins(env: Args[0]): string[] {
+  return (env.CORS_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean);
+}
+
+/** The origin to echo for this request, or null when it is not allowed. */
+export function allowOrigin(origin: string | null, env: Args[0]): string | null {
+  if (!origin) return null;
+  const allowed = allowedOrigins(env);
+  if (allowed.includes("*")) return "*";
+  return allowed.includes(origin) ? origin : null;
+}
+
+/** Answers preflight requests (`OPTIONS` with `Access-Control-Request-Method`) with 204. */
+export function preflight(request: AppRequest, env: Args[0]): Response | undefined {
+  if (request.method !== "OPTIONS") return undefined;
+  const origin = allowOrigin(request.headers.get("Origin"), env);
+  const headers = new Headers({ Vary: "Origin" });
+  if (origin) {
+    headers.set("Access-Control-Allow-Origin", origin);
+    headers.set("Access-Control-Allow-Methods", ALLOW_METHODS);
+    headers.set("Access-Control-Allow-Headers", ALLOW_HEADERS);
+    headers.set("Access-Control-Max-Age", "86400");
+    if (origin !== "*") headers.set("Access-Control-Allow-Credentials", "true");
+  }
+  return new Response(null, { status: 204, headers });
+}
+
+/** Adds CORS headers to an actual response when the request's origin is allowed. */
+export function corsify(response: Response, request: AppRequest, env: Args[0]): Response {
+  if (response.status === 101) return response;
+  const origin = allowOrigin(request.headers.get("Origin"), env);
+  response.headers.append("Vary", "Origin");
+  if (!origin) return response;
+  response.headers.set("Access-Control-Allow-Origin", origin);
+  response.headers.set("Access-Control-Expose-Headers", EXPOSE_HEADERS);
+  if (origin !== "*") response.headers.set("Access-Control-Allow-Credentials", "true");
+  return response;
+}

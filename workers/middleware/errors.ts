@@ -1,0 +1,45 @@
+import { HttpError, problemResponse, toProblem } from "../../shared/errors";
+import type { AppRequest, Args } from "../context";
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+/** First in the chain: gives the request an id (a sane incoming `X-Request-Id` is kept) and a start time. */
+export function withRequestState(request: AppRequest): void {
+  const incoming = request.headers.get("X-Request-Id");
+  request.state = {
+    id: incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID(),
+    startedAt: Date.now(),
+    responseHeaders: new Headers(),
+  };
+}
+
+/** The one place an error becomes a response: problem+json with the error's status and code. */
+export function renderError(err: unknown, request: AppRequest): Response {
+  const problem = toProblem(err);
+  if (problem.status >= 500) {
+    console.error(JSON.stringify({ id: request.state?.id, msg: "unhandled error", error: String(err), stack: (err as Error)?.stack }));
+  }
+  const headers = err instanceof HttpError && err.headers ? err.headers : undefined;
+  return problemResponse(problem, headers);
+}
+
+/**
+ * Last in the chain: every response gets `X-Request-Id`, `Server-Timing` and the headers middleware
+ * queued; a missing response becomes a 404; then one structured log line (no tokens, no bodies).
+ */
+export function finishResponse(response: Response | undefined, request: AppRequest, env: Args[0]): Response {
+  let out = response ?? renderError(new HttpError(404, "NOT_FOUND", "No route matches this path."), request);
+  if (out.status === 101) return out; // WebSocket upgrades carry no extra headers.
+  if (out.headers.get("X-Request-Id") === null || Object.isFrozen(out.headers)) out = new Response(out.body, out);
+  const state = request.state;
+  const ms = Date.now() - (state?.startedAt ?? Date.now());
+  state?.responseHeaders.forEach((value, name) => {
+    if (!out.headers.has(name)) out.headers.set(name, value);
+  });
+  out.headers.set("X-Request-Id", state?.id ?? crypto.randomUUID());
+  out.headers.append("Server-Timing", `total;dur=${ms}`);
+  if (env.LOG_FORMAT !== "off") {
+    console.log(JSON.stringify({ id: state?.id, method: request.method, route: request.route ?? null, path: new URL(request.url).pathname, status: out.status, ms }));
+  }
+  return out;
+}

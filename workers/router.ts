@@ -1,0 +1,59 @@
+import { Router } from "itty-router";
+import { HttpError } from "../shared/errors";
+import type { AppRequest, Args } from "./context";
+import { authenticate } from "./middleware/auth";
+import { corsify, preflight } from "./middleware/cors";
+import { finishResponse, renderError, withRequestState } from "./middleware/errors";
+import { internalGuard } from "./middleware/internal-guard";
+import { rateLimit } from "./middleware/rate-limit";
+import { requireRule, withBlock } from "./middleware/rules";
+import { deleteRow, getRow, insertRows, listRows, runBatch, updateRow } from "./routes/db";
+import { health } from "./routes/health";
+import { decide, peek, reset } from "./routes/ratelimit";
+import { connectRealtime } from "./routes/realtime";
+
+/**
+ * The route table and the middleware order, nothing else. Order: error boundary (request id,
+ * timing, problem+json in `catch`), CORS preflight, rate limit, auth, internal guard, then per
+ * route the block parse and block-level rules, then the handler. `finally` adds CORS, ids, timing
+ * and writes the log line.
+ */
+export const router = Router<AppRequest, Args>({
+  before: [withRequestState, preflight, rateLimit, authenticate, internalGuard],
+  catch: renderError,
+  finally: [
+    (response: Response | undefined, request: AppRequest, env: Env) => finishResponse(response, request, env),
+    (response: Response, request: AppRequest, env: Env) => corsify(response, request, env),
+  ],
+});
+
+router
+  .get("/api/health", health)
+  .get("/api/db/:block/tables/:table", withBlock, requireRule("read"), listRows)
+  .post("/api/db/:block/tables/:table", withBlock, requireRule("insert"), insertRows)
+  .get("/api/db/:block/tables/:table/:id", withBlock, requireRule("read"), getRow)
+  .patch("/api/db/:block/tables/:table/:id", withBlock, requireRule("update"), updateRow)
+  .delete("/api/db/:block/tables/:table/:id", withBlock, requireRule("delete"), deleteRow)
+  .post("/api/db/:block/batch", withBlock, runBatch)
+  .get("/api/realtime/:block", withBlock, connectRealtime)
+  .post("/api/ratelimit/:key", decide)
+  .get("/api/ratelimit/:key", peek)
+  .delete("/api/ratelimit/:key", reset)
+  .all("*", notFoundOrWrongMethod);
+
+/** 405 with `Allow` when the path exists under other methods, else 404. */
+function notFoundOrWrongMethod(request: AppRequest): never {
+  const path = new URL(request.url).pathname;
+  const allowed = new Set<string>();
+  for (const [method, pattern] of router.routes) {
+    if (method !== "ALL" && pattern.test(path)) allowed.add(method);
+  }
+  if (allowed.size > 0) {
+    if (allowed.has("GET")) allowed.add("HEAD");
+    allowed.add("OPTIONS");
+    throw new HttpError(405, "METHOD_NOT_ALLOWED", `${request.method} is not supported here; use ${[...allowed].join(", ")}.`, {
+      headers: { Allow: [...allowed].join(", ") },
+    });
+  }
+  throw new HttpError(404, "NOT_FOUND", `No route matches ${path}; see the API reference in docs/api.md.`);
+}
