@@ -128,3 +128,13 @@ describe("service key", () => {
     expect((await problem(response)).code).toBe("INVALID_SERVICE_KEY");
   });
 });
+
+describe("verified-token cache", () => {
+  it("does not reuse a verdict under different settings", async () => {
+    const jwt = await token("alice");
+    const settings = { JWT_SECRET: TEST_SECRETS.JWT_SECRET };
+    await expect(verifyToken(jwt, settings)).resolves.toMatchObject({ sub: "alice" });
+    await expect(verifyToken(jwt, { JWT_SECRET: "a-different-secret-0123456789abcdef" })).rejects.toMatchObject({ status: 401 });
+    await expect(verifyToken(jwt, { ...settings, JWT_AUDIENCE: "someone-else" })).rejects.toMatchObject({ status: 401 });
+  });
+});
