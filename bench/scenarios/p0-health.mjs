@@ -2,17 +2,7 @@
 // with a valid token, at 10 and 50 connections, against a bare Worker in the same run.
 // Measured as bare, ours, ours, bare (ABBA) so drift on a shared machine hits both sides alike.
 // Target: at least 85% of the bare Worker's throughput.
-import { benchToken, load, saveResult, startActorbase, startBaseline, table } from "../lib.mjs";
-
-/** Runs A, B, B, A and returns the mean of each side. */
-export async function abba(runA, runB) {
-  const a1 = await runA();
-  const b1 = await runB();
-  const b2 = await runB();
-  const a2 = await runA();
-  const mean = (x, y) => ({ rps: Math.round((x.rps + y.rps) / 2), p50: (x.p50 + y.p50) / 2, p99: (x.p99 + y.p99) / 2, errors: x.errors + y.errors + x.non2xx + y.non2xx });
-  return [mean(a1, a2), mean(b1, b2)];
-}
+import { abba, benchToken, load, saveResult, startActorbase, startBaseline, table } from "../lib.mjs";
 
 export async function run({ name, cleanup, duration }) {
   const actorbase = await startActorbase(cleanup);
