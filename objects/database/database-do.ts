@@ -47,6 +47,8 @@ export class DatabaseDO extends DurableObject<Env> {
   #block: Block | null = null;
   #realtime: DurableObjectStub<import("../realtime/realtime-do").RealtimeDO> | null = null;
   #alarmChecked = false;
+  #outbox: Change[] = [];
+  #publishing = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -262,15 +264,32 @@ export class DatabaseDO extends DurableObject<Env> {
     );
   }
 
-  /** Hands one committed group of changes to the block's RealtimeDO; failures are logged (it backfills from changesSince). */
+  /**
+   * Hands committed changes to the block's RealtimeDO without making the write wait. One hand-off
+   * is in flight at a time, so they arrive in seq order; commits made meanwhile are coalesced into
+   * the next one. Failures are logged: the realtime actor backfills from changesSince.
+   */
   #publish(changes: Change[]): void {
     if (changes.length === 0 || this.#block === null) return;
-    const name = this.#block.name;
+    this.#outbox.push(...changes);
+    if (!this.#publishing) this.#flush(this.#block.name);
+  }
+
+  #flush(name: string): void {
+    const changes = this.#outbox;
+    this.#outbox = [];
+    this.#publishing = true;
     this.#realtime ??= this.env.REALTIME.get(this.env.REALTIME.idFromName(name));
-    const delivery = this.#realtime.publish(name, changes).catch((err: unknown) => {
-      this.#realtime = null;
-      console.error(JSON.stringify({ msg: "realtime hand-off failed", block: name, seq: changes[changes.length - 1]?.seq, error: String(err) }));
-    });
+    const delivery = this.#realtime
+      .publish(name, changes)
+      .catch((err: unknown) => {
+        this.#realtime = null;
+        console.error(JSON.stringify({ msg: "realtime hand-off failed", block: name, seq: changes[changes.length - 1]?.seq, error: String(err) }));
+      })
+      .finally(() => {
+        this.#publishing = false;
+        if (this.#outbox.length > 0) this.#flush(name);
+      });
     this.ctx.waitUntil(delivery);
   }
 }
