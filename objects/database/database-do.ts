@@ -27,6 +27,8 @@ export interface WriteResult {
   body: unknown;
   seq: number;
   replayed?: boolean;
+  /** Milliseconds the write transaction took inside the actor (0 where the runtime freezes clocks during execution). */
+  ms?: number;
 }
 
 /** Per-request write options from headers. */
@@ -240,6 +242,7 @@ export class DatabaseDO extends DurableObject<Env> {
     }
     const now = Date.now();
     const session: WriteSession = { sql: this.#sql, config, caller, block, now, ids: this.#ids, baseSeq: this.#seq, changes: [] };
+    const started = performance.now();
     const result = this.ctx.storage.transactionSync((): WriteResult => {
       const out = body(session);
       appendChanges(this.#sql, session.changes);
@@ -250,6 +253,7 @@ export class DatabaseDO extends DurableObject<Env> {
       return result;
     });
     this.#seq = result.seq;
+    result.ms = performance.now() - started;
     if (key !== null) this.#armAlarm(now + IDEMPOTENCY_TTL_MS);
     if (this.#seq % 256 < session.changes.length) trimChanges(this.#sql, this.#seq, config.limits.changeLogSize);
     this.#publish(session.changes);
