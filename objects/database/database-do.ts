@@ -9,12 +9,12 @@ import { type Filter, parseListQuery } from "../../shared/query";
 import { cachedRuleFilter } from "../../shared/query-match";
 import { type RpcResult, capture } from "../../shared/rpc";
 import { checkRule } from "../../shared/rules";
-import { parseBatch } from "./batch";
+import { type BatchOp, parseBatch } from "./batch";
 import { appendChanges, latestSeq, readChanges, trimChanges } from "./change-log";
 import { IdGenerator } from "./ids";
 import { type ListPage, listRows } from "./reads";
 import { type TableRuntime, createInternalTables, prepareTable } from "./schema";
-import { type WriteSession, deleteOne, insertOne, readableRow, updateOne } from "./writes";
+import { type WriteSession, atIndex, deleteOne, insertMany, insertOne, readableRow, updateOne } from "./writes";
 
 /** A list answer: the page, and the seq the rows were read at. */
 export interface ListResult extends ListPage {
@@ -98,6 +98,7 @@ export class DatabaseDO extends DurableObject<Env> {
       if (rows.length === 0) throw new HttpError(422, "VALIDATION_FAILED", "The array is empty; send at least one row.");
       checkRowCount(rows.length);
       return this.#write(caller, block, options.idempotencyKey ?? null, `insert ${table}`, (session) => {
+        if (many && onConflict === null) return { status: 201, body: { items: insertMany(session, runtime, rows, (i) => `items[${i}]`) } };
         const written = rows.map((data, i) => {
           try {
             return insertOne(session, runtime, data, onConflict);
@@ -142,21 +143,35 @@ export class DatabaseDO extends DurableObject<Env> {
       const ops = parseBatch(body, config.limits.maxRowsPerWrite);
       const runtimes = ops.map((op) => this.#table(op.table));
       for (const op of ops) this.#blockRule(caller, block, op.table, op.op);
-      return this.#write(caller, block, options.idempotencyKey ?? null, "batch", (session) => ({
-        status: 200,
-        body: {
-          results: ops.map((op, i) => {
-            const runtime = runtimes[i] as TableRuntime;
-            try {
-              if (op.op === "insert") return insertOne(session, runtime, op.data, null).row;
-              if (op.op === "update") return updateOne(session, runtime, op.id, op.data, op.ifMatch);
-              return deleteOne(session, runtime, op.id, op.ifMatch);
-            } catch (err) {
-              throw atIndex(err, `ops[${i}]`);
-            }
-          }),
-        },
-      }));
+      return this.#write(caller, block, options.idempotencyKey ?? null, "batch", (session) => {
+        const results: unknown[] = [];
+        // Consecutive inserts into one table go through insertMany together; order is kept.
+        let inserts: number[] = [];
+        const flush = (): void => {
+          if (inserts.length === 0) return;
+          const indexes = inserts;
+          inserts = [];
+          const runtime = runtimes[indexes[0] as number] as TableRuntime;
+          const items = indexes.map((i) => (ops[i] as BatchOp & { op: "insert" }).data);
+          results.push(...insertMany(session, runtime, items, (j) => `ops[${indexes[j]}]`));
+        };
+        ops.forEach((op, i) => {
+          if (op.op === "insert") {
+            if (inserts.length > 0 && ops[inserts[0] as number]?.table !== op.table) flush();
+            inserts.push(i);
+            return;
+          }
+          flush();
+          const runtime = runtimes[i] as TableRuntime;
+          try {
+            results.push(op.op === "update" ? updateOne(session, runtime, op.id, op.data, op.ifMatch) : deleteOne(session, runtime, op.id, op.ifMatch));
+          } catch (err) {
+            throw atIndex(err, `ops[${i}]`);
+          }
+        });
+        flush();
+        return { status: 200, body: { results } };
+      });
     });
   }
 
@@ -309,9 +324,3 @@ function checkRowCount(count: number): void {
   }
 }
 
-/** Prefixes an error from one item of a multi-row write with where it happened. */
-function atIndex(err: unknown, where: string): unknown {
-  if (!(err instanceof HttpError)) return err;
-  const errors = err.errors ? Object.fromEntries(Object.entries(err.errors).map(([k, v]) => [`${where}.${k}`, v])) : undefined;
-  return new HttpError(err.status, err.code, `${where}: ${err.detail}`, { cause: err, ...(errors ? { errors } : {}) });
-}
