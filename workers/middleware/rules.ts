@@ -12,7 +12,12 @@ export function withBlock(request: AppRequest): void {
 
 /** The table named by the route, checked against the block's namespace (404 when undeclared). */
 export function routeTable(request: AppRequest): string {
-  const table = decodeURIComponent(request.params.table ?? "");
+  let table: string;
+  try {
+    table = decodeURIComponent(request.params.table ?? "");
+  } catch (cause) {
+    throw new HttpError(400, "INVALID_TABLE", "The table name is not valid percent-encoding.", { cause });
+  }
   const block = request.state.block;
   const tables = block ? config.namespaces[block.namespace]?.tables : undefined;
   if (!tables || !Object.hasOwn(tables, table)) {
