@@ -88,12 +88,13 @@ function project(row: Row, select: string[] | null): Row {
 
 /** Plain words become quoted FTS5 terms (ANDed); a trailing `*` keeps prefix matching. No FTS syntax reaches SQLite. */
 export function ftsQuery(text: string): string {
-  const terms = text.split(/\s+/).filter(Boolean).map((word) => {
+  // FTS5 reads a NUL as the end of the query (an unterminated string); control characters are separators.
+  const terms = text.replace(/[\u0000-\u001f\u007f]/g, " ").split(/\s+/).filter(Boolean).map((word) => {
     const prefix = word.endsWith("*") && word.length > 1;
     const bare = (prefix ? word.slice(0, -1) : word).replaceAll('"', '""');
     return `"${bare}"${prefix ? "*" : ""}`;
   });
-  return terms.join(" ");
+  return terms.length > 0 ? terms.join(" ") : '""';
 }
 
 /** Rows strictly after the cursor in the sort order. NULL sorts first ascending and last descending, as in SQLite. */
