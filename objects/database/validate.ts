@@ -40,7 +40,7 @@ export function validateInsert(table: TableRuntime, data: unknown): { id: string
     const spec = table.config.columns[column] as ColumnConfig;
     let value = Object.hasOwn(input, column) ? input[column] : undefined;
     if (value === undefined || (value === null && spec.default !== undefined && spec.required)) value = spec.default ?? null;
-    const problem = value === null && spec.required ? "is required" : checkValue(spec, value);
+    const problem = value === null && spec.required ? "is required" : (checkValue(spec, value) ?? checkUnicode(value));
     if (problem) errors[column] = problem.startsWith("is ") || problem.startsWith("must") ? problem : `is ${problem}`;
     values[column] = value;
   }
@@ -93,12 +93,25 @@ export function applyPatch(table: TableRuntime, current: Row, data: unknown): Ro
       }
     }
     if (value === undefined) value = null;
-    const problem = value === null && spec.required ? "is required" : checkValue(spec, value);
+    const problem = value === null && spec.required ? "is required" : (checkValue(spec, value) ?? checkUnicode(value));
     if (problem) errors[key] = problem.startsWith("is ") || problem.startsWith("must") ? problem : `is ${problem}`;
     next[key] = value;
   }
   if (Object.keys(errors).length > 0) throw invalid(table.name, errors);
   return next;
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** SQLite stores UTF-8, where a lone surrogate cannot exist: it would come back as U+FFFD, so refuse it. */
+function checkUnicode(value: unknown): string | null {
+  const bad = (v: unknown): boolean => {
+    if (typeof v === "string") return LONE_SURROGATE.test(v);
+    if (Array.isArray(v)) return v.some(bad);
+    if (v !== null && typeof v === "object") return Object.entries(v).some(([k, item]) => LONE_SURROGATE.test(k) || bad(item));
+    return false;
+  };
+  return bad(value) ? "must be valid Unicode text (a lone UTF-16 surrogate cannot be stored)" : null;
 }
 
 function fieldOperation(value: unknown): [string, unknown] | null {
