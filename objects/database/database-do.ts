@@ -191,7 +191,9 @@ export class DatabaseDO extends DurableObject<Env> {
     this.#sql.exec(`DELETE FROM _idempotency WHERE expiresAt <= ?`, now);
     trimChanges(this.#sql, this.#seq, config.limits.changeLogSize);
     const next = this.#sql.exec<{ at: number | null }>(`SELECT min(expiresAt) AS at FROM _idempotency`).one().at;
-    if (next !== null) await this.ctx.storage.setAlarm(next);
+    // With nothing left to expire no alarm is set, so the next idempotent write must arm one again.
+    if (next === null) this.#alarmChecked = false;
+    else await this.ctx.storage.setAlarm(next);
   }
 
   /** Learns (and persists) the block this actor serves: the realtime hand-off needs its name. */

@@ -1,0 +1,84 @@
+import { env } from "cloudflare:workers";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { SERVICE, as, call, jsonInit, problem } from "./helpers/http";
+
+type Row = Record<string, unknown> & { id: string };
+type Page = { items: Row[]; nextCursor: string | null };
+
+describe("database routes with odd input", () => {
+  it("answers 400, not 500, for a table name that is not valid percent-encoding", async () => {
+    const response = await call("/api/db/user:odd1/tables/%E0", { headers: SERVICE });
+    expect(response.status).toBe(400);
+    expect(await problem(response)).toMatchObject({ code: "INVALID_TABLE" });
+  });
+
+  it("treats control characters in search text as plain text, not a 500", async () => {
+    const block = "user:odd2";
+    await call(`/api/db/${block}/tables/notes`, jsonInit("POST", { title: "hello world" }, SERVICE));
+    for (const text of ["%00", "hello%00", "%22%00%22", "hello%01world"]) {
+      const response = await call(`/api/db/${block}/tables/notes?search=${text}`, { headers: SERVICE });
+      expect(response.status, text).toBe(200);
+    }
+    const found = (await (await call(`/api/db/${block}/tables/notes?search=hello%00`, { headers: SERVICE })).json()) as Page;
+    expect(found.items.map((r) => r.title)).toEqual(["hello world"]);
+  });
+
+  it("refuses strings with lone surrogates (422) instead of storing them altered", async () => {
+    const block = "user:odd3";
+    const bad = [{ title: "a\ud800b" }, { title: "ok", body: "\udc00" }, { title: "ok", tags: ["x", "\ud83d"] }];
+    for (const data of bad) {
+      const response = await call(`/api/db/${block}/tables/notes`, jsonInit("POST", data, SERVICE));
+      expect(response.status, JSON.stringify(data)).toBe(422);
+    }
+    const ok = await call(`/api/db/${block}/tables/notes`, jsonInit("POST", { id: "e", title: "emoji \u{1F600}" }, SERVICE));
+    expect(ok.status).toBe(201);
+    const patch = await call(`/api/db/${block}/tables/notes/e`, jsonInit("PATCH", { tags: { $append: "\ud800" } }, SERVICE));
+    expect(patch.status).toBe(422);
+    const row = (await (await call(`/api/db/${block}/tables/notes/e`, { headers: SERVICE })).json()) as Row;
+    expect(row).toMatchObject({ title: "emoji \u{1F600}", tags: null, version: 1 });
+    const all = (await (await call(`/api/db/${block}/tables/notes`, { headers: SERVICE })).json()) as Page;
+    expect(all.items).toHaveLength(1);
+  });
+
+  it("pages through rows ordered by a long text column (the cursor does not count toward the filter length)", async () => {
+    const block = "user:odd4";
+    const long = (c: string): string => c.repeat(3_000);
+    await call(`/api/db/${block}/tables/notes`, jsonInit("POST", ["a", "b", "c"].map((c) => ({ title: c, body: long(c) })), SERVICE));
+    const first = (await (await call(`/api/db/${block}/tables/notes?order=body&limit=1&select=title`, { headers: SERVICE })).json()) as Page;
+    expect(first.items).toEqual([{ title: "a" }]);
+    const second = await call(`/api/db/${block}/tables/notes?order=body&limit=1&select=title&cursor=${first.nextCursor}`, { headers: SERVICE });
+    expect(second.status).toBe(200);
+    expect(((await second.json()) as Page).items).toEqual([{ title: "b" }]);
+  });
+});
+
+describe("idempotency alarm", () => {
+  it("arms the alarm again for keys stored after an alarm found nothing left to keep", async () => {
+    const block = "user:odd5";
+    const stub = env.DATABASE.get(env.DATABASE.idFromName(block));
+    await call(`/api/db/${block}/tables/notes`, jsonInit("POST", { title: "a" }, { ...SERVICE, "Idempotency-Key": "k1" }));
+    await runInDurableObject(stub, (_instance, state) => {
+      state.storage.sql.exec(`UPDATE _idempotency SET expiresAt = ?`, Date.now() - 1);
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    await runInDurableObject(stub, async (_instance, state) => {
+      expect(await state.storage.getAlarm()).toBeNull();
+    });
+    await call(`/api/db/${block}/tables/notes`, jsonInit("POST", { title: "b" }, { ...SERVICE, "Idempotency-Key": "k2" }));
+    await runInDurableObject(stub, async (_instance, state) => {
+      expect(await state.storage.getAlarm()).toBeGreaterThan(Date.now() + 23 * 3600_000);
+    });
+  });
+});
+
+describe("bulk writes near the size limits", () => {
+  it("inserts many rows whose array values are full of quotes (bulk JSON grows on escaping)", async () => {
+    const block = "user:odd6";
+    const quotes = '"'.repeat(160_000);
+    const response = await call(`/api/db/${block}/tables/notes`, jsonInit("POST", [1, 2, 3].map((i) => ({ title: `q${i}`, tags: [quotes] })), SERVICE));
+    expect(response.status).toBe(201);
+    const page = (await (await call(`/api/db/${block}/tables/notes?select=title`, { headers: await as("odd6") })).json()) as Page;
+    expect(page.items).toHaveLength(3);
+  });
+});
