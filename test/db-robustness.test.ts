@@ -53,6 +53,32 @@ describe("database routes with odd input", () => {
   });
 });
 
+describe("deeply nested JSON bodies", () => {
+  it("answers 400 JSON_TOO_DEEP, not 500, for nesting past 64 levels, and writes nothing", async () => {
+    const block = "user:odd7";
+    const nested = (depth: number): string => `${"[".repeat(depth)}${"]".repeat(depth)}`;
+    const send = (method: string, path: string, body: string) =>
+      call(`/api/db/${block}${path}`, { method, body, headers: { ...SERVICE, "Content-Type": "application/json" } });
+    await call(`/api/db/${block}/tables/notes`, jsonInit("POST", { id: "a", title: "a" }, SERVICE));
+    for (const depth of [100, 3_000, 100_000]) {
+      const attempts = [
+        await send("POST", "/tables/notes", `{"title":"d","tags":${nested(depth)}}`),
+        await send("PATCH", "/tables/notes/a", `{"tags":{"$append":${nested(depth)}}}`),
+        await send("POST", "/batch", `{"ops":[{"op":"insert","table":"notes","data":{"title":"d","tags":${nested(depth)}}}]}`),
+      ];
+      for (const response of attempts) {
+        expect(response.status, `depth ${depth}`).toBe(400);
+        expect(await problem(response)).toMatchObject({ code: expect.stringMatching(/^(JSON_TOO_DEEP|INVALID_JSON)$/) });
+      }
+    }
+    const ok = await send("POST", "/tables/notes", `{"title":"d","tags":${nested(60)}}`);
+    expect(ok.status).toBe(201);
+    const page = (await (await call(`/api/db/${block}/tables/notes?select=id,version`, { headers: SERVICE })).json()) as Page;
+    expect(page.items).toHaveLength(2);
+    expect(page.items.find((r) => r.id === "a")).toEqual({ id: "a", version: 1 });
+  });
+});
+
 describe("idempotency alarm", () => {
   it("arms the alarm again for keys stored after an alarm found nothing left to keep", async () => {
     const block = "user:odd5";

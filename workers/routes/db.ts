@@ -51,6 +51,24 @@ function writeResponse(result: WriteResult): Response {
   return json(result.body, result.status, headers);
 }
 
+/** Deepest JSON nesting a write body may have: deeper bodies overflow the stack of RPC serialization. */
+const MAX_JSON_DEPTH = 64;
+
+/** Reads a write body (415/413/400 from readJson) and refuses nesting past MAX_JSON_DEPTH with 400 JSON_TOO_DEEP. */
+async function readBody(request: AppRequest): Promise<unknown> {
+  const body = await readJson(request, config.limits.maxBodyBytes);
+  const stack: [unknown, number][] = [[body, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop() as [unknown, number];
+    if (value === null || typeof value !== "object") continue;
+    if (depth > MAX_JSON_DEPTH) {
+      throw new HttpError(400, "JSON_TOO_DEEP", `The body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep; flatten it.`);
+    }
+    for (const item of Object.values(value)) stack.push([item, depth + 1]);
+  }
+  return body;
+}
+
 function writeOptions(request: AppRequest): WriteOptions {
   const options: WriteOptions = {};
   const key = request.headers.get("Idempotency-Key");
@@ -90,7 +108,7 @@ export async function insertRows(request: AppRequest, env?: Env): Promise<Respon
   const options = writeOptions(request);
   const onConflict = new URL(request.url).searchParams.get("onConflict");
   if (onConflict !== null) options.onConflict = onConflict;
-  const body = await readJson(request, config.limits.maxBodyBytes);
+  const body = await readBody(request);
   return writeResponse(unwrap(await actor.insert(caller, block, table, body, options)));
 }
 
@@ -99,7 +117,7 @@ export async function updateRow(request: AppRequest, env?: Env): Promise<Respons
   const { caller, block, actor } = target(request, env);
   const table = routeTable(request);
   const options = writeOptions(request);
-  const body = await readJson(request, config.limits.maxBodyBytes);
+  const body = await readBody(request);
   return writeResponse(unwrap(await actor.update(caller, block, table, rowId(request), body, options)));
 }
 
@@ -114,6 +132,6 @@ export async function deleteRow(request: AppRequest, env?: Env): Promise<Respons
 export async function runBatch(request: AppRequest, env?: Env): Promise<Response> {
   const { caller, block, actor } = target(request, env);
   const options = writeOptions(request);
-  const body = await readJson(request, config.limits.maxBodyBytes);
+  const body = await readBody(request);
   return writeResponse(unwrap(await actor.batch(caller, block, body, options)));
 }
