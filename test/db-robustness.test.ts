@@ -79,6 +79,18 @@ describe("deeply nested JSON bodies", () => {
   });
 });
 
+describe("read caching headers", () => {
+  it("marks reads as varying by Authorization, since the ETag is the same for every caller", async () => {
+    const block = "user:odd8";
+    await call(`/api/db/${block}/tables/notes`, jsonInit("POST", { id: "r", title: "x" }, SERVICE));
+    for (const path of ["/tables/notes", "/tables/notes/r"]) {
+      const response = await call(`/api/db/${block}${path}`, { headers: SERVICE });
+      expect(response.headers.get("Vary") ?? "").toMatch(/Authorization/);
+      expect(response.headers.get("Cache-Control")).toBe("private, no-cache");
+    }
+  });
+});
+
 describe("idempotency alarm", () => {
   it("arms the alarm again for keys stored after an alarm found nothing left to keep", async () => {
     const block = "user:odd5";

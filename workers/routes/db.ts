@@ -36,7 +36,9 @@ function etag(seq: number): string {
 
 function readResponse(request: AppRequest, body: unknown, seq: number): Response {
   const tag = etag(seq);
-  const headers = { "X-Seq": String(seq), ETag: tag, "Cache-Control": "private, no-cache" };
+  // The ETag is the block's seq, the same for every caller: Vary keeps a browser from revalidating
+  // one account's cached rows with another account's token (a 304 would show the first one's data).
+  const headers = { "X-Seq": String(seq), ETag: tag, "Cache-Control": "private, no-cache", Vary: "Authorization" };
   const ifNoneMatch = request.headers.get("If-None-Match");
   if (ifNoneMatch !== null && (ifNoneMatch.trim() === "*" || ifNoneMatch.split(",").some((t) => t.trim().replace(/^W\//, "") === tag.slice(2)))) {
     return new Response(null, { status: 304, headers });
