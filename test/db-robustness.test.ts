@@ -92,6 +92,26 @@ describe("read caching headers", () => {
 });
 
 describe("idempotency alarm", () => {
+  it("applies a write again when its key expired but the alarm has not removed the record yet", async () => {
+    const block = "user:odd9";
+    const stub = env.DATABASE.get(env.DATABASE.idFromName(block));
+    const headers = { ...SERVICE, "Idempotency-Key": "k-expired" };
+    expect((await call(`/api/db/${block}/tables/notes`, jsonInit("POST", { title: "a" }, headers))).status).toBe(201);
+    await runInDurableObject(stub, (_instance, state) => {
+      state.storage.sql.exec(`UPDATE _idempotency SET expiresAt = ?`, Date.now() - 1);
+    });
+    const again = await call(`/api/db/${block}/tables/notes`, jsonInit("POST", { title: "a" }, headers));
+    expect(again.status).toBe(201);
+    expect(again.headers.get("Idempotent-Replayed")).toBeNull();
+    const againBody = await again.json();
+    const replay = await call(`/api/db/${block}/tables/notes`, jsonInit("POST", { title: "a" }, headers));
+    expect(replay.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(await replay.json()).toEqual(againBody);
+    const page = (await (await call(`/api/db/${block}/tables/notes`, { headers: SERVICE })).json()) as Page;
+    expect(page.items).toHaveLength(2);
+  });
+
+
   it("arms the alarm again for keys stored after an alarm found nothing left to keep", async () => {
     const block = "user:odd5";
     const stub = env.DATABASE.get(env.DATABASE.idFromName(block));

@@ -266,7 +266,13 @@ export class DatabaseDO extends DurableObject<Env> {
       appendChanges(this.#sql, session.changes);
       const result: WriteResult = { status: out.status, body: out.body, seq: session.baseSeq + session.changes.length };
       if (key !== null) {
-        this.#sql.exec(`INSERT INTO _idempotency (key, response, expiresAt) VALUES (?, ?, ?)`, key, JSON.stringify({ ...result, fingerprint }), now + IDEMPOTENCY_TTL_MS);
+        // An expired record the alarm has not removed yet may still hold the key: replace it.
+        this.#sql.exec(
+          `INSERT INTO _idempotency (key, response, expiresAt) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET response = excluded.response, expiresAt = excluded.expiresAt`,
+          key,
+          JSON.stringify({ ...result, fingerprint }),
+          now + IDEMPOTENCY_TTL_MS,
+        );
       }
       return result;
     });
