@@ -53,6 +53,24 @@ describe("database routes with odd input", () => {
   });
 });
 
+describe("client-supplied row ids", () => {
+  it("refuses . and .. (422): URLs normalize them away, so such rows could never be read, updated or deleted", async () => {
+    const block = "user:odd10";
+    for (const id of [".", ".."]) {
+      const response = await call(`/api/db/${block}/tables/notes`, jsonInit("POST", { id, title: "x" }, SERVICE));
+      expect(response.status, id).toBe(422);
+      expect((await problem(response)).errors).toHaveProperty("id");
+    }
+    const batch = await call(`/api/db/${block}/batch`, jsonInit("POST", { ops: [{ op: "insert", table: "notes", data: { id: "..", title: "x" } }] }, SERVICE));
+    expect(batch.status).toBe(422);
+    const dotted = await call(`/api/db/${block}/tables/notes`, jsonInit("POST", { id: "a..b", title: "x" }, SERVICE));
+    expect(dotted.status).toBe(201);
+    expect((await call(`/api/db/${block}/tables/notes/a..b`, { headers: SERVICE })).status).toBe(200);
+    const page = (await (await call(`/api/db/${block}/tables/notes?select=id`, { headers: SERVICE })).json()) as Page;
+    expect(page.items).toEqual([{ id: "a..b" }]);
+  });
+});
+
 describe("deeply nested JSON bodies", () => {
   it("answers 400 JSON_TOO_DEEP, not 500, for nesting past 64 levels, and writes nothing", async () => {
     const block = "user:odd7";

@@ -8,7 +8,8 @@ import type { TableRuntime } from "./schema";
 
 type Row = Record<string, unknown>;
 
-const ID = /^[A-Za-z0-9_.-]{1,128}$/;
+/** 1-128 of A-Za-z0-9_.-, but not "." or "..": URL paths normalize those away, so the row could never be addressed. */
+const ID = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,128}$/;
 const SERVER_COLUMNS = new Set(["createdAt", "updatedAt", "version"]);
 
 function invalid(table: string, errors: Record<string, string>): HttpError {
@@ -31,7 +32,7 @@ export function validateInsert(table: TableRuntime, data: unknown): { id: string
   for (const key of Object.keys(input)) {
     if (key === "id") {
       if (typeof input.id === "string" && ID.test(input.id)) id = input.id;
-      else errors.id = "must be 1-128 characters from A-Za-z0-9_.-";
+      else errors.id = 'must be 1-128 characters from A-Za-z0-9_.-, and not "." or ".."';
     } else if (SERVER_COLUMNS.has(key)) errors[key] = "is set by the server and cannot be written";
     else if (!Object.hasOwn(table.config.columns, key)) errors[key] = "is not a column of this table";
   }
