@@ -53,6 +53,34 @@ describe("database routes with odd input", () => {
   });
 });
 
+describe("wide filters against SQLite's limits (100 bound values, expression depth 100)", () => {
+  it("matches an in. list of 500 values", async () => {
+    const block = "user:odd11";
+    await call(`/api/db/${block}/tables/notes`, jsonInit("POST", [{ id: "k7", title: "x" }, { id: "k499", title: "y" }, { id: "zz", title: "z" }], SERVICE));
+    const ids = Array.from({ length: 500 }, (_, i) => `k${i}`).join(",");
+    const response = await call(`/api/db/${block}/tables/notes?id=in.(${ids})&select=id`, { headers: SERVICE });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as Page).items).toEqual([{ id: "k499" }, { id: "k7" }]);
+    const negated = (await (await call(`/api/db/${block}/tables/notes?id=not.in.(${ids})&select=id`, { headers: SERVICE })).json()) as Page;
+    expect(negated.items).toEqual([{ id: "zz" }]);
+  });
+
+  it("answers 400 FILTER_TOO_COMPLEX, not 500, for filters SQLite cannot run", async () => {
+    const block = "user:odd12";
+    await call(`/api/db/${block}/tables/notes`, jsonInit("POST", { id: "a", title: "x" }, SERVICE));
+    const wide = [
+      `or=(${Array.from({ length: 500 }, () => "id.eq.").join(",")})`,
+      Array.from({ length: 500 }, () => "id=eq.").join("&"),
+      `or=(${Array.from({ length: 300 }, () => "tags.cs.[]").join(",")})`,
+    ];
+    for (const query of wide) {
+      const response = await call(`/api/db/${block}/tables/notes?${query}`, { headers: SERVICE });
+      expect(response.status, query.slice(0, 40)).toBe(400);
+      expect(await problem(response)).toMatchObject({ code: "FILTER_TOO_COMPLEX" });
+    }
+  });
+});
+
 describe("client-supplied row ids", () => {
   it("refuses . and .. (422): URLs normalize them away, so such rows could never be read, updated or deleted", async () => {
     const block = "user:odd10";

@@ -75,6 +75,10 @@ function execList(sql: SqlStorage, query: string, params: (string | number | nul
   } catch (cause) {
     const message = String((cause as Error)?.message ?? cause);
     if (/fts5|MATCH/i.test(message)) throw new HttpError(400, "INVALID_SEARCH", "The search text could not be understood; use plain words.", { cause });
+    // Durable Object SQLite binds at most 100 values per statement and nests expressions at most 100 deep.
+    if (/too many SQL variables|Expression tree is too large/i.test(message)) {
+      throw new HttpError(400, "FILTER_TOO_COMPLEX", "The filter has too many conditions for one query; use fewer conditions or an in.(...) list.", { cause });
+    }
     throw cause;
   }
 }
