@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { databaseFor } from "../objects/database/stub";
 import { SERVICE, as, call, jsonInit, problem } from "./helpers/http";
 
 type Row = Record<string, unknown> & { id: string };
@@ -184,5 +185,19 @@ describe("bulk writes near the size limits", () => {
     expect(response.status).toBe(201);
     const page = (await (await call(`/api/db/${block}/tables/notes?select=title`, { headers: await as("odd6") })).json()) as Page;
     expect(page.items).toHaveLength(3);
+  });
+});
+
+describe("changesSince", () => {
+  it("reads non-numeric since and limit (NaN, Infinity) as from the start with the default page", async () => {
+    const block = "user:odd13";
+    await call(`/api/db/${block}/tables/notes`, jsonInit("POST", [{ title: "a" }, { title: "b" }], SERVICE));
+    const db = databaseFor(env, block);
+    for (const since of [Number.NaN, Number.NEGATIVE_INFINITY, -5]) {
+      const page = await db.changesSince(since, { limit: Number.NaN });
+      expect(page.changes.map((c) => c.seq), String(since)).toEqual([1, 2]);
+    }
+    expect((await db.changesSince(Number.POSITIVE_INFINITY)).changes).toEqual([]);
+    expect((await db.changesSince(0, { limit: 1.5 })).changes.map((c) => c.seq)).toEqual([1]);
   });
 });

@@ -181,8 +181,10 @@ export class DatabaseDO extends DurableObject<Env> {
    * window no longer reaches back to `since`.
    */
   async changesSince(since: number, options: { table?: string; limit?: number } = {}): Promise<ChangesPage> {
-    const limit = Math.max(1, Math.min(options.limit ?? 1_000, 10_000));
-    return readChanges(this.#sql, this.#seq, Math.max(0, Math.floor(since)), options.table ?? null, limit);
+    // NaN or a fraction would reach SQLite as a non-integer (SQLITE_MISMATCH on LIMIT): clamp to integers first.
+    const limit = Number.isFinite(options.limit) ? Math.max(1, Math.min(Math.floor(options.limit as number), 10_000)) : 1_000;
+    const from = Number.isNaN(since) ? 0 : Math.max(0, Math.min(Math.floor(since), this.#seq));
+    return readChanges(this.#sql, this.#seq, from, options.table ?? null, limit);
   }
 
   /** Removes expired idempotency records and trims the change log; reschedules itself while records remain. */
