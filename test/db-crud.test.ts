@@ -74,7 +74,12 @@ describe("POST /api/db/:block/tables/:table", () => {
     expect((await insert("user:crud4", { id: "n1", title: "one" })).status).toBe(201);
     const dup = await insert("user:crud4", { id: "n1", title: "two" });
     expect(dup.status).toBe(409);
-    expect(await problem(dup)).toMatchObject({ code: "UNIQUE_CONFLICT" });
+    const conflict = await problem(dup);
+    expect(conflict).toMatchObject({ code: "UNIQUE_CONFLICT", errors: { id: "already exists" } });
+    expect(conflict.detail).toContain("?onConflict=id to update it");
+    const many = await call("/api/db/user:crud4/tables/notes", jsonInit("POST", [{ id: "n2", title: "a" }, { id: "n1", title: "b" }], SERVICE));
+    expect(many.status).toBe(409);
+    expect((await problem(many)).errors).toEqual({ "items[1].id": "already exists" });
     const upsert = await call("/api/db/user:crud4/tables/notes?onConflict=id", jsonInit("POST", { id: "n1", title: "two" }, SERVICE));
     expect(upsert.status).toBe(200);
     expect(await upsert.json()).toMatchObject({ id: "n1", title: "two", version: 2 });
