@@ -1,0 +1,33 @@
+/**
+ * The RealtimeDO's view of its block's DatabaseDO: the ordered change log (backfill and `since`
+ * replays) and consistent snapshots. Both are RPCs to the actor named like this one.
+ */
+import type { Block } from "../../shared/block";
+import type { Caller } from "../../shared/caller";
+import type { ChangesPage } from "../../shared/change";
+import type { Row } from "../../shared/protocol";
+
+export interface SnapshotPage {
+  items: Row[];
+  nextCursor: string | null;
+  /** The seq the rows were read at: changes after it follow the snapshot. */
+  seq: number;
+}
+
+export interface ChangeSource {
+  changesSince(since: number, options: { table?: string; limit?: number }): Promise<ChangesPage>;
+  snapshot(caller: Caller, block: Block, table: string, query: string): Promise<SnapshotPage>;
+}
+
+/** The change source of one block, backed by its DatabaseDO. */
+export function databaseOf(env: Env, block: Block): ChangeSource {
+  const stub = env.DATABASE.get(env.DATABASE.idFromName(block.name));
+  return {
+    async changesSince(since, options) {
+      return (await stub.changesSince(since, options)) as ChangesPage;
+    },
+    async snapshot() {
+      throw new Error("snapshots need the DatabaseDO list RPC");
+    },
+  };
+}
