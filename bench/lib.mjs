@@ -1,0 +1,106 @@
+// Shared benchmark plumbing: servers, load generation (autocannon), tables and JSON results.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import autocannon from "autocannon";
+import { SignJWT } from "jose";
+import { ROOT, startServer } from "../scripts/dev-server.mjs";
+
+export const BENCH_VARS = {
+  JWT_SECRET: "bench-secret-0123456789abcdef0123456789abcdef",
+  SERVICE_KEY: "bench-service-key-0123456789",
+  LOG_FORMAT: "off",
+};
+
+/** Signs a token the bench server accepts. */
+export async function benchToken(sub, claims = {}, ttlSeconds = 3600) {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT(claims).setProtectedHeader({ alg: "HS256" }).setSubject(sub).setIssuedAt(now).setExpirationTime(now + ttlSeconds).sign(new TextEncoder().encode(BENCH_VARS.JWT_SECRET));
+}
+
+/** Starts Actorbase (fresh state dir) and tracks it for cleanup. */
+export async function startActorbase(cleanup, vars = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "actorbase-bench-"));
+  const server = await startServer({ persistTo: dir, vars: { ...BENCH_VARS, ...vars } });
+  cleanup.push(async () => {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { ...server, persistDir: dir };
+}
+
+/** Starts the bare baseline Worker of bench/baseline (fresh state dir). */
+export async function startBaseline(cleanup) {
+  const dir = mkdtempSync(join(tmpdir(), "actorbase-baseline-"));
+  const server = await startServer({ config: resolve(ROOT, "bench/baseline/wrangler.toml"), persistTo: dir, healthPath: "/noop" });
+  cleanup.push(async () => {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return server;
+}
+
+/**
+ * Runs autocannon and returns { rps, p50, p99, errors, non2xx, total }. Options are autocannon's
+ * (url, connections, duration, method, headers, body, requests, setupClient) plus `warmup` seconds.
+ */
+export async function load(options) {
+  const { warmup = 2, ...rest } = options;
+  if (warmup > 0) await autocannon({ ...rest, duration: warmup });
+  const result = await autocannon({ duration: 10, ...rest });
+  return {
+    rps: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    total: result.requests.total,
+  };
+}
+
+/** Runs A, B, B, A (each a load() call) and returns the mean of each side: drift hits both alike. */
+export async function abba(runA, runB) {
+  const a1 = await runA();
+  const b1 = await runB();
+  const b2 = await runB();
+  const a2 = await runA();
+  const mean = (x, y) => ({ rps: Math.round((x.rps + y.rps) / 2), p50: (x.p50 + y.p50) / 2, p99: (x.p99 + y.p99) / 2, errors: x.errors + y.errors + x.non2xx + y.non2xx });
+  return [mean(a1, a2), mean(b1, b2)];
+}
+
+/** A percentile of a numeric array. */
+export function percentile(values, p) {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+/** Prints rows as a Markdown table and returns it. */
+export function table(rows) {
+  if (rows.length === 0) return "";
+  const columns = Object.keys(rows[0]);
+  const lines = [`| ${columns.join(" | ")} |`, `| ${columns.map(() => "---").join(" | ")} |`];
+  for (const row of rows) lines.push(`| ${columns.map((c) => formatCell(row[c])).join(" | ")} |`);
+  const text = lines.join("\n");
+  console.log(`\n${text}\n`);
+  return text;
+}
+
+function formatCell(value) {
+  if (typeof value === "number") return Number.isInteger(value) ? value.toLocaleString("en-US") : value.toFixed(2);
+  return String(value ?? "");
+}
+
+/** The machine a result was measured on. */
+export function machine() {
+  return { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "unknown", memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString() };
+}
+
+/** Writes bench/results/<scenario>.json. */
+export function saveResult(scenario, data) {
+  const dir = resolve(ROOT, "bench/results");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${scenario}.json`);
+  writeFileSync(file, `${JSON.stringify({ scenario, machine: machine(), ...data }, null, 2)}\n`);
+  console.log(`Saved ${file}`);
+}
