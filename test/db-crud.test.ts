@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { databaseFor } from "../objects/database/stub";
 import { SERVICE, as, call, jsonInit, problem } from "./helpers/http";
 
 type Row = Record<string, unknown> & { id: string; version: number };
@@ -118,7 +119,7 @@ describe("DatabaseDO.changesSince", () => {
     const row = (await (await insert("user:log1", { title: "a" })).json()) as Row;
     await call(`/api/db/user:log1/tables/notes/${row.id}`, jsonInit("PATCH", { title: "b" }, SERVICE));
     await call(`/api/db/user:log1/tables/notes/${row.id}`, { method: "DELETE", headers: SERVICE });
-    const stub = env.DATABASE.get(env.DATABASE.idFromName("user:log1"));
+    const stub = databaseFor(env, "user:log1");
     const page = await stub.changesSince(0);
     expect(page.seq).toBe(3);
     expect(page.oldestSeq).toBe(1);

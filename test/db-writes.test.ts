@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { databaseFor } from "../objects/database/stub";
 import { SERVICE, as, call, jsonInit, problem } from "./helpers/http";
 
 type Row = Record<string, unknown> & { id: string; version: number };
@@ -43,8 +44,7 @@ describe("POST /api/db/:block/batch", () => {
     expect(response.status).toBe(404);
     expect((await problem(response)).detail).toMatch(/^ops\[2\]:/);
     expect((await rows(block)).map((r) => r.title)).toEqual(["keep"]);
-    const stub = env.DATABASE.get(env.DATABASE.idFromName(block));
-    expect((await stub.changesSince(0)).seq).toBe(1);
+    expect((await databaseFor(env, block).changesSince(0)).seq).toBe(1);
   });
 
   it("commits 1,000 ops at once and refuses 1,001 with 413", async () => {
@@ -159,16 +159,17 @@ describe("change log window", () => {
   it("keeps seq gapless across writes and reports the oldest kept seq", async () => {
     const block = "user:window1";
     for (let i = 0; i < 3; i++) await call(`/api/db/${block}/tables/notes`, jsonInit("POST", [{ title: "a" }, { title: "b" }], SERVICE));
+    const db = databaseFor(env, block);
     const stub = env.DATABASE.get(env.DATABASE.idFromName(block));
-    const page = await stub.changesSince(0, { limit: 4 });
+    const page = await db.changesSince(0, { limit: 4 });
     expect(page.changes.map((c) => c.seq)).toEqual([1, 2, 3, 4]);
     expect(page.seq).toBe(6);
-    expect((await stub.changesSince(4, { table: "notes" })).changes.map((c) => c.seq)).toEqual([5, 6]);
+    expect((await db.changesSince(4, { table: "notes" })).changes.map((c) => c.seq)).toEqual([5, 6]);
     await runInDurableObject(stub, async (_instance, state) => {
       const { trimChanges } = await import("../objects/database/change-log");
       trimChanges(state.storage.sql, 6, 2);
     });
-    const trimmed = await stub.changesSince(0);
+    const trimmed = await db.changesSince(0);
     expect(trimmed.oldestSeq).toBe(5);
     expect(trimmed.changes.map((c) => c.seq)).toEqual([5, 6]);
   });

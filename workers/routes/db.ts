@@ -6,18 +6,19 @@
 import type { Block } from "../../shared/block";
 import type { Caller } from "../../shared/caller";
 import { HttpError } from "../../shared/errors";
-import { type RpcResult, unwrap } from "../../shared/rpc";
-import type { ListResult, WriteOptions, WriteResult } from "../../objects/database/database-do";
+import { unwrap } from "../../shared/rpc";
+import type { WriteOptions, WriteResult } from "../../objects/database/database-do";
+import { type DatabaseRpc, databaseFor } from "../../objects/database/stub";
 import { config } from "../config";
 import { type AppRequest, json } from "../context";
 import { readJson } from "../middleware/body";
 import { routeTable } from "../middleware/rules";
 
 // `env` is optional in the signatures because itty infers handler arguments from `withBlock`, which takes none.
-function target(request: AppRequest, env: Env | undefined): { caller: Caller; block: Block; actor: DurableObjectStub<import("../../objects/database/database-do").DatabaseDO> } {
+function target(request: AppRequest, env: Env | undefined): { caller: Caller; block: Block; actor: DatabaseRpc } {
   const { caller, block } = request.state;
   if (!caller || !block || !env) throw new Error("database routes need env, authenticate and withBlock first");
-  return { caller, block, actor: env.DATABASE.get(env.DATABASE.idFromName(block.name)) };
+  return { caller, block, actor: databaseFor(env, block.name) };
 }
 
 function rowId(request: AppRequest): string {
@@ -70,14 +71,14 @@ export async function listRows(request: AppRequest, env?: Env): Promise<Response
   const { caller, block, actor } = target(request, env);
   const table = routeTable(request);
   const query = new URL(request.url).search.slice(1);
-  const result = unwrap((await actor.list(caller, block, table, query)) as RpcResult<ListResult>);
+  const result = unwrap(await actor.list(caller, block, table, query));
   return readResponse(request, result, result.seq);
 }
 
 /** GET /api/db/:block/tables/:table/:id: one row, 404 when missing or hidden by the read rule. */
 export async function getRow(request: AppRequest, env?: Env): Promise<Response> {
   const { caller, block, actor } = target(request, env);
-  const result = unwrap((await actor.getRow(caller, block, routeTable(request), rowId(request))) as RpcResult<{ row: unknown; seq: number }>);
+  const result = unwrap(await actor.getRow(caller, block, routeTable(request), rowId(request)));
   return readResponse(request, result.row, result.seq);
 }
 
