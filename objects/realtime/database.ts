@@ -6,7 +6,8 @@ import type { Block } from "../../shared/block";
 import type { Caller } from "../../shared/caller";
 import type { ChangesPage } from "../../shared/change";
 import type { Row } from "../../shared/protocol";
-import { type RpcResult, unwrap } from "../../shared/rpc";
+import { unwrap } from "../../shared/rpc";
+import { databaseFor } from "../database/stub";
 
 export interface SnapshotPage {
   items: Row[];
@@ -22,14 +23,12 @@ export interface ChangeSource {
 
 /** The change source of one block, backed by its DatabaseDO. */
 export function databaseOf(env: Env, block: Block): ChangeSource {
-  const stub = env.DATABASE.get(env.DATABASE.idFromName(block.name));
+  const actor = databaseFor(env, block.name);
   return {
-    async changesSince(since, options) {
-      return (await stub.changesSince(since, options)) as ChangesPage;
-    },
-    async snapshot(caller, block, table, query) {
+    changesSince: (since, options) => actor.changesSince(since, options),
+    async snapshot(caller, snapshotBlock, table, query) {
       // One synchronous read in the DatabaseDO: the rows and their seq agree.
-      const page = unwrap((await stub.list(caller, block, table, query)) as RpcResult<SnapshotPage>);
+      const page = unwrap(await actor.list(caller, snapshotBlock, table, query));
       return { items: page.items, nextCursor: page.nextCursor, seq: page.seq };
     },
   };

@@ -13,7 +13,7 @@ import { send } from "./connection";
 import type { ChangeSource } from "./database";
 import type { RealtimeLimits } from "./limits";
 import type { RealtimeStore } from "./store";
-import { ChangeFanOut, type Subscription, SubscriptionIndex } from "./subscriptions";
+import { ChangeFanOut, type Subscription, SubscriptionIndex, readCheckFor } from "./subscriptions";
 
 const DELIVERED = "delivered_seq";
 
@@ -122,7 +122,7 @@ export class ChangeFeed {
     for (const change of page.changes) {
       if (change.seq <= sub.cursor) continue;
       sub.cursor = change.seq;
-      const frame = new ChangeFanOut(change, block).frameFor(sub);
+      const frame = new ChangeFanOut(change, readCheckFor(block, change.table)).frameFor(sub);
       if (frame) send(sub.conn, frame);
     }
     if (page.changes.length < this.#limits().replayPageSize) sub.cursor = Math.max(sub.cursor, page.seq);
@@ -187,7 +187,7 @@ export class ChangeFeed {
   #deliver(change: Change): void {
     const block = this.#block();
     if (block) {
-      const fanOut = new ChangeFanOut(change, block);
+      const fanOut = new ChangeFanOut(change, readCheckFor(block, change.table));
       for (const sub of this.#subs.forTable(change.table)) {
         if (!sub.live || change.seq <= sub.cursor) continue;
         sub.cursor = change.seq;

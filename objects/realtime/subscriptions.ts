@@ -5,6 +5,7 @@
  * a delete (of the row it last saw), one that enters them as an insert.
  */
 import type { Block } from "../../shared/block";
+import type { Caller } from "../../shared/caller";
 import type { Change } from "../../shared/change";
 import type { Connection } from "./connection";
 import { type RowPredicate, canRead } from "./visibility";
@@ -54,18 +55,26 @@ export class SubscriptionIndex {
   }
 }
 
+/** Whether a caller's read rule lets it see one row of the change's table. */
+export type ReadCheck = (caller: Caller, row: Record<string, unknown>) => boolean;
+
+/** The read check of the shipped config for one block and table. */
+export function readCheckFor(block: Block, table: string): ReadCheck {
+  return (caller, row) => canRead(caller, block, table, row);
+}
+
 /** One change being fanned out: serialized once, rule checks cached per connection. */
 export class ChangeFanOut {
   readonly change: Change;
-  readonly #block: Block;
+  readonly #canRead: ReadCheck;
   readonly #head: string;
   #rowJson: string | undefined;
   #oldJson: string | undefined;
   readonly #readable = new Map<Connection, { after: boolean; before: boolean }>();
 
-  constructor(change: Change, block: Block) {
+  constructor(change: Change, canReadRow: ReadCheck) {
     this.change = change;
-    this.#block = block;
+    this.#canRead = canReadRow;
     this.#head = `,"seq":${change.seq},"table":${JSON.stringify(change.table)}`;
   }
 
@@ -95,8 +104,8 @@ export class ChangeFanOut {
     if (!readable) {
       const caller = conn.caller;
       const { change } = this;
-      const after = caller !== null && canRead(caller, this.#block, change.table, change.row);
-      const before = change.old === undefined ? after : caller !== null && canRead(caller, this.#block, change.table, change.old);
+      const after = caller !== null && this.#canRead(caller, change.row);
+      const before = change.old === undefined ? after : caller !== null && this.#canRead(caller, change.old);
       readable = { after, before };
       this.#readable.set(conn, readable);
     }
@@ -112,9 +121,4 @@ export class ChangeFanOut {
     const old = withOld && this.change.old ? `,"old":${this.#json("old")}` : "";
     return `{"type":"change","sub":${JSON.stringify(sub.id)}${this.#head},"op":"${op}","row":${this.#json(rowFrom)}${old}}`;
   }
-}
-
-/** Builds a subscription's frame for a change outside a fan-out (replay). */
-export function replayFrame(sub: Subscription, change: Change, block: Block): string | null {
-  return new ChangeFanOut(change, block).frameFor(sub);
 }
