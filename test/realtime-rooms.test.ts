@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { RealtimeDO } from "../objects/realtime/realtime-do";
+import { RealtimeDO } from "../objects/realtime/realtime-do";
 import { token } from "./helpers/http";
 import { connect, settle } from "./helpers/realtime";
 
@@ -107,5 +107,29 @@ describe("RealtimeDO hibernation", () => {
     // The runtime answers ping without the actor.
     a.send({ type: "ping" });
     expect(await a.next("pong")).toEqual({ type: "pong" });
+  });
+
+  it("serves subscriptions and presence unchanged from a fresh instance rebuilt over the same sockets and storage", async () => {
+    const block = "workspace:hb2";
+    const a = await join(block, "ann");
+    const b = await join(block, "ben");
+    a.send({ type: "subscribe", id: "hot", table: "tasks", filter: "points=gte.3" });
+    await a.next("subscribed");
+    a.send({ type: "presence", channel: "room", state: "ann" });
+    await a.next("presence.state");
+    const stub = env.REALTIME.get(env.REALTIME.idFromName(block));
+    await runInDurableObject(stub, async (_instance: RealtimeDO, state) => {
+      // What waking from hibernation does: a new instance, nothing in memory but attachments and SQLite.
+      const woken = new RealtimeDO(state, env);
+      const task = (seq: number, points: number) => ({ seq, table: "tasks", op: "insert" as const, id: `t${seq}`, row: { id: `t${seq}`, title: "x", points } });
+      await woken.publish(block, [task(1, 1), task(2, 5)]);
+      const [bSocket] = state.getWebSockets(b.id);
+      await woken.webSocketMessage(bSocket as WebSocket, JSON.stringify({ type: "presence", channel: "room", state: "ben" }));
+    });
+    expect(await a.next("change")).toMatchObject({ sub: "hot", seq: 2, op: "insert", row: { points: 5 } });
+    expect((await b.next("presence.state")).members).toEqual({ [a.id]: "ann", [b.id]: "ben" });
+    expect(await a.next("presence")).toEqual({ type: "presence", channel: "room", joins: { [b.id]: "ben" }, leaves: [] });
+    await settle();
+    expect(a.messages.filter((m) => m.type === "change")).toHaveLength(1);
   });
 });
