@@ -35,6 +35,28 @@ describe("POST /api/db/:block/tables/:table", () => {
     expect(list.items.map((r) => r.title)).toEqual(["a", "b"]);
   });
 
+  it("stores the same values through the many-row path as through the one-row path", async () => {
+    const data = { title: "typed ✓ \"q\"", body: "line\nbreak", done: true, priority: -7, tags: ["a", 1, true, null, { k: [1.5] }] };
+    const one = (await (await insert("user:crud7", { ...data, id: "one" })).json()) as Row;
+    const many = (await (await insert("user:crud7", [{ ...data, id: "many" }, { title: "nulls", done: false, tags: [] }])).json()) as { items: Row[] };
+    const stored = (await (await call("/api/db/user:crud7/tables/notes?order=id.asc", { headers: SERVICE })).json()) as { items: Row[] };
+    const strip = (row: Row | undefined) => ({ ...row, id: undefined, createdAt: undefined, updatedAt: undefined });
+    expect(strip(stored.items.find((r) => r.id === "many"))).toEqual(strip(one));
+    expect(stored.items.find((r) => r.id === "many")).toEqual(many.items[0]);
+    expect(stored.items.find((r) => r.title === "nulls")).toMatchObject({ body: null, done: false, priority: 0, tags: [] });
+  });
+
+  it("answers 409 naming the item when a many-row insert repeats an id, and writes none of it", async () => {
+    await insert("user:crud8", { id: "taken", title: "first" });
+    const rows = Array.from({ length: 600 }, (_, i) => ({ id: i === 550 ? "taken" : `n${i}`, title: `row ${i}` }));
+    const response = await insert("user:crud8", rows);
+    expect(response.status).toBe(409);
+    expect((await problem(response)).detail).toMatch(/^items\[550\]:/);
+    const list = (await (await call("/api/db/user:crud8/tables/notes", { headers: SERVICE })).json()) as { items: Row[]; seq: number };
+    expect(list.items.map((r) => r.id)).toEqual(["taken"]);
+    expect(list.seq).toBe(1);
+  });
+
   it("refuses system columns, unknown columns and bad values with 422 per field", async () => {
     const response = await insert("user:crud3", { title: 5, createdAt: 1, version: 9, nope: true, done: "yes" });
     expect(response.status).toBe(422);

@@ -34,6 +34,29 @@ describe("POST /api/db/:block/batch", () => {
     expect((await rows(block)).map((r) => r.id)).toEqual(["x", "z"]);
   });
 
+  it("lets later ops see rows inserted earlier in the same batch, across tables", async () => {
+    const ws = "workspace:batch5";
+    const response = await call(
+      `/api/db/${ws}/batch`,
+      jsonInit("POST", {
+        ops: [
+          { op: "insert", table: "tasks", data: { id: "a", title: "a" } },
+          { op: "insert", table: "tasks", data: { id: "b", title: "b" } },
+          { op: "update", table: "tasks", id: "a", data: { points: { $inc: 2 } } },
+          { op: "insert", table: "tasks", data: { id: "c", title: "c" } },
+          { op: "delete", table: "tasks", id: "b" },
+        ],
+      }, SERVICE),
+    );
+    expect(response.status).toBe(200);
+    const { results } = (await response.json()) as { results: Row[] };
+    expect(results.map((r) => r.id)).toEqual(["a", "b", "a", "c", "b"]);
+    expect(results[2]).toMatchObject({ points: 2, version: 2 });
+    expect((await rows(ws, "tasks")).map((r) => r.id)).toEqual(["a", "c"]);
+    const changes = await databaseFor(env, ws).changesSince(0);
+    expect(changes.changes.map((c) => `${c.seq}:${c.op}:${c.id}`)).toEqual(["1:insert:a", "2:insert:b", "3:update:a", "4:insert:c", "5:delete:b"]);
+  });
+
   it("applies nothing when one op fails, naming the op", async () => {
     const block = "user:batch2";
     await call(`/api/db/${block}/tables/notes`, jsonInit("POST", { id: "keep", title: "keep" }, SERVICE));
@@ -81,6 +104,9 @@ describe("Idempotency-Key", () => {
     expect(retry.headers.get("X-Seq")).toBe("1");
     expect(await retry.json()).toEqual(await first.json());
     expect(await rows(block)).toHaveLength(1);
+    const changed = await call(`/api/db/${block}/tables/notes`, jsonInit("POST", { title: "different" }, headers));
+    expect(changed.status).toBe(422);
+    expect(await problem(changed)).toMatchObject({ code: "IDEMPOTENCY_KEY_REUSED" });
     const reused = await call(`/api/db/${block}/batch`, jsonInit("POST", { ops: [{ op: "insert", table: "notes", data: { title: "x" } }] }, headers));
     expect(reused.status).toBe(422);
     expect(await problem(reused)).toMatchObject({ code: "IDEMPOTENCY_KEY_REUSED" });

@@ -14,15 +14,27 @@ export function latestSeq(sql: SqlStorage): number {
 
 /** Appends changes inside the caller's transaction. Their `seq` must already be assigned. */
 export function appendChanges(sql: SqlStorage, changes: readonly Change[]): void {
-  for (const change of changes) {
+  if (changes.length <= 4) {
+    for (const change of changes) {
+      sql.exec(
+        `INSERT INTO _changes (seq, tbl, op, id, row, old) VALUES (?, ?, ?, ?, ?, ?)`,
+        change.seq,
+        change.table,
+        change.op,
+        change.id,
+        JSON.stringify(change.row),
+        change.old === undefined ? null : JSON.stringify(change.old),
+      );
+    }
+    return;
+  }
+  // Many changes (bulk writes): a few statements over a bound JSON array instead of one per change.
+  for (let start = 0; start < changes.length; start += 500) {
+    const chunk = changes.slice(start, start + 500).map((c) => [c.seq, c.table, c.op, c.id, c.row, c.old ?? null]);
     sql.exec(
-      `INSERT INTO _changes (seq, tbl, op, id, row, old) VALUES (?, ?, ?, ?, ?, ?)`,
-      change.seq,
-      change.table,
-      change.op,
-      change.id,
-      JSON.stringify(change.row),
-      change.old === undefined ? null : JSON.stringify(change.old),
+      `INSERT INTO _changes (seq, tbl, op, id, row, old) SELECT value->>0, value->>1, value->>2, value->>3, value->4, ` +
+        `CASE WHEN json_type(value, '$[5]') = 'null' THEN NULL ELSE value->5 END FROM json_each(?)`,
+      JSON.stringify(chunk),
     );
   }
 }

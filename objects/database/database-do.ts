@@ -9,12 +9,12 @@ import { type Filter, parseListQuery } from "../../shared/query";
 import { cachedRuleFilter } from "../../shared/query-match";
 import { type RpcResult, capture } from "../../shared/rpc";
 import { checkRule } from "../../shared/rules";
-import { parseBatch } from "./batch";
+import { type BatchOp, parseBatch } from "./batch";
 import { appendChanges, latestSeq, readChanges, trimChanges } from "./change-log";
 import { IdGenerator } from "./ids";
 import { type ListPage, listRows } from "./reads";
 import { type TableRuntime, createInternalTables, prepareTable } from "./schema";
-import { type WriteSession, deleteOne, insertOne, readableRow, updateOne } from "./writes";
+import { type WriteSession, atIndex, deleteOne, insertMany, insertOne, readableRow, updateOne } from "./writes";
 
 /** A list answer: the page, and the seq the rows were read at. */
 export interface ListResult extends ListPage {
@@ -27,6 +27,8 @@ export interface WriteResult {
   body: unknown;
   seq: number;
   replayed?: boolean;
+  /** Milliseconds the write transaction took inside the actor (0 where the runtime freezes clocks during execution). */
+  ms?: number;
 }
 
 /** Per-request write options from headers. */
@@ -47,6 +49,8 @@ export class DatabaseDO extends DurableObject<Env> {
   #block: Block | null = null;
   #realtime: DurableObjectStub<import("../realtime/realtime-do").RealtimeDO> | null = null;
   #alarmChecked = false;
+  #outbox: Change[] = [];
+  #publishing = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -93,7 +97,8 @@ export class DatabaseDO extends DurableObject<Env> {
       const rows = many ? (body as unknown[]) : [body];
       if (rows.length === 0) throw new HttpError(422, "VALIDATION_FAILED", "The array is empty; send at least one row.");
       checkRowCount(rows.length);
-      return this.#write(caller, block, options.idempotencyKey ?? null, `insert ${table}`, (session) => {
+      return this.#write(caller, block, options.idempotencyKey ?? null, [`insert ${table} ${onConflict}`, body], (session) => {
+        if (many && onConflict === null) return { status: 201, body: { items: insertMany(session, runtime, rows, (i) => `items[${i}]`) } };
         const written = rows.map((data, i) => {
           try {
             return insertOne(session, runtime, data, onConflict);
@@ -112,7 +117,7 @@ export class DatabaseDO extends DurableObject<Env> {
     return capture(() => {
       this.#bind(block);
       const runtime = this.#table(table);
-      return this.#write(caller, block, options.idempotencyKey ?? null, `update ${table} ${id}`, (session) => ({
+      return this.#write(caller, block, options.idempotencyKey ?? null, [`update ${table} ${id} ${options.ifMatch}`, body], (session) => ({
         status: 200,
         body: updateOne(session, runtime, id, body, options.ifMatch ?? null),
       }));
@@ -124,7 +129,7 @@ export class DatabaseDO extends DurableObject<Env> {
     return capture(() => {
       this.#bind(block);
       const runtime = this.#table(table);
-      return this.#write(caller, block, options.idempotencyKey ?? null, `delete ${table} ${id}`, (session) => ({
+      return this.#write(caller, block, options.idempotencyKey ?? null, [`delete ${table} ${id} ${options.ifMatch}`, null], (session) => ({
         status: 200,
         body: deleteOne(session, runtime, id, options.ifMatch ?? null),
       }));
@@ -138,21 +143,35 @@ export class DatabaseDO extends DurableObject<Env> {
       const ops = parseBatch(body, config.limits.maxRowsPerWrite);
       const runtimes = ops.map((op) => this.#table(op.table));
       for (const op of ops) this.#blockRule(caller, block, op.table, op.op);
-      return this.#write(caller, block, options.idempotencyKey ?? null, "batch", (session) => ({
-        status: 200,
-        body: {
-          results: ops.map((op, i) => {
-            const runtime = runtimes[i] as TableRuntime;
-            try {
-              if (op.op === "insert") return insertOne(session, runtime, op.data, null).row;
-              if (op.op === "update") return updateOne(session, runtime, op.id, op.data, op.ifMatch);
-              return deleteOne(session, runtime, op.id, op.ifMatch);
-            } catch (err) {
-              throw atIndex(err, `ops[${i}]`);
-            }
-          }),
-        },
-      }));
+      return this.#write(caller, block, options.idempotencyKey ?? null, ["batch", body], (session) => {
+        const results: unknown[] = [];
+        // Consecutive inserts into one table go through insertMany together; order is kept.
+        let inserts: number[] = [];
+        const flush = (): void => {
+          if (inserts.length === 0) return;
+          const indexes = inserts;
+          inserts = [];
+          const runtime = runtimes[indexes[0] as number] as TableRuntime;
+          const items = indexes.map((i) => (ops[i] as BatchOp & { op: "insert" }).data);
+          results.push(...insertMany(session, runtime, items, (j) => `ops[${indexes[j]}]`));
+        };
+        ops.forEach((op, i) => {
+          if (op.op === "insert") {
+            if (inserts.length > 0 && ops[inserts[0] as number]?.table !== op.table) flush();
+            inserts.push(i);
+            return;
+          }
+          flush();
+          const runtime = runtimes[i] as TableRuntime;
+          try {
+            results.push(op.op === "update" ? updateOne(session, runtime, op.id, op.data, op.ifMatch) : deleteOne(session, runtime, op.id, op.ifMatch));
+          } catch (err) {
+            throw atIndex(err, `ops[${i}]`);
+          }
+        });
+        flush();
+        return { status: 200, body: { results } };
+      });
     });
   }
 
@@ -224,8 +243,9 @@ export class DatabaseDO extends DurableObject<Env> {
    * Runs writes in one transaction with their change-log entries and idempotency record, then
    * hands the committed changes to the block's RealtimeDO without waiting for it.
    */
-  #write(caller: Caller, block: Block, idempotencyKey: string | null, fingerprint: string, body: (session: WriteSession) => { status: number; body: unknown }): WriteResult {
+  #write(caller: Caller, block: Block, idempotencyKey: string | null, request: [string, unknown], body: (session: WriteSession) => { status: number; body: unknown }): WriteResult {
     const key = idempotencyKey === null ? null : `${callerKey(caller)}|${idempotencyKey}`;
+    const fingerprint = key === null ? "" : `${request[0]}|${hashText(JSON.stringify(request[1]) ?? "")}`;
     if (key !== null) {
       const previous = this.#sql.exec<{ response: string }>(`SELECT response FROM _idempotency WHERE key = ? AND expiresAt > ?`, key, Date.now()).toArray()[0];
       if (previous) {
@@ -238,6 +258,7 @@ export class DatabaseDO extends DurableObject<Env> {
     }
     const now = Date.now();
     const session: WriteSession = { sql: this.#sql, config, caller, block, now, ids: this.#ids, baseSeq: this.#seq, changes: [] };
+    const started = performance.now();
     const result = this.ctx.storage.transactionSync((): WriteResult => {
       const out = body(session);
       appendChanges(this.#sql, session.changes);
@@ -248,6 +269,7 @@ export class DatabaseDO extends DurableObject<Env> {
       return result;
     });
     this.#seq = result.seq;
+    result.ms = performance.now() - started;
     if (key !== null) this.#armAlarm(now + IDEMPOTENCY_TTL_MS);
     if (this.#seq % 256 < session.changes.length) trimChanges(this.#sql, this.#seq, config.limits.changeLogSize);
     this.#publish(session.changes);
@@ -262,17 +284,41 @@ export class DatabaseDO extends DurableObject<Env> {
     );
   }
 
-  /** Hands one committed group of changes to the block's RealtimeDO; failures are logged (it backfills from changesSince). */
+  /**
+   * Hands committed changes to the block's RealtimeDO without making the write wait. One hand-off
+   * is in flight at a time, so they arrive in seq order; commits made meanwhile are coalesced into
+   * the next one. Failures are logged: the realtime actor backfills from changesSince.
+   */
   #publish(changes: Change[]): void {
     if (changes.length === 0 || this.#block === null) return;
-    const name = this.#block.name;
+    this.#outbox.push(...changes);
+    if (!this.#publishing) this.#flush(this.#block.name);
+  }
+
+  #flush(name: string): void {
+    const changes = this.#outbox;
+    this.#outbox = [];
+    this.#publishing = true;
     this.#realtime ??= this.env.REALTIME.get(this.env.REALTIME.idFromName(name));
-    const delivery = this.#realtime.publish(name, changes).catch((err: unknown) => {
-      this.#realtime = null;
-      console.error(JSON.stringify({ msg: "realtime hand-off failed", block: name, seq: changes[changes.length - 1]?.seq, error: String(err) }));
-    });
+    const delivery = this.#realtime
+      .publish(name, changes)
+      .catch((err: unknown) => {
+        this.#realtime = null;
+        console.error(JSON.stringify({ msg: "realtime hand-off failed", block: name, seq: changes[changes.length - 1]?.seq, error: String(err) }));
+      })
+      .finally(() => {
+        this.#publishing = false;
+        if (this.#outbox.length > 0) this.#flush(name);
+      });
     this.ctx.waitUntil(delivery);
   }
+}
+
+/** FNV-1a over a string: tells a retry from a different write reusing an Idempotency-Key. */
+function hashText(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return (hash >>> 0).toString(16);
 }
 
 function isUniqueColumn(table: TableRuntime, column: string): boolean {
@@ -286,9 +332,3 @@ function checkRowCount(count: number): void {
   }
 }
 
-/** Prefixes an error from one item of a multi-row write with where it happened. */
-function atIndex(err: unknown, where: string): unknown {
-  if (!(err instanceof HttpError)) return err;
-  const errors = err.errors ? Object.fromEntries(Object.entries(err.errors).map(([k, v]) => [`${where}.${k}`, v])) : undefined;
-  return new HttpError(err.status, err.code, `${where}: ${err.detail}`, { cause: err, ...(errors ? { errors } : {}) });
-}

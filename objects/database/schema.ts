@@ -26,6 +26,8 @@ export interface TableRuntime {
   declared: string[];
   search: string[];
   insertSql: string;
+  /** One INSERT of many rows from a bound JSON array of value arrays (column order as insertSql). */
+  bulkInsertSql: string;
   updateSql: string;
   /** A row as SQLite returns it, decoded to JSON types. */
   decode(stored: Record<string, SqlStorageValue>): Record<string, unknown>;
@@ -204,6 +206,7 @@ function runtime(name: string, config: TableConfig): TableRuntime {
     declared,
     search: [...(config.search ?? [])],
     insertSql: `INSERT INTO ${quoteIdent(name)} (${all.map(quoteIdent).join(", ")}) VALUES (${all.map(() => "?").join(", ")})`,
+    bulkInsertSql: `INSERT INTO ${quoteIdent(name)} (${all.map(quoteIdent).join(", ")}) SELECT ${all.map((_, i) => `value->>${i}`).join(", ")} FROM json_each(?)`,
     updateSql: `UPDATE ${quoteIdent(name)} SET ${all.slice(2).map((c) => `${quoteIdent(c)} = ?`).join(", ")} WHERE id = ?`,
     decode(stored) {
       const row: Record<string, unknown> = {};

@@ -79,8 +79,8 @@ function execWrite(session: WriteSession, table: TableRuntime, query: string, ..
 
 /** Inserts one row (or, with `onConflict`, updates the row holding the same value). */
 export function insertOne(session: WriteSession, table: TableRuntime, data: unknown, onConflict: string | null): { row: Row; created: boolean } {
-  const { id: givenId, values } = validateInsert(table, data);
   if (onConflict !== null) {
+    const { id: givenId, values } = validateInsert(table, data);
     const key = onConflict === "id" ? givenId : values[onConflict];
     if (key !== null && key !== undefined) {
       const storedKey = onConflict === "id" ? key : encodeValue(table.config.columns[onConflict] as ColumnConfig, key);
@@ -92,11 +92,63 @@ export function insertOne(session: WriteSession, table: TableRuntime, data: unkn
       }
     }
   }
-  const row: Row = { id: givenId ?? session.ids.next(session.now), createdAt: session.now, updatedAt: session.now, version: 1, ...values };
-  if (!allows(session, table, "insert", row, data as Row)) throw denied(session, "insert", table);
-  execWrite(session, table, table.insertSql, row.id as string, session.now, session.now, 1, ...storedValues(table, row));
+  const row = newRow(session, table, data);
+  execWrite(session, table, table.insertSql, ...insertValues(table, row));
   record(session, table, "insert", row);
   return { row, created: true };
+}
+
+/**
+ * Inserts many rows at once: validates and rule-checks every row first (errors name the item via
+ * `label`), then writes them with a few multi-row statements instead of one statement per row.
+ */
+export function insertMany(session: WriteSession, table: TableRuntime, items: readonly unknown[], label: (index: number) => string): Row[] {
+  const rows = items.map((data, i) => {
+    try {
+      return newRow(session, table, data);
+    } catch (err) {
+      throw atIndex(err, label(i));
+    }
+  });
+  for (let start = 0; start < rows.length; start += BULK_CHUNK) {
+    const chunk = rows.slice(start, start + BULK_CHUNK);
+    try {
+      session.sql.exec(table.bulkInsertSql, JSON.stringify(chunk.map((row) => insertValues(table, row))));
+    } catch (cause) {
+      if (!/UNIQUE constraint failed/.test(String((cause as Error)?.message ?? cause))) throw cause;
+      // The failed statement wrote nothing; insert one by one to name the conflicting item.
+      chunk.forEach((row, j) => {
+        try {
+          execWrite(session, table, table.insertSql, ...insertValues(table, row));
+        } catch (err) {
+          throw atIndex(err, label(start + j));
+        }
+      });
+    }
+  }
+  for (const row of rows) record(session, table, "insert", row);
+  return rows;
+}
+
+/** Rows per multi-row INSERT: keeps each bound JSON document well under SQLite's 2 MB value limit. */
+const BULK_CHUNK = 500;
+
+function newRow(session: WriteSession, table: TableRuntime, data: unknown): Row {
+  const { id: givenId, values } = validateInsert(table, data);
+  const row: Row = { id: givenId ?? session.ids.next(session.now), createdAt: session.now, updatedAt: session.now, version: 1, ...values };
+  if (!allows(session, table, "insert", row, data as Row)) throw denied(session, "insert", table);
+  return row;
+}
+
+function insertValues(table: TableRuntime, row: Row): (string | number | null)[] {
+  return [row.id as string, row.createdAt as number, row.updatedAt as number, row.version as number, ...storedValues(table, row)];
+}
+
+/** Prefixes an error from one item of a multi-row write with where it happened (`items[3]`, `ops[7]`). */
+export function atIndex(err: unknown, where: string): unknown {
+  if (!(err instanceof HttpError)) return err;
+  const errors = err.errors ? Object.fromEntries(Object.entries(err.errors).map(([k, v]) => [`${where}.${k}`, v])) : undefined;
+  return new HttpError(err.status, err.code, `${where}: ${err.detail}`, { cause: err, ...(errors ? { errors } : {}) });
 }
 
 function upsertUpdate(session: WriteSession, table: TableRuntime, id: string, patch: Row): Row {

@@ -47,6 +47,7 @@ function readResponse(request: AppRequest, body: unknown, seq: number): Response
 function writeResponse(result: WriteResult): Response {
   const headers: Record<string, string> = { "X-Seq": String(result.seq) };
   if (result.replayed) headers["Idempotent-Replayed"] = "true";
+  if (result.ms !== undefined) headers["Server-Timing"] = `db;dur=${result.ms.toFixed(1)}`;
   return json(result.body, result.status, headers);
 }
 
