@@ -160,3 +160,19 @@ describe("DatabaseDO.changesSince", () => {
     expect((await stub.changesSince(2)).changes.map((c) => c.seq)).toEqual([3]);
   });
 });
+
+describe("X-Seq on errors", () => {
+  it("carries the block's seq on problems answered by the actor", async () => {
+    await insert("user:seqerr", { title: "one" });
+    await insert("user:seqerr", { title: "two" });
+    const missing = await call("/api/db/user:seqerr/tables/notes/nope", { headers: SERVICE });
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get("X-Seq")).toBe("2");
+    const invalid = await insert("user:seqerr", { title: 42 });
+    expect(invalid.status).toBe(422);
+    expect(invalid.headers.get("X-Seq")).toBe("2");
+    const badQuery = await call("/api/db/user:seqerr/tables/notes?nosuch=eq.1", { headers: SERVICE });
+    expect(badQuery.status).toBe(400);
+    expect(badQuery.headers.get("X-Seq")).toBe("2");
+  });
+});

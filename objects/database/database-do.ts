@@ -59,13 +59,18 @@ export class DatabaseDO extends DurableObject<Env> {
     this.#seq = latestSeq(this.#sql);
   }
 
+  /** `capture` with the block's current seq on failures too: every DB response carries `X-Seq`. */
+  #capture<T>(body: () => T): Promise<RpcResult<T>> {
+    return capture(body, () => ({ "X-Seq": String(this.#seq) }));
+  }
+
   /**
    * Lists rows with the query grammar, the read rule's filter ANDed in. Also the realtime actor's
    * snapshot: rows and `seq` come from one synchronous read, so the snapshot plus
    * `changesSince(seq)` has no gap and no overlap.
    */
   async list(caller: Caller, block: Block, table: string, query: string): Promise<RpcResult<ListResult>> {
-    return capture(() => {
+    return this.#capture(() => {
       this.#bind(block);
       const runtime = this.#table(table);
       const ruleFilter = this.#readFilter(caller, block, runtime);
@@ -76,7 +81,7 @@ export class DatabaseDO extends DurableObject<Env> {
 
   /** One row the caller may read (a hidden row is 404, like a missing one), with the seq it was read at. */
   async getRow(caller: Caller, block: Block, table: string, id: string): Promise<RpcResult<{ row: Record<string, unknown>; seq: number }>> {
-    return capture(() => {
+    return this.#capture(() => {
       this.#bind(block);
       const runtime = this.#table(table);
       this.#blockRule(caller, block, table, "read");
@@ -86,7 +91,7 @@ export class DatabaseDO extends DurableObject<Env> {
 
   /** Inserts one row (object body) or many (array body, all or none); `onConflict` turns it into an upsert. */
   async insert(caller: Caller, block: Block, table: string, body: unknown, options: WriteOptions = {}): Promise<RpcResult<WriteResult>> {
-    return capture(() => {
+    return this.#capture(() => {
       this.#bind(block);
       const runtime = this.#table(table);
       const onConflict = options.onConflict ?? null;
@@ -114,7 +119,7 @@ export class DatabaseDO extends DurableObject<Env> {
 
   /** Partially updates a row the caller may read and update; `ifMatch` is the expected version (412 otherwise). */
   async update(caller: Caller, block: Block, table: string, id: string, body: unknown, options: WriteOptions = {}): Promise<RpcResult<WriteResult>> {
-    return capture(() => {
+    return this.#capture(() => {
       this.#bind(block);
       const runtime = this.#table(table);
       return this.#write(caller, block, options.idempotencyKey ?? null, [`update ${table} ${id} ${options.ifMatch}`, body], (session) => ({
@@ -126,7 +131,7 @@ export class DatabaseDO extends DurableObject<Env> {
 
   /** Deletes a row the caller may read and delete; answers `{id, deleted: true}`. */
   async remove(caller: Caller, block: Block, table: string, id: string, options: WriteOptions = {}): Promise<RpcResult<WriteResult>> {
-    return capture(() => {
+    return this.#capture(() => {
       this.#bind(block);
       const runtime = this.#table(table);
       return this.#write(caller, block, options.idempotencyKey ?? null, [`delete ${table} ${id} ${options.ifMatch}`, null], (session) => ({
@@ -138,7 +143,7 @@ export class DatabaseDO extends DurableObject<Env> {
 
   /** Runs insert/update/delete ops in one transaction, all or none; answers `{results: [...]}` in op order. */
   async batch(caller: Caller, block: Block, body: unknown, options: WriteOptions = {}): Promise<RpcResult<WriteResult>> {
-    return capture(() => {
+    return this.#capture(() => {
       this.#bind(block);
       const ops = parseBatch(body, config.limits.maxRowsPerWrite);
       const runtimes = ops.map((op) => this.#table(op.table));
