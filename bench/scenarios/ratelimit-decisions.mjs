@@ -8,6 +8,13 @@ import { BENCH_VARS, load, saveResult, startActorbase, startBaseline, table } fr
 const CONNECTIONS = 50;
 const KEYS = 1_000;
 
+/** Touches every key once (50 at a time) so that creating 1,000 actors is not what gets measured. */
+async function warmKeys(url, init) {
+  for (let start = 0; start < KEYS; start += 50) {
+    await Promise.all(Array.from({ length: 50 }, (_, i) => fetch(url(start + i), init).then((r) => r.arrayBuffer())));
+  }
+}
+
 export async function run({ name, cleanup, duration }) {
   const actorbase = await startActorbase(cleanup);
   const baseline = await startBaseline(cleanup);
@@ -15,6 +22,8 @@ export async function run({ name, cleanup, duration }) {
   const headers = { Authorization: `Bearer ${BENCH_VARS.SERVICE_KEY}`, "Content-Type": "application/json" };
   const spread = (path) => [{ method: "GET", setupRequest: (req) => ({ ...req, path: path(Math.floor(Math.random() * KEYS)) }) }];
   const spreadPost = (path) => [{ method: "POST", headers, body, setupRequest: (req) => ({ ...req, path: path(Math.floor(Math.random() * KEYS)) }) }];
+  await warmKeys((k) => `${baseline.url}/do-noop?key=k${k}`, {});
+  await warmKeys((k) => `${actorbase.url}/api/ratelimit/k${k}`, { method: "POST", headers, body: JSON.stringify({ limit: 1_000_000_000, periodMs: 60_000, cost: 0 }) });
   const cases = [
     ["one hot key", "bare Worker → DO no-op", () => load({ url: `${baseline.url}/do-noop?key=hot`, connections: CONNECTIONS, duration })],
     ["one hot key", "bare Worker → DO insert (1 commit)", () => load({ url: `${baseline.url}/do-insert?key=hot`, method: "POST", body: "x", connections: CONNECTIONS, duration })],
