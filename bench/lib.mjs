@@ -58,6 +58,16 @@ export async function load(options) {
   };
 }
 
+/** Runs A, B, B, A (each a load() call) and returns the mean of each side: drift hits both alike. */
+export async function abba(runA, runB) {
+  const a1 = await runA();
+  const b1 = await runB();
+  const b2 = await runB();
+  const a2 = await runA();
+  const mean = (x, y) => ({ rps: Math.round((x.rps + y.rps) / 2), p50: (x.p50 + y.p50) / 2, p99: (x.p99 + y.p99) / 2, errors: x.errors + y.errors + x.non2xx + y.non2xx });
+  return [mean(a1, a2), mean(b1, b2)];
+}
+
 /** A percentile of a numeric array. */
 export function percentile(values, p) {
   if (values.length === 0) return 0;

@@ -24,16 +24,27 @@ const ASYMMETRIC_ALGS = ["RS256", "ES256", "EdDSA", "Ed25519"];
 
 type JwksGetter = ReturnType<typeof createLocalJWKSet>;
 // Imported keys are cached per secret / key set so each isolate imports them once, not per request.
-const secretKeys = new Map<string, Uint8Array>();
+const secretKeys = new Map<string, Promise<CryptoKey>>();
 const keySets = new Map<string, JwksGetter>();
 
-function secretKey(secret: string): Uint8Array {
+function secretKey(secret: string): Promise<CryptoKey> {
   let key = secretKeys.get(secret);
   if (!key) {
-    key = new TextEncoder().encode(secret);
+    key = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
     secretKeys.set(secret, key);
   }
   return key;
+}
+
+// Verified tokens, so a client sending the same token again skips the signature check. A token's
+// verdict cannot change before its exp (key rotation redeploys the isolate), and entries are
+// checked against exp and nbf on every hit. Bounded; the oldest entry goes first.
+const VERIFIED_CACHE_SIZE = 1_024;
+const verified = new Map<string, { caller: Caller & { kind: "user" }; notBefore: number; fingerprint: string }>();
+
+/** What a verdict depends on besides the token: the keys and the iss/aud checks. */
+function fingerprint(settings: AuthSettings): string {
+  return `${settings.JWT_SECRET ?? ""}\n${settings.JWT_JWKS ?? ""}\n${settings.JWT_ISSUER ?? ""}\n${settings.JWT_AUDIENCE ?? ""}`;
 }
 
 function keySet(jwks: string): JwksGetter {
@@ -61,6 +72,12 @@ function invalid(detail: string, cause?: unknown): HttpError {
  */
 export async function verifyToken(token: string, settings: AuthSettings): Promise<Caller & { kind: "user" }> {
   if (token.length > MAX_TOKEN_BYTES) throw invalid(`The token is larger than ${MAX_TOKEN_BYTES} bytes.`);
+  const hit = verified.get(token);
+  if (hit && hit.fingerprint === fingerprint(settings)) {
+    const now = Date.now();
+    if (now < hit.caller.expiresAt + CLOCK_TOLERANCE_S * 1000 && now >= hit.notBefore - CLOCK_TOLERANCE_S * 1000) return hit.caller;
+    verified.delete(token);
+  }
   let alg: string | undefined;
   try {
     alg = decodeProtectedHeader(token).alg;
@@ -76,7 +93,7 @@ export async function verifyToken(token: string, settings: AuthSettings): Promis
   };
   try {
     if (alg === "HS256" && settings.JWT_SECRET) {
-      ({ payload } = await jwtVerify(token, secretKey(settings.JWT_SECRET), { ...options, algorithms: ["HS256"] }));
+      ({ payload } = await jwtVerify(token, await secretKey(settings.JWT_SECRET), { ...options, algorithms: ["HS256"] }));
     } else if (alg !== undefined && ASYMMETRIC_ALGS.includes(alg) && settings.JWT_JWKS) {
       ({ payload } = await jwtVerify(token, keySet(settings.JWT_JWKS), { ...options, algorithms: ASYMMETRIC_ALGS }));
     } else {
@@ -90,27 +107,37 @@ export async function verifyToken(token: string, settings: AuthSettings): Promis
     throw invalid("The token's signature or format is not valid.", cause);
   }
   if (typeof payload.sub !== "string" || payload.sub.length === 0) throw invalid('The token needs a non-empty string "sub" claim.');
-  return { kind: "user", sub: payload.sub, claims: payload as Record<string, unknown>, expiresAt: (payload.exp ?? 0) * 1000 };
+  const caller = { kind: "user" as const, sub: payload.sub, claims: payload as Record<string, unknown>, expiresAt: (payload.exp ?? 0) * 1000 };
+  if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value as string);
+  verified.set(token, { caller, notBefore: (payload.nbf ?? 0) * 1000, fingerprint: fingerprint(settings) });
+  return caller;
 }
 
 const encoder = new TextEncoder();
+const serviceKeyDigests = new Map<string, Promise<ArrayBuffer>>();
 
 /** Compares a presented key with the service key in constant time (digests hide the length too). */
 export async function isServiceKey(presented: string, settings: AuthSettings): Promise<boolean> {
   if (!settings.SERVICE_KEY) return false;
-  const [a, b] = await Promise.all([
-    crypto.subtle.digest("SHA-256", encoder.encode(presented)),
-    crypto.subtle.digest("SHA-256", encoder.encode(settings.SERVICE_KEY)),
-  ]);
+  let expected = serviceKeyDigests.get(settings.SERVICE_KEY);
+  if (!expected) {
+    expected = crypto.subtle.digest("SHA-256", encoder.encode(settings.SERVICE_KEY));
+    serviceKeyDigests.set(settings.SERVICE_KEY, expected);
+  }
+  const [a, b] = await Promise.all([crypto.subtle.digest("SHA-256", encoder.encode(presented)), expected]);
   return crypto.subtle.timingSafeEqual(a, b);
 }
 
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
 /**
  * Resolves the caller from a bearer value (a JWT or the service key). Credentials that are present
- * but bad are 401, never downgraded to anonymous.
+ * but bad are 401, never downgraded to anonymous. A JWT-shaped value skips the service-key digest
+ * unless the service key itself is JWT-shaped.
  */
 export async function authenticateBearer(bearer: string, settings: AuthSettings): Promise<Caller> {
-  if (await isServiceKey(bearer, settings)) return { kind: "service" };
-  if (bearer.split(".").length !== 3) throw invalid("The bearer credential is neither a JWT nor the service key.");
+  const looksLikeJwt = JWT_SHAPE.test(bearer);
+  if ((!looksLikeJwt || JWT_SHAPE.test(settings.SERVICE_KEY ?? "")) && (await isServiceKey(bearer, settings))) return { kind: "service" };
+  if (!looksLikeJwt) throw invalid("The bearer credential is neither a JWT nor the service key.");
   return verifyToken(bearer, settings);
 }

@@ -30,13 +30,18 @@ export function renderError(err: unknown, request: AppRequest): Response {
 export function finishResponse(response: Response | undefined, request: AppRequest, env: Args[0]): Response {
   let out = response ?? renderError(new HttpError(404, "NOT_FOUND", "No route matches this path."), request);
   if (out.status === 101) return out; // WebSocket upgrades carry no extra headers.
-  if (out.headers.get("X-Request-Id") === null || Object.isFrozen(out.headers)) out = new Response(out.body, out);
   const state = request.state;
+  try {
+    out.headers.set("X-Request-Id", state?.id ?? crypto.randomUUID());
+  } catch {
+    // Responses passed through from fetch() have immutable headers: copy once.
+    out = new Response(out.body, out);
+    out.headers.set("X-Request-Id", state?.id ?? crypto.randomUUID());
+  }
   const ms = Date.now() - (state?.startedAt ?? Date.now());
   state?.responseHeaders.forEach((value, name) => {
     if (!out.headers.has(name)) out.headers.set(name, value);
   });
-  out.headers.set("X-Request-Id", state?.id ?? crypto.randomUUID());
   out.headers.append("Server-Timing", `total;dur=${ms}`);
   if (env.LOG_FORMAT !== "off") {
     console.log(JSON.stringify({ id: state?.id, method: request.method, route: request.route ?? null, path: new URL(request.url).pathname, status: out.status, ms }));
