@@ -49,6 +49,7 @@ export function leaseTtl(policy: Policy): number {
   return Math.max(10, Math.min(1_000, Math.floor(policy.periodMs / 10)));
 }
 
+/** Leases and blocks per caller, with an injected clock (tests pass a fake one) and bounded memory. */
 export class IsolateLimiter {
   readonly #slots = new Map<string, Slot>();
   readonly #blockedCredentials = new Map<string, number>();
