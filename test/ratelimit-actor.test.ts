@@ -80,7 +80,7 @@ describe("RateLimiterDO state", () => {
       expect(await state.storage.getAlarm()).not.toBeNull();
     });
     await sleep(200);
-    await runDurableObjectAlarm(stub(name)); // runs it now unless it already fired on its own
+    expect(await runDurableObjectAlarm(stub(name))).toBe(true);
     // The state is idle and gone; the requestId answer stays for 60 s.
     await runInDurableObject(stub(name), async (_instance, state) => {
       expect(state.storage.sql.exec("SELECT count(*) AS n FROM _limit_state").one().n).toBe(0);
@@ -88,11 +88,19 @@ describe("RateLimiterDO state", () => {
     });
   });
 
+  it("schedules cleanup no sooner than a minute away, so a busy key is not recreated on every decision", async () => {
+    const before = Date.now();
+    await post("alarm-delay", { limit: 1_000_000, periodMs: 1_000 }); // replenished 1 ms later
+    await runInDurableObject(stub("key:alarm-delay"), async (_instance, state) => {
+      expect(await state.storage.getAlarm()).toBeGreaterThanOrEqual(before + 60_000);
+    });
+  });
+
   it("drops the whole database when nothing is left, runs twice safely, and works again afterwards", async () => {
     const name = "key:alarm-gone";
     await post("alarm-gone", { limit: 2, periodMs: 50 });
     await sleep(100);
-    await runDurableObjectAlarm(stub(name)); // runs it now unless it already fired on its own
+    expect(await runDurableObjectAlarm(stub(name))).toBe(true);
     await runInDurableObject(stub(name), async (instance, state) => {
       const tables = state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '\\_%' ESCAPE '\\'").toArray();
       expect(tables).toEqual([]);
