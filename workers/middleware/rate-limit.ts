@@ -47,6 +47,7 @@ export function platformPolicy(env: Args[0]): Policy | null {
 
 /** Before authentication: denies a credential this isolate knows is blocked; never admits. */
 export function rateLimitEarly(request: AppRequest, env: Args[0]): void {
+  if (!isolateLimiter.anyBlocked) return;
   const policy = platformPolicy(env);
   if (policy === null || !isApi(request)) return;
   const credential = credentialOf(request);
