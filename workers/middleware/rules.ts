@@ -10,9 +10,14 @@ export function withBlock(request: AppRequest): void {
   request.state.block = parseBlock(request.params.block ?? "", config);
 }
 
-/** The table named by the route, checked against the block's namespace (404 when undeclared). */
+/** The table named by the route, checked against the block's namespace (400 malformed, 404 undeclared). */
 export function routeTable(request: AppRequest): string {
-  const table = decodeURIComponent(request.params.table ?? "");
+  let table: string;
+  try {
+    table = decodeURIComponent(request.params.table ?? "");
+  } catch (cause) {
+    throw new HttpError(400, "INVALID_TABLE", "The table name is not valid percent-encoding.", { cause });
+  }
   const block = request.state.block;
   const tables = block ? config.namespaces[block.namespace]?.tables : undefined;
   if (!tables || !Object.hasOwn(tables, table)) {
