@@ -1,10 +1,326 @@
 import { DurableObject } from "cloudflare:workers";
-import type { ChangesPage } from "../../shared/change";
+import config from "../../actorbase.config";
+import type { Block } from "../../shared/block";
+import { type Caller, callerKey } from "../../shared/caller";
+import type { Change, ChangesPage } from "../../shared/change";
+import type { RuleOp } from "../../shared/config";
+import { HttpError } from "../../shared/errors";
+import { type Filter, parseListQuery } from "../../shared/query";
+import { cachedRuleFilter } from "../../shared/query-match";
+import { type RpcResult, capture } from "../../shared/rpc";
+import { checkRule } from "../../shared/rules";
+import { type BatchOp, parseBatch } from "./batch";
+import { appendChanges, latestSeq, readChanges, trimChanges } from "./change-log";
+import { IdGenerator } from "./ids";
+import { type ListPage, listRows } from "./reads";
+import { type TableRuntime, createInternalTables, prepareTable } from "./schema";
+import { type WriteSession, atIndex, deleteOne, insertMany, insertOne, readableRow, updateOne } from "./writes";
+
+/** A list answer: the page, and the seq the rows were read at. */
+export interface ListResult extends ListPage {
+  seq: number;
+}
+
+/** A write answer: HTTP status and body, the seq it created, and whether it replays an earlier response. */
+export interface WriteResult {
+  status: number;
+  body: unknown;
+  seq: number;
+  replayed?: boolean;
+  /** Milliseconds the write transaction took inside the actor (0 where the runtime freezes clocks during execution). */
+  ms?: number;
+}
+
+/** Per-request write options from headers. */
+export interface WriteOptions {
+  idempotencyKey?: string | null;
+  ifMatch?: number | null;
+  onConflict?: string | null;
+}
+
+const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
 /** One tenant block's SQLite store: schema, queries, writes and the ordered change log. */
 export class DatabaseDO extends DurableObject<Env> {
-  /** Changes after `since` (optionally one table), in seq order, at most `limit`. Filled by the DatabaseDO issue. */
-  async changesSince(_since: number, _options: { table?: string; limit?: number } = {}): Promise<ChangesPage> {
-    return { changes: [], seq: 0, oldestSeq: 1 };
+  readonly #sql: SqlStorage;
+  readonly #tables = new Map<string, TableRuntime | HttpError>();
+  readonly #ids = new IdGenerator();
+  #seq: number;
+  #block: Block | null = null;
+  #realtime: DurableObjectStub<import("../realtime/realtime-do").RealtimeDO> | null = null;
+  #alarmChecked = false;
+  #outbox: Change[] = [];
+  #publishing = false;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#sql = ctx.storage.sql;
+    createInternalTables(this.#sql);
+    this.#seq = latestSeq(this.#sql);
+  }
+
+  /**
+   * Lists rows with the query grammar, the read rule's filter ANDed in. Also the realtime actor's
+   * snapshot: rows and `seq` come from one synchronous read, so the snapshot plus
+   * `changesSince(seq)` has no gap and no overlap.
+   */
+  async list(caller: Caller, block: Block, table: string, query: string): Promise<RpcResult<ListResult>> {
+    return capture(() => {
+      this.#bind(block);
+      const runtime = this.#table(table);
+      const ruleFilter = this.#readFilter(caller, block, runtime);
+      const page = listRows(this.#sql, runtime, parseListQuery(query, runtime.columns, config.limits), ruleFilter);
+      return { ...page, seq: this.#seq };
+    });
+  }
+
+  /** One row the caller may read (a hidden row is 404, like a missing one), with the seq it was read at. */
+  async getRow(caller: Caller, block: Block, table: string, id: string): Promise<RpcResult<{ row: Record<string, unknown>; seq: number }>> {
+    return capture(() => {
+      this.#bind(block);
+      const runtime = this.#table(table);
+      this.#blockRule(caller, block, table, "read");
+      return { row: readableRow({ sql: this.#sql, config, caller, block }, runtime, id), seq: this.#seq };
+    });
+  }
+
+  /** Inserts one row (object body) or many (array body, all or none); `onConflict` turns it into an upsert. */
+  async insert(caller: Caller, block: Block, table: string, body: unknown, options: WriteOptions = {}): Promise<RpcResult<WriteResult>> {
+    return capture(() => {
+      this.#bind(block);
+      const runtime = this.#table(table);
+      const onConflict = options.onConflict ?? null;
+      if (onConflict !== null && onConflict !== "id" && !isUniqueColumn(runtime, onConflict)) {
+        throw new HttpError(400, "INVALID_ON_CONFLICT", `onConflict must be "id" or a unique column of "${table}", got "${onConflict.slice(0, 64)}".`);
+      }
+      const many = Array.isArray(body);
+      const rows = many ? (body as unknown[]) : [body];
+      if (rows.length === 0) throw new HttpError(422, "VALIDATION_FAILED", "The array is empty; send at least one row.");
+      checkRowCount(rows.length);
+      return this.#write(caller, block, options.idempotencyKey ?? null, `insert ${table}`, (session) => {
+        if (many && onConflict === null) return { status: 201, body: { items: insertMany(session, runtime, rows, (i) => `items[${i}]`) } };
+        const written = rows.map((data, i) => {
+          try {
+            return insertOne(session, runtime, data, onConflict);
+          } catch (err) {
+            throw many ? atIndex(err, `items[${i}]`) : err;
+          }
+        });
+        const status = written.some((w) => w.created) ? 201 : 200;
+        return { status, body: many ? { items: written.map((w) => w.row) } : written[0]?.row };
+      });
+    });
+  }
+
+  /** Partially updates a row the caller may read and update; `ifMatch` is the expected version (412 otherwise). */
+  async update(caller: Caller, block: Block, table: string, id: string, body: unknown, options: WriteOptions = {}): Promise<RpcResult<WriteResult>> {
+    return capture(() => {
+      this.#bind(block);
+      const runtime = this.#table(table);
+      return this.#write(caller, block, options.idempotencyKey ?? null, `update ${table} ${id}`, (session) => ({
+        status: 200,
+        body: updateOne(session, runtime, id, body, options.ifMatch ?? null),
+      }));
+    });
+  }
+
+  /** Deletes a row the caller may read and delete; answers `{id, deleted: true}`. */
+  async remove(caller: Caller, block: Block, table: string, id: string, options: WriteOptions = {}): Promise<RpcResult<WriteResult>> {
+    return capture(() => {
+      this.#bind(block);
+      const runtime = this.#table(table);
+      return this.#write(caller, block, options.idempotencyKey ?? null, `delete ${table} ${id}`, (session) => ({
+        status: 200,
+        body: deleteOne(session, runtime, id, options.ifMatch ?? null),
+      }));
+    });
+  }
+
+  /** Runs insert/update/delete ops in one transaction, all or none; answers `{results: [...]}` in op order. */
+  async batch(caller: Caller, block: Block, body: unknown, options: WriteOptions = {}): Promise<RpcResult<WriteResult>> {
+    return capture(() => {
+      this.#bind(block);
+      const ops = parseBatch(body, config.limits.maxRowsPerWrite);
+      const runtimes = ops.map((op) => this.#table(op.table));
+      for (const op of ops) this.#blockRule(caller, block, op.table, op.op);
+      return this.#write(caller, block, options.idempotencyKey ?? null, "batch", (session) => {
+        const results: unknown[] = [];
+        // Consecutive inserts into one table go through insertMany together; order is kept.
+        let inserts: number[] = [];
+        const flush = (): void => {
+          if (inserts.length === 0) return;
+          const indexes = inserts;
+          inserts = [];
+          const runtime = runtimes[indexes[0] as number] as TableRuntime;
+          const items = indexes.map((i) => (ops[i] as BatchOp & { op: "insert" }).data);
+          results.push(...insertMany(session, runtime, items, (j) => `ops[${indexes[j]}]`));
+        };
+        ops.forEach((op, i) => {
+          if (op.op === "insert") {
+            if (inserts.length > 0 && ops[inserts[0] as number]?.table !== op.table) flush();
+            inserts.push(i);
+            return;
+          }
+          flush();
+          const runtime = runtimes[i] as TableRuntime;
+          try {
+            results.push(op.op === "update" ? updateOne(session, runtime, op.id, op.data, op.ifMatch) : deleteOne(session, runtime, op.id, op.ifMatch));
+          } catch (err) {
+            throw atIndex(err, `ops[${i}]`);
+          }
+        });
+        flush();
+        return { status: 200, body: { results } };
+      });
+    });
+  }
+
+  /**
+   * Changes after `since` (optionally one table), in seq order, at most `limit` (default 1,000).
+   * The realtime actor backfills and resumes subscriptions with it; `oldestSeq` tells it when the
+   * window no longer reaches back to `since`.
+   */
+  async changesSince(since: number, options: { table?: string; limit?: number } = {}): Promise<ChangesPage> {
+    const limit = Math.max(1, Math.min(options.limit ?? 1_000, 10_000));
+    return readChanges(this.#sql, this.#seq, Math.max(0, Math.floor(since)), options.table ?? null, limit);
+  }
+
+  /** Removes expired idempotency records and trims the change log; reschedules itself while records remain. */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    this.#sql.exec(`DELETE FROM _idempotency WHERE expiresAt <= ?`, now);
+    trimChanges(this.#sql, this.#seq, config.limits.changeLogSize);
+    const next = this.#sql.exec<{ at: number | null }>(`SELECT min(expiresAt) AS at FROM _idempotency`).one().at;
+    if (next !== null) await this.ctx.storage.setAlarm(next);
+  }
+
+  /** Learns (and persists) the block this actor serves: the realtime hand-off needs its name. */
+  #bind(block: Block): void {
+    if (this.#block !== null) return;
+    const stored = this.#sql.exec<{ value: string }>(`SELECT value FROM _meta WHERE key = 'block'`).toArray()[0];
+    if (!stored) this.#sql.exec(`INSERT INTO _meta (key, value) VALUES ('block', ?)`, JSON.stringify(block));
+    this.#block = stored ? (JSON.parse(stored.value) as Block) : block;
+  }
+
+  /** The table's runtime, created or migrated on first use in this wake (a refused migration stays refused). */
+  #table(name: string): TableRuntime {
+    let runtime = this.#tables.get(name);
+    if (runtime === undefined) {
+      const namespace = this.#block ? config.namespaces[this.#block.namespace] : undefined;
+      const tableConfig = namespace && Object.hasOwn(namespace.tables, name) ? namespace.tables[name] : undefined;
+      if (!tableConfig) throw new HttpError(404, "TABLE_NOT_FOUND", `Table "${String(name).slice(0, 64)}" is not declared in namespace "${this.#block?.namespace}".`);
+      try {
+        runtime = prepareTable(this.ctx.storage, name, tableConfig);
+      } catch (err) {
+        if (!(err instanceof HttpError)) throw err;
+        runtime = err;
+      }
+      this.#tables.set(name, runtime);
+    }
+    if (runtime instanceof HttpError) throw runtime;
+    return runtime;
+  }
+
+  /** Block-level rule check inside the actor (batch ops, realtime snapshots): 401 anonymous, 403 otherwise. */
+  #blockRule(caller: Caller, block: Block, table: string, op: RuleOp): string | null {
+    const decision = checkRule(config, caller, block, table, op);
+    if (decision.allowed) return decision.filter;
+    if (caller.kind === "anonymous") throw new HttpError(401, "AUTH_REQUIRED", `Sign in to ${op} "${table}" in "${block.name}".`);
+    throw new HttpError(403, "FORBIDDEN", `The rules of "${block.namespace}" do not allow you to ${op} "${table}" in "${block.name}".`);
+  }
+
+  #readFilter(caller: Caller, block: Block, table: TableRuntime): Filter | null {
+    const filter = this.#blockRule(caller, block, table.name, "read");
+    if (filter === null) return null;
+    try {
+      return cachedRuleFilter(filter, table.name, table.columns);
+    } catch (cause) {
+      throw new HttpError(500, "RULE_FILTER_INVALID", `The read rule of "${table.name}" returned a filter that does not parse: ${(cause as Error).message}`, { cause });
+    }
+  }
+
+  /**
+   * Runs writes in one transaction with their change-log entries and idempotency record, then
+   * hands the committed changes to the block's RealtimeDO without waiting for it.
+   */
+  #write(caller: Caller, block: Block, idempotencyKey: string | null, fingerprint: string, body: (session: WriteSession) => { status: number; body: unknown }): WriteResult {
+    const key = idempotencyKey === null ? null : `${callerKey(caller)}|${idempotencyKey}`;
+    if (key !== null) {
+      const previous = this.#sql.exec<{ response: string }>(`SELECT response FROM _idempotency WHERE key = ? AND expiresAt > ?`, key, Date.now()).toArray()[0];
+      if (previous) {
+        const stored = JSON.parse(previous.response) as WriteResult & { fingerprint: string };
+        if (stored.fingerprint !== fingerprint) {
+          throw new HttpError(422, "IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was already used for a different request; use a new key for a new write.");
+        }
+        return { status: stored.status, body: stored.body, seq: stored.seq, replayed: true };
+      }
+    }
+    const now = Date.now();
+    const session: WriteSession = { sql: this.#sql, config, caller, block, now, ids: this.#ids, baseSeq: this.#seq, changes: [] };
+    const started = performance.now();
+    const result = this.ctx.storage.transactionSync((): WriteResult => {
+      const out = body(session);
+      appendChanges(this.#sql, session.changes);
+      const result: WriteResult = { status: out.status, body: out.body, seq: session.baseSeq + session.changes.length };
+      if (key !== null) {
+        this.#sql.exec(`INSERT INTO _idempotency (key, response, expiresAt) VALUES (?, ?, ?)`, key, JSON.stringify({ ...result, fingerprint }), now + IDEMPOTENCY_TTL_MS);
+      }
+      return result;
+    });
+    this.#seq = result.seq;
+    result.ms = performance.now() - started;
+    if (key !== null) this.#armAlarm(now + IDEMPOTENCY_TTL_MS);
+    if (this.#seq % 256 < session.changes.length) trimChanges(this.#sql, this.#seq, config.limits.changeLogSize);
+    this.#publish(session.changes);
+    return result;
+  }
+
+  #armAlarm(at: number): void {
+    if (this.#alarmChecked) return;
+    this.#alarmChecked = true;
+    this.ctx.waitUntil(
+      this.ctx.storage.getAlarm().then((current) => (current === null ? this.ctx.storage.setAlarm(at) : undefined)),
+    );
+  }
+
+  /**
+   * Hands committed changes to the block's RealtimeDO without making the write wait. One hand-off
+   * is in flight at a time, so they arrive in seq order; commits made meanwhile are coalesced into
+   * the next one. Failures are logged: the realtime actor backfills from changesSince.
+   */
+  #publish(changes: Change[]): void {
+    if (changes.length === 0 || this.#block === null) return;
+    this.#outbox.push(...changes);
+    if (!this.#publishing) this.#flush(this.#block.name);
+  }
+
+  #flush(name: string): void {
+    const changes = this.#outbox;
+    this.#outbox = [];
+    this.#publishing = true;
+    this.#realtime ??= this.env.REALTIME.get(this.env.REALTIME.idFromName(name));
+    const delivery = this.#realtime
+      .publish(name, changes)
+      .catch((err: unknown) => {
+        this.#realtime = null;
+        console.error(JSON.stringify({ msg: "realtime hand-off failed", block: name, seq: changes[changes.length - 1]?.seq, error: String(err) }));
+      })
+      .finally(() => {
+        this.#publishing = false;
+        if (this.#outbox.length > 0) this.#flush(name);
+      });
+    this.ctx.waitUntil(delivery);
   }
 }
+
+function isUniqueColumn(table: TableRuntime, column: string): boolean {
+  if (table.config.columns[column]?.unique) return true;
+  return (table.config.indexes ?? []).some((index) => index.unique && index.columns.length === 1 && index.columns[0] === column);
+}
+
+function checkRowCount(count: number): void {
+  if (count > config.limits.maxRowsPerWrite) {
+    throw new HttpError(413, "TOO_MANY_ROWS", `${count} rows in one request; the limit is ${config.limits.maxRowsPerWrite}. Split the write.`);
+  }
+}
+

@@ -1,12 +1,119 @@
+/**
+ * The database routes: parse the request, call the block's DatabaseDO over RPC, shape the answer.
+ * Block-level rules already ran (requireRule); row-level rules run inside the actor. Every answer
+ * carries `X-Seq`; reads carry an `ETag` derived from it and honour `If-None-Match` with 304.
+ */
+import type { Block } from "../../shared/block";
+import type { Caller } from "../../shared/caller";
 import { HttpError } from "../../shared/errors";
+import { unwrap } from "../../shared/rpc";
+import type { WriteOptions, WriteResult } from "../../objects/database/database-do";
+import { type DatabaseRpc, databaseFor } from "../../objects/database/stub";
+import { config } from "../config";
+import { type AppRequest, json } from "../context";
+import { readJson } from "../middleware/body";
+import { routeTable } from "../middleware/rules";
 
-// Filled by the DatabaseDO issue.
-const pending = (): never => {
-  throw new HttpError(501, "NOT_IMPLEMENTED", "The database routes are not implemented yet.");
-};
-export const listRows = pending;
-export const getRow = pending;
-export const insertRows = pending;
-export const updateRow = pending;
-export const deleteRow = pending;
-export const runBatch = pending;
+// `env` is optional in the signatures because itty infers handler arguments from `withBlock`, which takes none.
+function target(request: AppRequest, env: Env | undefined): { caller: Caller; block: Block; actor: DatabaseRpc } {
+  const { caller, block } = request.state;
+  if (!caller || !block || !env) throw new Error("database routes need env, authenticate and withBlock first");
+  return { caller, block, actor: databaseFor(env, block.name) };
+}
+
+function rowId(request: AppRequest): string {
+  try {
+    return decodeURIComponent(request.params.id ?? "");
+  } catch (cause) {
+    throw new HttpError(400, "INVALID_ID", "The row id is not valid percent-encoding.", { cause });
+  }
+}
+
+/** The weak ETag of a read at `seq`: nothing in the block changed while it stays the same. */
+function etag(seq: number): string {
+  return `W/"${seq}"`;
+}
+
+function readResponse(request: AppRequest, body: unknown, seq: number): Response {
+  const tag = etag(seq);
+  const headers = { "X-Seq": String(seq), ETag: tag, "Cache-Control": "private, no-cache" };
+  const ifNoneMatch = request.headers.get("If-None-Match");
+  if (ifNoneMatch !== null && (ifNoneMatch.trim() === "*" || ifNoneMatch.split(",").some((t) => t.trim().replace(/^W\//, "") === tag.slice(2)))) {
+    return new Response(null, { status: 304, headers });
+  }
+  return json(body, 200, headers);
+}
+
+function writeResponse(result: WriteResult): Response {
+  const headers: Record<string, string> = { "X-Seq": String(result.seq) };
+  if (result.replayed) headers["Idempotent-Replayed"] = "true";
+  if (result.ms !== undefined) headers["Server-Timing"] = `db;dur=${result.ms.toFixed(1)}`;
+  return json(result.body, result.status, headers);
+}
+
+function writeOptions(request: AppRequest): WriteOptions {
+  const options: WriteOptions = {};
+  const key = request.headers.get("Idempotency-Key");
+  if (key !== null) {
+    if (!/^[\x21-\x7e]{1,255}$/.test(key)) throw new HttpError(400, "INVALID_IDEMPOTENCY_KEY", "Idempotency-Key must be 1-255 visible ASCII characters.");
+    options.idempotencyKey = key;
+  }
+  const ifMatch = request.headers.get("If-Match");
+  if (ifMatch !== null && ifMatch.trim() !== "*") {
+    const match = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(ifMatch);
+    if (!match) throw new HttpError(400, "INVALID_IF_MATCH", 'If-Match takes the row version, like If-Match: "3".');
+    options.ifMatch = Number(match[1]);
+  }
+  return options;
+}
+
+/** GET /api/db/:block/tables/:table: a page of rows with the query grammar. */
+export async function listRows(request: AppRequest, env?: Env): Promise<Response> {
+  const { caller, block, actor } = target(request, env);
+  const table = routeTable(request);
+  const query = new URL(request.url).search.slice(1);
+  const result = unwrap(await actor.list(caller, block, table, query));
+  return readResponse(request, result, result.seq);
+}
+
+/** GET /api/db/:block/tables/:table/:id: one row, 404 when missing or hidden by the read rule. */
+export async function getRow(request: AppRequest, env?: Env): Promise<Response> {
+  const { caller, block, actor } = target(request, env);
+  const result = unwrap(await actor.getRow(caller, block, routeTable(request), rowId(request)));
+  return readResponse(request, result.row, result.seq);
+}
+
+/** POST /api/db/:block/tables/:table: insert one (object) or many (array); `?onConflict=` upserts. */
+export async function insertRows(request: AppRequest, env?: Env): Promise<Response> {
+  const { caller, block, actor } = target(request, env);
+  const table = routeTable(request);
+  const options = writeOptions(request);
+  const onConflict = new URL(request.url).searchParams.get("onConflict");
+  if (onConflict !== null) options.onConflict = onConflict;
+  const body = await readJson(request, config.limits.maxBodyBytes);
+  return writeResponse(unwrap(await actor.insert(caller, block, table, body, options)));
+}
+
+/** PATCH /api/db/:block/tables/:table/:id: partial update with `$inc`/`$append` and `If-Match`. */
+export async function updateRow(request: AppRequest, env?: Env): Promise<Response> {
+  const { caller, block, actor } = target(request, env);
+  const table = routeTable(request);
+  const options = writeOptions(request);
+  const body = await readJson(request, config.limits.maxBodyBytes);
+  return writeResponse(unwrap(await actor.update(caller, block, table, rowId(request), body, options)));
+}
+
+/** DELETE /api/db/:block/tables/:table/:id: answers `{id, deleted: true}`. */
+export async function deleteRow(request: AppRequest, env?: Env): Promise<Response> {
+  const { caller, block, actor } = target(request, env);
+  const table = routeTable(request);
+  return writeResponse(unwrap(await actor.remove(caller, block, table, rowId(request), writeOptions(request))));
+}
+
+/** POST /api/db/:block/batch: insert/update/delete ops in one transaction, all or none. */
+export async function runBatch(request: AppRequest, env?: Env): Promise<Response> {
+  const { caller, block, actor } = target(request, env);
+  const options = writeOptions(request);
+  const body = await readJson(request, config.limits.maxBodyBytes);
+  return writeResponse(unwrap(await actor.batch(caller, block, body, options)));
+}

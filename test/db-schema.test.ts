@@ -1,0 +1,69 @@
+import { env } from "cloudflare:workers";
+import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { TableConfig } from "../shared/config";
+import { parseListQuery } from "../shared/query";
+import { listRows } from "../objects/database/reads";
+import { prepareTable } from "../objects/database/schema";
+import { databaseFor } from "../objects/database/stub";
+import { SERVICE, call, jsonInit } from "./helpers/http";
+
+const LIMITS = { maxFilterDepth: 8, maxFilterLength: 4096, maxPageSize: 1000, defaultPageSize: 50 };
+const V1: TableConfig = { columns: { name: { type: "string", required: true }, size: { type: "integer" } } };
+const V2: TableConfig = {
+  columns: { ...V1.columns, rank: { type: "integer", default: 7 }, flag: { type: "boolean", default: true }, note: { type: "text" } },
+  indexes: [{ columns: ["rank"] }],
+  search: ["name", "note"],
+};
+
+describe("schema migrations", () => {
+  it("applies additive changes once across a restart and refuses destructive ones, naming table and column", async () => {
+    const actor = () => env.DATABASE.get(env.DATABASE.idFromName("schema-migrate"));
+    await runInDurableObject(actor(), (_instance, state) => {
+      const table = prepareTable(state.storage, "items", V1);
+      state.storage.sql.exec(table.insertSql, "i1", 1, 1, 1, "walnut table", 3);
+    });
+    await abortAllDurableObjects();
+    await runInDurableObject(actor(), (_instance, state) => {
+      const table = prepareTable(state.storage, "items", V2);
+      const page = listRows(state.storage.sql, table, parseListQuery("search=walnut", table.columns, LIMITS), null);
+      expect(page.items).toEqual([{ id: "i1", createdAt: 1, updatedAt: 1, version: 1, name: "walnut table", size: 3, rank: 7, flag: true, note: null }]);
+      // A second prepare in the same shape changes nothing.
+      prepareTable(state.storage, "items", V2);
+      const migrations = state.storage.sql.exec<{ change: string }>(`SELECT change FROM _migrations WHERE tbl = 'items' ORDER BY id`).toArray().map((m) => m.change);
+      expect(migrations).toEqual([
+        "create table with columns name, size",
+        "add column rank; add column flag; add column note; add index i:rank; search on name, note",
+      ]);
+      const indexes = state.storage.sql.exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'items'`).toArray().map((i) => i.name);
+      expect(indexes).toContain("_ix_items_i_rank");
+    });
+    await abortAllDurableObjects();
+    await runInDurableObject(actor(), (_instance, state) => {
+      const dropped: TableConfig = { columns: { name: { type: "string" }, rank: { type: "integer" }, flag: { type: "boolean" }, note: { type: "text" } } };
+      expect(() => prepareTable(state.storage, "items", dropped)).toThrow(/Table "items": column "size" exists in the database but is no longer in the config/);
+      const retyped: TableConfig = { columns: { ...V2.columns, size: { type: "string" } } };
+      expect(() => prepareTable(state.storage, "items", retyped)).toThrow(/Table "items": column "size" changes type from integer to string/);
+      const row = state.storage.sql.exec(`SELECT name, size FROM items`).one();
+      expect(row).toEqual({ name: "walnut table", size: 3 });
+    });
+  });
+
+  it("keeps rows and the seq counter across an actor restart", async () => {
+    const block = "user:restart1";
+    await call(`/api/db/${block}/tables/notes`, jsonInit("POST", [{ title: "a" }, { title: "b" }], SERVICE));
+    await abortAllDurableObjects();
+    const next = await call(`/api/db/${block}/tables/notes`, jsonInit("POST", { title: "c" }, SERVICE));
+    expect(next.headers.get("X-Seq")).toBe("3");
+    const list = (await (await call(`/api/db/${block}/tables/notes`, { headers: SERVICE })).json()) as { items: { title: string }[]; seq: number };
+    expect(list.items.map((r) => r.title)).toEqual(["a", "b", "c"]);
+    expect(list.seq).toBe(3);
+    expect((await databaseFor(env, block).changesSince(0)).changes.map((c) => c.seq)).toEqual([1, 2, 3]);
+  });
+
+  it("creates tables lazily: a block's first read answers an empty page", async () => {
+    const response = await call("/api/db/user:lazy1/tables/notes", { headers: SERVICE });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ items: [], nextCursor: null, seq: 0 });
+  });
+});
