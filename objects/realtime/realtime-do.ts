@@ -1,8 +1,362 @@
 import { DurableObject } from "cloudflare:workers";
+import config from "../../actorbase.config";
+import { authenticateBearer } from "../../shared/auth";
+import { type Block, parseBlock } from "../../shared/block";
 import type { Change } from "../../shared/change";
+import { HttpError } from "../../shared/errors";
+import { CloseCode, PING_FRAME, PONG_FRAME, type ClientMessage, type SubscribeMessage } from "../../shared/protocol";
+import { checkRule } from "../../shared/rules";
+import {
+  type Connection,
+  closeSocket,
+  connectionDeadline,
+  connectionFrom,
+  newConnectionId,
+  readAttachment,
+  saveAttachment,
+  send,
+  takeToken,
+} from "./connection";
+import { type ChangeSource, databaseOf } from "./database";
+import { ChangeFeed } from "./feed";
+import { INTERNAL_HEADERS, callerFromHeaders, rejectUpgrade, upgradeResponse } from "./handshake";
+import { DEFAULT_REALTIME_LIMITS, type RealtimeLimits } from "./limits";
+import { ProtocolError, parseClientMessage } from "./messages";
+import { Presence } from "./presence";
+import { RealtimeStore } from "./store";
+import type { Subscription } from "./subscriptions";
+import { compileFilter } from "./visibility";
 
-/** One block's WebSocket room: subscriptions, broadcast and presence over hibernating sockets. */
+const encoder = new TextEncoder();
+
+/**
+ * One block's WebSocket room: subscriptions to the block's change stream, broadcast and presence,
+ * over hibernating sockets. Named like the block's DatabaseDO, which hands it each committed group
+ * of changes through `publish`.
+ */
 export class RealtimeDO extends DurableObject<Env> {
-  /** Receives a committed group of changes from the block's DatabaseDO. Filled by the RealtimeDO issue. */
-  async publish(_block: string, _changes: Change[]): Promise<void> {}
+  /** The abuse limits of this instance (tests lower them through `runInDurableObject`). */
+  limits: RealtimeLimits = { ...DEFAULT_REALTIME_LIMITS };
+  readonly #store: RealtimeStore;
+  readonly #conns = new Map<WebSocket, Connection>();
+  readonly #byId = new Map<string, Connection>();
+  readonly #presence: Presence;
+  readonly #feed: ChangeFeed;
+  #block: Block | null = null;
+  #woken = false;
+  /** The alarm time last set (undefined: not known since waking). */
+  #alarmAt: number | null | undefined;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#store = new RealtimeStore(ctx.storage.sql);
+    const blockName = this.#store.get("block");
+    if (blockName) this.#block = parseBlock(blockName, config);
+    this.#presence = new Presence(this.#store, (id) => this.#byId.get(id));
+    this.#feed = new ChangeFeed(this.#store, () => this.#database(), () => this.#block, () => this.limits);
+    // Answered by the runtime without waking the actor.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
+    for (const ws of ctx.getWebSockets()) {
+      const attachment = readAttachment(ws);
+      if (!attachment) {
+        closeSocket(ws, 1011, "lost connection state");
+        continue;
+      }
+      const conn = connectionFrom(ws, attachment, this.limits.messageBurst);
+      this.#conns.set(ws, conn);
+      this.#byId.set(conn.id, conn);
+    }
+    this.#restoreSubscriptions();
+  }
+
+  /** Receives a committed group of changes from the block's DatabaseDO and delivers them in seq order. */
+  async publish(block: string, changes: Change[]): Promise<void> {
+    try {
+      this.#wake();
+      this.#adoptBlock(block);
+      await this.#feed.publish(changes);
+    } catch (err) {
+      console.error(JSON.stringify({ msg: "realtime publish failed", block, error: String(err) }));
+    }
+  }
+
+  /** Accepts a WebSocket upgrade the Worker forwarded (caller and block already verified there). */
+  override async fetch(request: Request): Promise<Response> {
+    this.#wake();
+    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("Expected a WebSocket upgrade.", { status: 426 });
+    }
+    const select = request.headers.get(INTERNAL_HEADERS.subprotocol) === "1";
+    const block = this.#adoptBlock(request.headers.get(INTERNAL_HEADERS.block) ?? "");
+    if (this.#conns.size >= this.limits.socketsPerActor) {
+      return rejectUpgrade(CloseCode.TRY_AGAIN_LATER, `Block "${block.name}" has the most sockets it accepts; retry later.`, select);
+    }
+    const caller = callerFromHeaders(request.headers);
+    const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+    const id = newConnectionId();
+    this.ctx.acceptWebSocket(server, [id]);
+    const conn = connectionFrom(server, { v: 1, id, caller, authDeadline: caller ? 0 : Date.now() + this.limits.authTimeoutMs }, this.limits.messageBurst);
+    saveAttachment(conn);
+    this.#conns.set(server, conn);
+    this.#byId.set(id, conn);
+    if (caller) this.#sendReady(conn);
+    await this.#scheduleAlarm(connectionDeadline(conn));
+    return upgradeResponse(client, select);
+  }
+
+  /** Handles one client frame: size and rate limits first, then the message in order per socket. */
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    this.#wake();
+    const conn = this.#conns.get(ws);
+    if (!conn) return closeSocket(ws, 1011, "unknown connection");
+    const size = typeof message === "string" ? utf8Length(message, this.limits.maxMessageBytes) : message.byteLength;
+    if (size > this.limits.maxMessageBytes) return this.#close(conn, CloseCode.MESSAGE_TOO_BIG, `Messages are limited to ${this.limits.maxMessageBytes} bytes.`);
+    if (!takeToken(conn, this.limits.messagesPerSecond, this.limits.messageBurst)) {
+      return this.#close(conn, CloseCode.RATE_LIMITED, `More than ${this.limits.messagesPerSecond} messages per second; slow down.`);
+    }
+    if (typeof message !== "string") return send(conn, new ProtocolError("BINARY_NOT_SUPPORTED", "Send JSON text frames.").frame());
+    conn.queue = conn.queue.then(() => this.#handle(conn, message)).catch((err) => {
+      console.error(JSON.stringify({ msg: "realtime message failed", error: String(err), stack: (err as Error)?.stack }));
+      send(conn, JSON.stringify({ type: "error", code: "INTERNAL", message: "The message could not be handled; retry." }));
+    });
+    await conn.queue;
+  }
+
+  /** A socket closed: its subscriptions end and it leaves every presence channel. */
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    this.#wake();
+    const conn = this.#conns.get(ws);
+    if (conn) this.#drop(conn);
+    closeSocket(ws, code, reason);
+  }
+
+  /** A socket failed: treated like a close, so no member lingers. */
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    this.#wake();
+    const conn = this.#conns.get(ws);
+    if (conn) this.#drop(conn);
+  }
+
+  /** The actor's one alarm: closes sockets whose auth deadline passed (4408) or whose token expired (4401). */
+  override async alarm(): Promise<void> {
+    this.#wake();
+    const now = Date.now();
+    for (const conn of [...this.#conns.values()]) {
+      if (conn.caller === null && conn.authDeadline <= now) {
+        this.#close(conn, CloseCode.AUTH_TIMEOUT, `No "auth" message within ${this.limits.authTimeoutMs} ms of connecting.`);
+      } else if (conn.caller?.kind === "user" && conn.caller.expiresAt <= now) {
+        this.#close(conn, CloseCode.AUTH_FAILED, 'The token expired; send a fresh one in an "auth" message before it does.');
+      }
+    }
+    this.#alarmAt = null;
+    await this.#scheduleAlarm();
+  }
+
+  // ---- messages ----
+
+  async #handle(conn: Connection, text: string): Promise<void> {
+    if (conn.closed) return;
+    let message: ClientMessage;
+    try {
+      message = parseClientMessage(text, this.limits);
+    } catch (err) {
+      if (err instanceof ProtocolError) return send(conn, err.frame());
+      throw err;
+    }
+    if (message.type === "auth") return this.#authenticate(conn, message.token);
+    if (message.type === "ping") return send(conn, PONG_FRAME);
+    if (conn.caller === null) return send(conn, new ProtocolError("AUTH_REQUIRED", 'Send {"type":"auth","token":"..."} first.').frame());
+    try {
+      switch (message.type) {
+        case "subscribe":
+          return await this.#subscribe(conn, message);
+        case "unsubscribe":
+          return this.#unsubscribe(conn, message.id);
+        case "broadcast":
+          return this.#broadcast(conn, JSON.stringify({ type: "broadcast", channel: message.channel, event: message.event, payload: message.payload, from: conn.id }));
+        case "presence":
+          return this.#joinPresence(conn, message.channel, message.state);
+        case "presence.leave":
+          return this.#presence.leave(conn, message.channel);
+      }
+    } catch (err) {
+      if (err instanceof ProtocolError) return send(conn, err.frame());
+      throw err;
+    }
+  }
+
+  async #authenticate(conn: Connection, token: string): Promise<void> {
+    const block = this.#requireBlock();
+    let caller;
+    try {
+      caller = await authenticateBearer(token, this.env);
+    } catch (err) {
+      const detail = err instanceof HttpError ? err.detail : "The token could not be verified.";
+      return this.#close(conn, CloseCode.AUTH_FAILED, detail);
+    }
+    if (conn.closed) return;
+    if (!checkRule(config, caller, block, null, "read").allowed) {
+      return this.#close(conn, CloseCode.FORBIDDEN, `The rules of "${block.namespace}" do not allow you to read "${block.name}".`);
+    }
+    conn.caller = caller;
+    conn.authDeadline = 0;
+    saveAttachment(conn);
+    this.#sendReady(conn);
+    await this.#scheduleAlarm(connectionDeadline(conn));
+  }
+
+  async #subscribe(conn: Connection, message: SubscribeMessage): Promise<void> {
+    const block = this.#requireBlock();
+    const { id, table } = message;
+    const caller = conn.caller;
+    if (caller === null) return;
+    if (conn.subscriptions.has(id)) throw new ProtocolError("SUBSCRIPTION_EXISTS", `Subscription "${id}" already exists on this socket; unsubscribe first or pick another id.`, id);
+    if (conn.subscriptions.size >= this.limits.subscriptionsPerSocket) {
+      throw new ProtocolError("SUBSCRIPTION_LIMIT", `A socket holds at most ${this.limits.subscriptionsPerSocket} subscriptions.`, id);
+    }
+    const tables = config.namespaces[block.namespace]?.tables ?? {};
+    if (!Object.hasOwn(tables, table)) throw new ProtocolError("TABLE_NOT_FOUND", `Table "${table}" is not declared in namespace "${block.namespace}".`, id);
+    if (!checkRule(config, caller, block, table, "read").allowed) {
+      throw new ProtocolError("FORBIDDEN", `The rules of "${block.namespace}" do not allow you to read "${table}".`, id);
+    }
+    let predicate;
+    try {
+      predicate = compileFilter(block, table, message.filter ?? "");
+    } catch (err) {
+      if (err instanceof HttpError) throw new ProtocolError(err.code, err.detail, id);
+      throw err;
+    }
+    const sub: Subscription = { conn, id, table, filter: message.filter ?? "", predicate, cursor: 0, live: false, ended: false };
+    conn.subscriptions.set(id, sub);
+    this.#feed.add(sub);
+    this.#store.addSubscription({ conn: conn.id, id, table, filter: sub.filter });
+    try {
+      await this.#feed.start(sub, message, caller);
+    } catch (err) {
+      this.#unsubscribe(conn, id);
+      if (err instanceof HttpError) throw new ProtocolError(err.code, err.detail, id);
+      throw err;
+    }
+  }
+
+  #unsubscribe(conn: Connection, id: string): void {
+    const sub = conn.subscriptions.get(id);
+    if (!sub) return;
+    sub.ended = true;
+    conn.subscriptions.delete(id);
+    this.#feed.remove(sub);
+    this.#store.removeSubscription(conn.id, id);
+  }
+
+  #broadcast(from: Connection, frame: string): void {
+    for (const conn of this.#conns.values()) {
+      if (conn !== from && conn.caller !== null) send(conn, frame);
+    }
+  }
+
+  #joinPresence(conn: Connection, channel: string, state: unknown): void {
+    const stateJson = JSON.stringify(state);
+    if (utf8Length(stateJson, this.limits.maxPresenceStateBytes) > this.limits.maxPresenceStateBytes) {
+      throw new ProtocolError("PRESENCE_STATE_TOO_LARGE", `Presence state is limited to ${this.limits.maxPresenceStateBytes} bytes of JSON.`);
+    }
+    if (!conn.channels.has(channel) && conn.channels.size >= this.limits.presenceChannelsPerSocket) {
+      throw new ProtocolError("PRESENCE_LIMIT", `A socket joins at most ${this.limits.presenceChannelsPerSocket} presence channels.`);
+    }
+    this.#presence.join(conn, channel, stateJson);
+  }
+
+  // ---- connection lifecycle ----
+
+  #sendReady(conn: Connection): void {
+    send(conn, JSON.stringify({ type: "ready", connectionId: conn.id, seq: this.#feed.delivered }));
+  }
+
+  /** Closes a socket from the server side and forgets it at once (no ghost until the close completes). */
+  #close(conn: Connection, code: number, reason: string): void {
+    this.#drop(conn);
+    closeSocket(conn.ws, code, reason);
+  }
+
+  #drop(conn: Connection): void {
+    if (!this.#conns.delete(conn.ws)) return;
+    this.#byId.delete(conn.id);
+    for (const sub of conn.subscriptions.values()) {
+      sub.ended = true;
+      this.#feed.remove(sub);
+    }
+    conn.subscriptions.clear();
+    this.#presence.leaveAll(conn);
+    this.#store.forgetConnection(conn.id);
+    conn.closed = true;
+  }
+
+  /** Subscriptions back from SQLite after a wake-up, compiled again; rows of gone sockets are dropped. */
+  #restoreSubscriptions(): void {
+    const block = this.#block;
+    for (const stored of this.#store.subscriptions()) {
+      const conn = this.#byId.get(stored.conn);
+      if (!conn || !block) {
+        this.#store.forgetConnection(stored.conn);
+        continue;
+      }
+      try {
+        const predicate = compileFilter(block, stored.table, stored.filter);
+        const sub: Subscription = { conn, id: stored.id, table: stored.table, filter: stored.filter, predicate, cursor: this.#feed.delivered, live: true, ended: false };
+        conn.subscriptions.set(sub.id, sub);
+        this.#feed.add(sub);
+      } catch {
+        this.#store.removeSubscription(stored.conn, stored.id);
+      }
+    }
+  }
+
+  /** First event after construction: sweep presence ghosts and catch up if publishes were missed. */
+  #wake(): void {
+    if (this.#woken) return;
+    this.#woken = true;
+    this.#presence.restore();
+    if (this.#feed.size > 0) this.ctx.waitUntil(this.#feed.catchUp());
+  }
+
+  #adoptBlock(name: string): Block {
+    if (this.#block?.name === name) return this.#block;
+    const block = parseBlock(name, config);
+    if (this.#block === null) {
+      this.#block = block;
+      this.#store.set("block", block.name);
+    }
+    return this.#block;
+  }
+
+  #requireBlock(): Block {
+    if (!this.#block) throw new Error("RealtimeDO has no block yet");
+    return this.#block;
+  }
+
+  #database(): ChangeSource {
+    return databaseOf(this.env, this.#requireBlock());
+  }
+
+  /** Keeps the one alarm at the earliest connection deadline. */
+  async #scheduleAlarm(candidate?: number | null): Promise<void> {
+    if (this.#alarmAt === undefined) this.#alarmAt = await this.ctx.storage.getAlarm();
+    let next = candidate ?? null;
+    if (candidate === undefined) {
+      for (const conn of this.#conns.values()) {
+        const deadline = connectionDeadline(conn);
+        if (deadline !== null && (next === null || deadline < next)) next = deadline;
+      }
+    }
+    if (next === null) return;
+    if (this.#alarmAt !== null && this.#alarmAt <= next) return;
+    this.#alarmAt = next;
+    await this.ctx.storage.setAlarm(next);
+  }
+}
+
+/** UTF-8 length of a string, exact only up to the point it passes `limit` (cheap for small frames). */
+function utf8Length(text: string, limit: number): number {
+  if (text.length * 3 <= limit) return text.length;
+  if (text.length > limit) return text.length;
+  return encoder.encode(text).byteLength;
 }

@@ -1,6 +1,58 @@
+import { INTERNAL_HEADERS, rejectUpgrade } from "../../objects/realtime/handshake";
+import { authenticateBearer } from "../../shared/auth";
+import type { Caller } from "../../shared/caller";
 import { HttpError } from "../../shared/errors";
+import { BEARER_PREFIX, CloseCode, PROTOCOL } from "../../shared/protocol";
+import { checkRule } from "../../shared/rules";
+import { config } from "../config";
+import type { AppRequest, Args } from "../context";
+import { allowedOrigins } from "../middleware/cors";
 
-// Filled by the RealtimeDO issue.
-export const connectRealtime = (): never => {
-  throw new HttpError(501, "NOT_IMPLEMENTED", "Realtime is not implemented yet.");
-};
+/**
+ * `GET /api/realtime/:block`: checks the Origin, establishes the caller (the `bearer.<jwt>`
+ * subprotocol, else the headers `authenticate` already read), checks the block's read rule and
+ * hands the upgrade to the block's RealtimeDO. Credential and rule failures are answered as a
+ * socket closed with 4401/4403, which a browser can read (an HTTP error to an upgrade it cannot).
+ */
+export async function connectRealtime(request: AppRequest, ...args: Args | []): Promise<Response> {
+  // itty infers the route's handler arguments from `withBlock`, which takes none; the Worker passes env.
+  const [env] = args;
+  const { block } = request.state;
+  if (!block || !env) throw new Error("connectRealtime needs withBlock first and the Worker's env");
+  if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+    throw new HttpError(426, "UPGRADE_REQUIRED", "This endpoint speaks WebSocket; connect with a WebSocket client.", { headers: { Upgrade: "websocket" } });
+  }
+  checkOrigin(request.headers.get("Origin"), env);
+
+  const offered = (request.headers.get("Sec-WebSocket-Protocol") ?? "").split(",").map((p) => p.trim()).filter(Boolean);
+  const select = offered.includes(PROTOCOL);
+  const bearer = offered.find((p) => p.startsWith(BEARER_PREFIX));
+  let caller: Caller | null = request.state.caller ?? null;
+  if (bearer) {
+    try {
+      caller = await authenticateBearer(bearer.slice(BEARER_PREFIX.length), env);
+    } catch (err) {
+      return rejectUpgrade(CloseCode.AUTH_FAILED, err instanceof HttpError ? err.detail : "The token could not be verified.", select);
+    }
+  }
+  if (caller && !checkRule(config, caller, block, null, "read").allowed) {
+    // Anonymous callers may still authenticate with a first `auth` message; others are refused.
+    if (caller.kind !== "anonymous") return rejectUpgrade(CloseCode.FORBIDDEN, `The rules of "${block.namespace}" do not allow you to read "${block.name}".`, select);
+    caller = null;
+  }
+
+  const headers = new Headers({ Upgrade: "websocket" });
+  headers.set(INTERNAL_HEADERS.block, block.name);
+  if (select) headers.set(INTERNAL_HEADERS.subprotocol, "1");
+  if (caller) headers.set(INTERNAL_HEADERS.caller, JSON.stringify(caller));
+  const stub = env.REALTIME.get(env.REALTIME.idFromName(block.name));
+  // A fresh Request: itty's proxied request object cannot cross to a stub.
+  return stub.fetch(new Request(request.url, { headers }));
+}
+
+/** Refuses browsers on origins `CORS_ORIGINS` does not list (when it is set); non-browser clients send none. */
+function checkOrigin(origin: string | null, env: Args[0]): void {
+  const allowed = allowedOrigins(env);
+  if (origin === null || allowed.length === 0 || allowed.includes("*") || allowed.includes(origin)) return;
+  throw new HttpError(403, "ORIGIN_NOT_ALLOWED", `Origin ${origin} is not in CORS_ORIGINS; add it there to open realtime sockets from it.`);
+}

@@ -1,0 +1,131 @@
+/**
+ * The Actorbase client: typed REST access to a block's tables and realtime subscriptions that
+ * survive dropped connections without losing or repeating a change.
+ *
+ * ```ts
+ * const client = createClient({ url: "https://api.example.com", getToken: () => auth.token() });
+ * const notes = client.db("user:alice").table<Note>("notes");
+ * await notes.insert({ title: "Plan" });
+ * const sub = notes.subscribe("done=eq.false", (change) => render(change), { snapshot: true, onSnapshot: renderAll });
+ * ```
+ */
+import type { Row } from "../shared/protocol";
+import { type BatchOp, type Transport, TableRest, request } from "./rest";
+import { RealtimeConnection, type SubscribeOptions, type Subscription, type TableChange } from "./realtime";
+
+export interface ClientOptions {
+  /** The API's base URL (`https://api.example.com`, `http://127.0.0.1:8787`). */
+  url: string;
+  /** A fixed token (a JWT, or the service key on servers). */
+  token?: string;
+  /** Called for every request and (re)connection: return a fresh token; lets sockets refresh before expiry. */
+  getToken?: () => string | null | undefined | Promise<string | null | undefined>;
+  /** A fetch implementation (defaults to the global one). */
+  fetch?: typeof fetch;
+  /** A WebSocket constructor where there is no global one (Node < 22: `import WebSocket from "ws"`). */
+  WebSocket?: unknown;
+  /** Reconnect backoff bounds (partysocket's). */
+  minReconnectDelayMs?: number;
+  maxReconnectDelayMs?: number;
+}
+
+/** One table of one block: REST calls plus `subscribe`. */
+export class TableClient<T extends object = Row> extends TableRest<T> {
+  readonly #realtime: () => RealtimeConnection;
+  readonly #table: string;
+
+  constructor(transport: Transport, block: string, table: string, realtime: () => RealtimeConnection) {
+    super(transport, block, table);
+    this.#table = table;
+    this.#realtime = realtime;
+  }
+
+  /**
+   * Follows the table's changes that match `filter` (the list grammar; "" for all rows). After any
+   * reconnect the subscription resumes from the last change it delivered: each change once, in order.
+   */
+  subscribe(filter: string, onChange: (change: TableChange<T & Row>) => void, options: SubscribeOptions<T> = {}): Subscription<T> {
+    return this.#realtime().subscribe<T>(this.#table, filter, onChange as (change: TableChange<T>) => void, options);
+  }
+}
+
+/** One block (`user:alice`, `public`): its tables, batch writes and its realtime socket. */
+export class BlockClient {
+  readonly name: string;
+  readonly #transport: Transport;
+  readonly #options: ClientOptions;
+  #realtime: RealtimeConnection | null = null;
+
+  constructor(transport: Transport, name: string, options: ClientOptions) {
+    this.#transport = transport;
+    this.name = name;
+    this.#options = options;
+  }
+
+  /** Typed access to a table: `db("user:alice").table<Note>("notes")`. */
+  table<T extends object = Row>(name: string): TableClient<T> {
+    return new TableClient<T>(this.#transport, this.name, name, () => this.realtime);
+  }
+
+  /** Several writes in one transaction, all or none. */
+  batch(ops: BatchOp[], options: { idempotencyKey?: string } = {}): Promise<{ results: unknown[] }> {
+    return request(this.#transport, "POST", `/api/db/${encodeURIComponent(this.name)}/batch`, { ops }, options);
+  }
+
+  /** The block's socket (opened on first use): subscriptions, `channel(name)` for broadcast and presence. */
+  get realtime(): RealtimeConnection {
+    if (!this.#realtime) {
+      const options = this.#options;
+      this.#realtime = new RealtimeConnection({
+        url: `${options.url.replace(/^http/, "ws").replace(/\/$/, "")}/api/realtime/${encodeURIComponent(this.name)}`,
+        token: this.#transport.token,
+        refreshable: options.getToken !== undefined,
+        ...(options.WebSocket ? { WebSocket: options.WebSocket } : {}),
+        ...(options.minReconnectDelayMs === undefined ? {} : { minReconnectDelayMs: options.minReconnectDelayMs }),
+        ...(options.maxReconnectDelayMs === undefined ? {} : { maxReconnectDelayMs: options.maxReconnectDelayMs }),
+      });
+    }
+    return this.#realtime;
+  }
+
+  /** Closes the block's socket, if open. */
+  close(): void {
+    this.#realtime?.close();
+    this.#realtime = null;
+  }
+}
+
+export interface ActorbaseClient {
+  /** A block by name; the same object for the same name. */
+  db(block: string): BlockClient;
+  /** Closes every socket this client opened. */
+  close(): void;
+}
+
+/** Creates a client for one Actorbase deployment. */
+export function createClient(options: ClientOptions): ActorbaseClient {
+  if (!options.url) throw new TypeError("createClient needs the API's url");
+  const transport: Transport = {
+    baseUrl: options.url.replace(/\/$/, ""),
+    fetch: options.fetch ?? ((...args) => fetch(...args)),
+    token: async () => (options.getToken ? ((await options.getToken()) ?? null) : (options.token ?? null)),
+  };
+  const blocks = new Map<string, BlockClient>();
+  return {
+    db(name) {
+      let block = blocks.get(name);
+      if (!block) blocks.set(name, (block = new BlockClient(transport, name, options)));
+      return block;
+    },
+    close() {
+      for (const block of blocks.values()) block.close();
+      blocks.clear();
+    },
+  };
+}
+
+export { ActorbaseError } from "./errors";
+export type { BatchOp, ListQuery, ListResult, Stored, SystemColumns, WriteOptions } from "./rest";
+export type { Channel, BroadcastListener, PresenceListener } from "./channel";
+export type { RealtimeConnection, Subscription, SubscribeOptions, TableChange } from "./realtime";
+export type { Row } from "../shared/protocol";

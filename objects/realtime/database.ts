@@ -1,0 +1,35 @@
+/**
+ * The RealtimeDO's view of its block's DatabaseDO: the ordered change log (backfill and `since`
+ * replays) and consistent snapshots. Both are RPCs to the actor named like this one.
+ */
+import type { Block } from "../../shared/block";
+import type { Caller } from "../../shared/caller";
+import type { ChangesPage } from "../../shared/change";
+import type { Row } from "../../shared/protocol";
+import { unwrap } from "../../shared/rpc";
+import { databaseFor } from "../database/stub";
+
+export interface SnapshotPage {
+  items: Row[];
+  nextCursor: string | null;
+  /** The seq the rows were read at: changes after it follow the snapshot. */
+  seq: number;
+}
+
+export interface ChangeSource {
+  changesSince(since: number, options: { table?: string; limit?: number }): Promise<ChangesPage>;
+  snapshot(caller: Caller, block: Block, table: string, query: string): Promise<SnapshotPage>;
+}
+
+/** The change source of one block, backed by its DatabaseDO. */
+export function databaseOf(env: Env, block: Block): ChangeSource {
+  const actor = databaseFor(env, block.name);
+  return {
+    changesSince: (since, options) => actor.changesSince(since, options),
+    async snapshot(caller, snapshotBlock, table, query) {
+      // One synchronous read in the DatabaseDO: the rows and their seq agree.
+      const page = unwrap(await actor.list(caller, snapshotBlock, table, query));
+      return { items: page.items, nextCursor: page.nextCursor, seq: page.seq };
+    },
+  };
+}

@@ -1,0 +1,223 @@
+/**
+ * The block's change stream as the RealtimeDO delivers it: strictly in seq order, each change
+ * once. Hand-offs from the DatabaseDO are buffered by seq; a gap (a hand-off out of order, lost,
+ * or an actor that woke behind) is filled from `changesSince` instead of being skipped. New
+ * subscriptions replay from the change log (or a snapshot) and join the live stream exactly where
+ * their replay ends: no gap, no overlap.
+ */
+import type { Block } from "../../shared/block";
+import type { Caller } from "../../shared/caller";
+import type { Change, ChangesPage } from "../../shared/change";
+import type { SubscribeMessage } from "../../shared/protocol";
+import { send } from "./connection";
+import type { ChangeSource } from "./database";
+import type { RealtimeLimits } from "./limits";
+import type { RealtimeStore } from "./store";
+import { ChangeFanOut, type Subscription, SubscriptionIndex, readCheckFor } from "./subscriptions";
+
+const DELIVERED = "delivered_seq";
+
+export class ChangeFeed {
+  readonly #store: RealtimeStore;
+  readonly #source: () => ChangeSource;
+  readonly #block: () => Block | null;
+  readonly #limits: () => RealtimeLimits;
+  readonly #subs = new SubscriptionIndex();
+  /** Changes handed off but not yet deliverable (waiting for an earlier seq). */
+  readonly #pending = new Map<number, Change>();
+  #delivered: number;
+  /** Set when the DatabaseDO may hold changes we have not seen; the pump then reads the log. */
+  #behind = false;
+  /** True once the log was read to its end since waking, so `delivered` is the block's seq. */
+  #synced = false;
+  #pumping: Promise<void> | null = null;
+
+  constructor(store: RealtimeStore, source: () => ChangeSource, block: () => Block | null, limits: () => RealtimeLimits) {
+    this.#store = store;
+    this.#source = source;
+    this.#block = block;
+    this.#limits = limits;
+    this.#delivered = Number(store.get(DELIVERED) ?? 0);
+  }
+
+  /** The last seq delivered to live subscriptions (persisted, so exact across hibernation). */
+  get delivered(): number {
+    return this.#delivered;
+  }
+
+  get size(): number {
+    return this.#subs.size;
+  }
+
+  add(sub: Subscription): void {
+    this.#subs.add(sub);
+  }
+
+  remove(sub: Subscription): void {
+    this.#subs.remove(sub);
+  }
+
+  /** Takes a committed group of changes and delivers everything deliverable, in order. */
+  publish(changes: Change[]): Promise<void> {
+    for (const change of changes) {
+      if (change.seq > this.#delivered) this.#pending.set(change.seq, change);
+    }
+    return this.#pump();
+  }
+
+  /** Reads the change log to its end (after waking with subscribers, or to learn the block's seq). */
+  catchUp(): Promise<void> {
+    this.#behind = true;
+    return this.#pump();
+  }
+
+  /**
+   * Starts a subscription: answers `subscribed` (with a snapshot, after a `reset`, or at `since`),
+   * replays what it missed from the log, then marks it live in the same turn it caught up.
+   */
+  async start(sub: Subscription, message: SubscribeMessage, caller: Caller): Promise<void> {
+    const block = this.#requireBlock();
+    const limits = this.#limits();
+    if (message.snapshot) {
+      const query = [sub.filter, `limit=${limits.snapshotRows}`].filter(Boolean).join("&");
+      const page = await this.#source().snapshot(caller, block, sub.table, query);
+      if (sub.ended) return;
+      sub.cursor = page.seq;
+      const more = page.nextCursor !== null ? { more: true } : {};
+      send(sub.conn, JSON.stringify({ type: "subscribed", id: sub.id, seq: page.seq, snapshot: page.items, ...more }));
+    } else if (message.since !== undefined) {
+      const since = message.since;
+      const page = await this.#source().changesSince(since, { table: sub.table, limit: limits.replayPageSize });
+      if (sub.ended) return;
+      if (since < page.oldestSeq - 1 || since > page.seq) {
+        sub.cursor = page.seq;
+        send(sub.conn, JSON.stringify({ type: "reset", sub: sub.id, reason: "history_truncated" }));
+        send(sub.conn, JSON.stringify({ type: "subscribed", id: sub.id, seq: page.seq }));
+      } else {
+        sub.cursor = since;
+        send(sub.conn, JSON.stringify({ type: "subscribed", id: sub.id, seq: since }));
+        this.#replayPage(sub, page, block);
+      }
+    } else {
+      if (!this.#synced) await this.catchUp();
+      if (sub.ended) return;
+      sub.cursor = this.#delivered;
+      send(sub.conn, JSON.stringify({ type: "subscribed", id: sub.id, seq: sub.cursor }));
+    }
+    // Replay until level with the live stream; the check and `live = true` share one turn.
+    while (!sub.ended && sub.cursor < this.#delivered) {
+      const page = await this.#source().changesSince(sub.cursor, { table: sub.table, limit: limits.replayPageSize });
+      if (sub.ended) return;
+      if (sub.cursor < page.oldestSeq - 1) {
+        sub.cursor = page.seq;
+        send(sub.conn, JSON.stringify({ type: "reset", sub: sub.id, reason: "history_truncated" }));
+        continue;
+      }
+      this.#replayPage(sub, page, block);
+    }
+    sub.live = true;
+  }
+
+  #replayPage(sub: Subscription, page: ChangesPage, block: Block): void {
+    for (const change of page.changes) {
+      if (change.seq <= sub.cursor) continue;
+      sub.cursor = change.seq;
+      const frame = new ChangeFanOut(change, readCheckFor(block, change.table)).frameFor(sub);
+      if (frame) send(sub.conn, frame);
+    }
+    if (page.changes.length < this.#limits().replayPageSize) sub.cursor = Math.max(sub.cursor, page.seq);
+  }
+
+  /** One delivery loop at a time; concurrent callers wait for the running one. */
+  #pump(): Promise<void> {
+    if (this.#pumping) return this.#pumping.then(() => (this.#pending.size > 0 || this.#behind ? this.#pump() : undefined));
+    this.#pumping = this.#run().finally(() => {
+      this.#pumping = null;
+    });
+    return this.#pumping;
+  }
+
+  async #run(): Promise<void> {
+    const limit = this.#limits().replayPageSize;
+    for (;;) {
+      this.#drain();
+      if (this.#pending.size === 0 && !this.#behind) return;
+      if (this.#subs.size === 0 && !this.#behind) {
+        // Nobody to deliver to: skip ahead without reading the log.
+        this.#advance(Math.max(...this.#pending.keys()));
+        return;
+      }
+      this.#behind = false;
+      const before = this.#delivered;
+      const page = await this.#source().changesSince(this.#delivered, { limit });
+      if (this.#delivered < page.oldestSeq - 1) {
+        // The log no longer reaches back to what we delivered: every live subscriber must refetch.
+        this.#resetLive();
+        this.#advance(page.oldestSeq - 1);
+      }
+      for (const change of page.changes) {
+        if (change.seq > this.#delivered) this.#pending.set(change.seq, change);
+      }
+      this.#drain();
+      if (page.changes.length >= limit) {
+        this.#behind = true;
+      } else {
+        if (this.#delivered < page.seq) this.#advance(page.seq);
+        this.#synced = true;
+      }
+      if (this.#delivered === before && page.changes.length === 0 && this.#pending.size > 0) {
+        // The log has nothing for a gap it should cover: deliver what we hold, in order, rather than stall.
+        for (const seq of [...this.#pending.keys()].sort((a, b) => a - b)) this.#deliver(this.#pending.get(seq) as Change);
+        this.#pending.clear();
+        this.#persist();
+      }
+    }
+  }
+
+  /** Delivers every pending change that directly follows the last delivered one. */
+  #drain(): void {
+    const start = this.#delivered;
+    for (let next = this.#pending.get(this.#delivered + 1); next; next = this.#pending.get(this.#delivered + 1)) {
+      this.#pending.delete(next.seq);
+      this.#deliver(next);
+    }
+    if (this.#delivered !== start) this.#persist();
+  }
+
+  #deliver(change: Change): void {
+    const block = this.#block();
+    if (block) {
+      const fanOut = new ChangeFanOut(change, readCheckFor(block, change.table));
+      for (const sub of this.#subs.forTable(change.table)) {
+        if (!sub.live || change.seq <= sub.cursor) continue;
+        sub.cursor = change.seq;
+        const frame = fanOut.frameFor(sub);
+        if (frame) send(sub.conn, frame);
+      }
+    }
+    this.#delivered = Math.max(this.#delivered, change.seq);
+  }
+
+  #advance(seq: number): void {
+    if (seq <= this.#delivered) return;
+    this.#delivered = seq;
+    for (const key of this.#pending.keys()) if (key <= seq) this.#pending.delete(key);
+    this.#persist();
+  }
+
+  #persist(): void {
+    this.#store.set(DELIVERED, String(this.#delivered));
+  }
+
+  #resetLive(): void {
+    for (const sub of this.#subs.all()) {
+      if (sub.live) send(sub.conn, JSON.stringify({ type: "reset", sub: sub.id, reason: "history_truncated" }));
+    }
+  }
+
+  #requireBlock(): Block {
+    const block = this.#block();
+    if (!block) throw new Error("ChangeFeed has no block yet");
+    return block;
+  }
+}

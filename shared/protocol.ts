@@ -1,0 +1,172 @@
+/**
+ * The realtime WebSocket protocol (API.md section 5): every message either side may send, as JSON
+ * text frames. Shared by the RealtimeDO and the client so both compile against one definition.
+ */
+
+/** The subprotocol the server selects; a client offers it first, then `bearer.<jwt>` when it has a token. */
+export const PROTOCOL = "actorbase.v1";
+/** Prefix of the subprotocol entry that carries a bearer token. */
+export const BEARER_PREFIX = "bearer.";
+
+/** Close codes the server uses (the 4xxx ones mirror HTTP statuses). */
+export const CloseCode = {
+  /** Normal closure (client or server said goodbye). */
+  NORMAL: 1000,
+  /** A message was larger than the per-message limit. */
+  MESSAGE_TOO_BIG: 1009,
+  /** The block already holds the most sockets it accepts; retry later. */
+  TRY_AGAIN_LATER: 1013,
+  /** The token was invalid, or expired without being refreshed by an `auth` message. */
+  AUTH_FAILED: 4401,
+  /** The caller may not read this block. */
+  FORBIDDEN: 4403,
+  /** No `auth` message arrived in time after connecting without credentials. */
+  AUTH_TIMEOUT: 4408,
+  /** The connection sent messages faster than its rate allows. */
+  RATE_LIMITED: 4429,
+} as const;
+
+export type Row = Record<string, unknown>;
+
+// ---- client to server ----
+
+export interface AuthMessage {
+  type: "auth";
+  token: string;
+}
+
+export interface SubscribeMessage {
+  type: "subscribe";
+  /** Client-chosen id, unique on the socket; change messages name it in `sub`. */
+  id: string;
+  table: string;
+  /** Row filter in the query grammar (`done=eq.false&priority=gte.3`); empty or absent for all rows. */
+  filter?: string;
+  /** Replay every matching change after this seq, then go live (no gap, no overlap). */
+  since?: number;
+  /** Answer `subscribed` with the matching rows, consistent with the changes that follow. */
+  snapshot?: boolean;
+}
+
+export interface UnsubscribeMessage {
+  type: "unsubscribe";
+  id: string;
+}
+
+export interface BroadcastMessage {
+  type: "broadcast";
+  channel: string;
+  event: string;
+  payload?: unknown;
+}
+
+export interface PresenceMessage {
+  type: "presence";
+  channel: string;
+  state: unknown;
+}
+
+export interface PresenceLeaveMessage {
+  type: "presence.leave";
+  channel: string;
+}
+
+export interface PingMessage {
+  type: "ping";
+}
+
+export type ClientMessage =
+  | AuthMessage
+  | SubscribeMessage
+  | UnsubscribeMessage
+  | BroadcastMessage
+  | PresenceMessage
+  | PresenceLeaveMessage
+  | PingMessage;
+
+// ---- server to client ----
+
+/** Sent once the socket is authenticated (and again after every accepted `auth` refresh). */
+export interface ReadyEvent {
+  type: "ready";
+  connectionId: string;
+  /** The latest seq the RealtimeDO has delivered for this block. */
+  seq: number;
+}
+
+/** The subscription is live: every change after `seq` follows. */
+export interface SubscribedEvent {
+  type: "subscribed";
+  id: string;
+  seq: number;
+  /** The matching rows as of `seq` (when asked for). */
+  snapshot?: Row[];
+  /** True when the snapshot was cut at the page limit; list the rest over REST. */
+  more?: boolean;
+}
+
+export interface ChangeEvent {
+  type: "change";
+  sub: string;
+  seq: number;
+  op: "insert" | "update" | "delete";
+  table: string;
+  row: Row;
+  old?: Row;
+}
+
+/** The change log no longer reaches back to `since`: refetch, the subscription continues live. */
+export interface ResetEvent {
+  type: "reset";
+  sub: string;
+  reason: "history_truncated";
+}
+
+export interface BroadcastEvent {
+  type: "broadcast";
+  channel: string;
+  event: string;
+  payload: unknown;
+  from: string;
+}
+
+export interface PresenceDiffEvent {
+  type: "presence";
+  channel: string;
+  joins: Record<string, unknown>;
+  leaves: string[];
+}
+
+export interface PresenceStateEvent {
+  type: "presence.state";
+  channel: string;
+  members: Record<string, unknown>;
+}
+
+export interface PongEvent {
+  type: "pong";
+}
+
+export interface ErrorEvent {
+  type: "error";
+  /** Stable UPPER_SNAKE code, as in HTTP problems. */
+  code: string;
+  message: string;
+  /** The subscription id the error is about, if any. */
+  ref?: string;
+}
+
+export type ServerMessage =
+  | ReadyEvent
+  | SubscribedEvent
+  | ChangeEvent
+  | ResetEvent
+  | BroadcastEvent
+  | PresenceDiffEvent
+  | PresenceStateEvent
+  | PongEvent
+  | ErrorEvent;
+
+/** The exact ping/pong frames answered by the runtime's auto-response (no actor wake-up). */
+export const PING_FRAME = '{"type":"ping"}';
+export const PONG_FRAME = '{"type":"pong"}';

@@ -1,0 +1,171 @@
+import { env } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import config from "../actorbase.config";
+import type { Connection } from "../objects/realtime/connection";
+import type { ChangeSource } from "../objects/realtime/database";
+import { ChangeFeed } from "../objects/realtime/feed";
+import { DEFAULT_REALTIME_LIMITS } from "../objects/realtime/limits";
+import { RealtimeStore } from "../objects/realtime/store";
+import { ChangeFanOut, type Subscription } from "../objects/realtime/subscriptions";
+import { compileFilter } from "../objects/realtime/visibility";
+import { parseBlock } from "../shared/block";
+import type { Caller } from "../shared/caller";
+import type { Change } from "../shared/change";
+import { defineConfig } from "../shared/config";
+import { tableColumns } from "../shared/query";
+import { ruleAllowsRow } from "../shared/query-match";
+
+const block = parseBlock("user:feed", config);
+const service: Caller = { kind: "service" };
+
+type FakeConnection = Connection & { frames: () => Array<Record<string, unknown>> };
+
+function fakeConnection(id: string, caller: Caller): FakeConnection {
+  const sent: string[] = [];
+  const ws = { send: (frame: string) => sent.push(frame) } as unknown as WebSocket;
+  return {
+    ws, id, caller, authDeadline: 0, subscriptions: new Map(), channels: new Set(), queue: Promise.resolve(), tokens: 0, refilledAt: 0, closed: false,
+    frames: () => sent.map((f) => JSON.parse(f) as Record<string, unknown>),
+  };
+}
+
+function liveSubscription(conn: Connection, filter = ""): Subscription {
+  return { conn, id: "s", table: "notes", filter, predicate: compileFilter(block, "notes", filter), cursor: 0, live: true, ended: false };
+}
+
+const change = (seq: number, title = `t${seq}`): Change => ({ seq, table: "notes", op: "insert", id: `r${seq}`, row: { id: `r${seq}`, title } });
+
+/** A change log in memory with a configurable oldest seq, counting reads. */
+function logOf(changes: Change[], oldestSeq = 1) {
+  const source = {
+    reads: 0,
+    gate: Promise.resolve(),
+    async changesSince(since: number, options: { table?: string; limit?: number }) {
+      source.reads++;
+      await source.gate;
+      const page = changes.filter((c) => c.seq > since && (!options.table || c.table === options.table)).slice(0, options.limit ?? 1000);
+      return { changes: page, seq: changes.at(-1)?.seq ?? 0, oldestSeq };
+    },
+    async snapshot(): Promise<never> {
+      throw new Error("not used");
+    },
+  };
+  return source;
+}
+
+/** Runs a test body with a ChangeFeed over a fresh actor's SQLite. */
+async function withFeed(name: string, source: ChangeSource, body: (feed: ChangeFeed) => Promise<void>): Promise<void> {
+  const stub = env.REALTIME.get(env.REALTIME.idFromName(name));
+  await runInDurableObject(stub, async (_instance, state) => {
+    const feed = new ChangeFeed(new RealtimeStore(state.storage.sql), () => source, () => block, () => DEFAULT_REALTIME_LIMITS);
+    await body(feed);
+  });
+}
+
+const seqs = (conn: FakeConnection) => conn.frames().filter((f) => f.type === "change").map((f) => f.seq);
+
+describe("ChangeFeed", () => {
+  it("delivers a hand-off that arrives ahead of an earlier one after backfilling the gap, and drops the late duplicate", async () => {
+    const log = logOf([change(1), change(2), change(3)]);
+    await withFeed("feed-order", log, async (feed) => {
+      const conn = fakeConnection("c", service);
+      feed.add(liveSubscription(conn));
+      await feed.publish([change(1)]);
+      await feed.publish([change(3)]);
+      await feed.publish([change(2)]);
+      expect(seqs(conn)).toEqual([1, 2, 3]);
+      expect(feed.delivered).toBe(3);
+    });
+  });
+
+  it("fills a lost hand-off from the log when the next one arrives", async () => {
+    const log = logOf([change(1), change(2), change(3), change(4)]);
+    await withFeed("feed-lost", log, async (feed) => {
+      const conn = fakeConnection("c", service);
+      feed.add(liveSubscription(conn));
+      await feed.publish([change(1)]);
+      await feed.publish([change(4)]);
+      expect(seqs(conn)).toEqual([1, 2, 3, 4]);
+    });
+  });
+
+  it("keeps order when hand-offs arrive while a backfill is reading the log", async () => {
+    let open: () => void = () => {};
+    const log = logOf([change(1), change(2), change(3), change(4), change(5)]);
+    log.gate = new Promise<void>((resolve) => (open = resolve));
+    await withFeed("feed-concurrent", log, async (feed) => {
+      const conn = fakeConnection("c", service);
+      feed.add(liveSubscription(conn));
+      const first = feed.publish([change(3)]);
+      const second = feed.publish([change(4), change(5)]);
+      const third = feed.publish([change(2)]);
+      open();
+      await Promise.all([first, second, third]);
+      expect(seqs(conn)).toEqual([1, 2, 3, 4, 5]);
+    });
+  });
+
+  it("skips the log entirely while nobody subscribes", async () => {
+    const log = logOf([change(1), change(2), change(3)]);
+    await withFeed("feed-idle", log, async (feed) => {
+      await feed.publish([change(3)]);
+      expect(log.reads).toBe(0);
+      expect(feed.delivered).toBe(3);
+    });
+  });
+
+  it("resets live subscribers when it woke further behind than the log reaches, then continues in order", async () => {
+    const log = logOf([change(5), change(6)], 5);
+    await withFeed("feed-truncated", log, async (feed) => {
+      const conn = fakeConnection("c", service);
+      feed.add(liveSubscription(conn));
+      await feed.catchUp();
+      expect(conn.frames().map((f) => [f.type, f.seq ?? f.reason])).toEqual([["reset", "history_truncated"], ["change", 5], ["change", 6]]);
+    });
+  });
+});
+
+describe("ChangeFanOut with read rules that filter rows", () => {
+  const filtered = defineConfig({
+    namespaces: {
+      team: {
+        kind: "dynamic",
+        rules: { read: ({ auth }) => (auth ? `assignee=eq.${auth.sub}` : false) },
+        tables: { tasks: { columns: { title: { type: "string" }, assignee: { type: "string" } } } },
+      },
+    },
+  });
+  const team = parseBlock("team:t1", filtered);
+  const columns = tableColumns(filtered.namespaces.team?.tables.tasks ?? { columns: {} });
+  const dana: Caller = { kind: "user", sub: "dana", claims: {}, expiresAt: Date.now() + 60_000 };
+  const canRead = (caller: Caller, row: Record<string, unknown>) => ruleAllowsRow(filtered, caller, team, "tasks", columns, "read", row);
+  const conn = fakeConnection("d", dana);
+  const sub: Subscription = { conn, id: "s", table: "tasks", filter: "", predicate: () => true, cursor: 0, live: true, ended: false };
+  const frame = (c: Change) => {
+    const text = new ChangeFanOut(c, canRead).frameFor(sub);
+    return text === null ? null : (JSON.parse(text) as Record<string, unknown>);
+  };
+  const mine = { id: "1", title: "a", assignee: "dana" };
+  const theirs = { id: "1", title: "a", assignee: "erin" };
+
+  it("shows rows the rule lets the caller read and hides the others", () => {
+    expect(frame({ seq: 1, table: "tasks", op: "insert", id: "1", row: mine })).toMatchObject({ op: "insert", row: mine });
+    expect(frame({ seq: 1, table: "tasks", op: "insert", id: "1", row: theirs })).toBeNull();
+  });
+
+  it("delivers an update that moves a row out of sight as a delete of the row the caller last saw", () => {
+    const event = frame({ seq: 2, table: "tasks", op: "update", id: "1", row: theirs, old: mine });
+    expect(event).toEqual({ type: "change", sub: "s", seq: 2, table: "tasks", op: "delete", row: mine });
+  });
+
+  it("delivers an update that brings a row into sight as an insert without the hidden old row", () => {
+    const event = frame({ seq: 3, table: "tasks", op: "update", id: "1", row: mine, old: theirs });
+    expect(event).toEqual({ type: "change", sub: "s", seq: 3, table: "tasks", op: "insert", row: mine });
+  });
+
+  it("checks deletes against the deleted row", () => {
+    expect(frame({ seq: 4, table: "tasks", op: "delete", id: "1", row: theirs, old: theirs })).toBeNull();
+    expect(frame({ seq: 5, table: "tasks", op: "delete", id: "1", row: mine, old: mine })).toMatchObject({ op: "delete", row: mine });
+  });
+});
