@@ -5,7 +5,7 @@ import { authenticate } from "./middleware/auth";
 import { corsify, preflight } from "./middleware/cors";
 import { finishResponse, renderError, withRequestState } from "./middleware/errors";
 import { internalGuard } from "./middleware/internal-guard";
-import { rateLimit } from "./middleware/rate-limit";
+import { rateLimit, rateLimitEarly } from "./middleware/rate-limit";
 import { requireRule, withBlock } from "./middleware/rules";
 import { deleteRow, getRow, insertRows, listRows, runBatch, updateRow } from "./routes/db";
 import { health } from "./routes/health";
@@ -19,7 +19,7 @@ import { connectRealtime } from "./routes/realtime";
  * and writes the log line.
  */
 export const router = Router<AppRequest, Args>({
-  before: [withRequestState, preflight, rateLimit, authenticate, internalGuard],
+  before: [withRequestState, preflight, rateLimitEarly, authenticate, rateLimit, internalGuard],
   catch: renderError,
   finally: [
     (response: Response | undefined, request: AppRequest, env: Env) => finishResponse(response, request, env),

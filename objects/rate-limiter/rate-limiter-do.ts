@@ -1,4 +1,125 @@
 import { DurableObject } from "cloudflare:workers";
+import { HttpError } from "../../shared/errors";
+import { type RpcResult, capture } from "../../shared/rpc";
+import { type Decision, type DecisionMode, DECISION_MODES, checkCost, evaluate, idleAt } from "./decision";
+import { type Lease, grantLease } from "./lease";
+import { type Policy, policyId } from "./policy";
+import { LimitStore } from "./storage";
 
-/** One rate-limit key's exact, serial decision maker. */
-export class RateLimiterDO extends DurableObject<Env> {}
+/** A decision request as the Worker sends it: resolved policies, never config names. */
+export interface DecideInput {
+  policies: Policy[];
+  cost: number;
+  mode: DecisionMode;
+  /** A retry with the same id (within the longest policy period, at most a day) gets the same answer and debits once. */
+  requestId: string | null;
+}
+
+/** Longest time an answer is kept for `requestId` retries. */
+const MAX_REMEMBER_MS = 86_400_000;
+/** Shortest time an answer is kept for `requestId` retries. */
+const MIN_REMEMBER_MS = 60_000;
+
+/**
+ * One rate-limit key's exact, serial decision maker. Every decision reads state, decides and writes
+ * with no await in between, so concurrent callers are admitted one at a time and never over the
+ * limit. The actor's clock is the only clock. One alarm drops the key once it has fully replenished.
+ */
+export class RateLimiterDO extends DurableObject<Env> {
+  readonly #store: LimitStore;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#store = new LimitStore(ctx.storage);
+  }
+
+  /** Decides a request against all its policies (all must allow; a denial debits none). */
+  async decide(input: DecideInput): Promise<RpcResult<Decision>> {
+    return capture(async () => {
+      checkInput(input.policies, input.cost);
+      if (!DECISION_MODES.includes(input.mode)) throw new HttpError(400, "INVALID_REQUEST", `mode must be one of ${DECISION_MODES.join(", ")}.`);
+      const debits = input.mode !== "dry_run" && input.cost > 0;
+      const now = Date.now();
+      if (debits && input.requestId !== null) {
+        const earlier = this.#store.remembered(input.requestId, now) as Decision | null;
+        if (earlier) return { ...earlier, replayed: true };
+      }
+      const ids = input.policies.map(policyId);
+      const { decision, nextStates } = evaluate(input.policies, this.#store.readStates(ids), now, input.cost, debits);
+      const answer: Decision = input.mode === "shadow" ? { ...decision, allowed: true, wouldAllow: decision.allowed } : decision;
+      if (nextStates) {
+        const writes = input.policies.map((policy, i) => ({ policy: ids[i]!, state: nextStates[i], idleAt: idleAt(policy, nextStates[i], now) }));
+        const remember = input.requestId === null ? undefined : { requestId: input.requestId, decision: answer, expiresAt: now + rememberFor(input.policies) };
+        this.#store.write(writes, remember);
+        await this.#scheduleCleanup(Math.min(...writes.map((w) => w.idleAt), remember?.expiresAt ?? Infinity));
+      }
+      return answer;
+    });
+  }
+
+  /** Reports what the policies allow right now (one unit), changing nothing. */
+  async peek(policies: Policy[]): Promise<RpcResult<Decision>> {
+    return capture(() => {
+      checkInput(policies, 0);
+      return evaluate(policies, this.#store.readStates(policies.map(policyId)), Date.now(), 0, false).decision;
+    });
+  }
+
+  /** Forgets the given policies' state on this key (all state and remembered answers when null). */
+  async reset(policies: Policy[] | null): Promise<RpcResult<{ cleared: number }>> {
+    return capture(() => ({ cleared: this.#store.clear(policies === null ? null : policies.map(policyId)) }));
+  }
+
+  /**
+   * Debits up to `want` units at once for the platform limiter's in-isolate tier, which then admits
+   * from them locally. Granting debits the actor, so the global limit holds across isolates.
+   */
+  async lease(policy: Policy, want: number): Promise<RpcResult<Lease>> {
+    return capture(async () => {
+      checkInput([policy], 1);
+      if (!Number.isInteger(want) || want < 1) throw new HttpError(400, "INVALID_REQUEST", "A lease must ask for at least one unit.");
+      const now = Date.now();
+      const id = policyId(policy);
+      const [state] = this.#store.readStates([id]);
+      const { lease, nextState } = grantLease(policy, state, now, want);
+      if (nextState !== null) {
+        const idle = idleAt(policy, nextState, now);
+        this.#store.write([{ policy: id, state: nextState, idleAt: idle }]);
+        await this.#scheduleCleanup(idle);
+      }
+      return lease;
+    });
+  }
+
+  /**
+   * Cleanup: drops fully replenished states and expired answers, then either schedules the next
+   * cleanup or, when nothing is left, removes the key's storage entirely. Safe to run twice.
+   */
+  override async alarm(): Promise<void> {
+    const next = this.#store.sweep(Date.now());
+    if (next === null) {
+      await this.#store.destroy();
+      return;
+    }
+    this.#store.alarmAt = next;
+    await this.ctx.storage.setAlarm(next);
+  }
+
+  /** Makes sure a cleanup alarm is pending; a late alarm only reschedules itself, so one is enough. */
+  async #scheduleCleanup(at: number): Promise<void> {
+    if (this.#store.alarmAt !== null) return;
+    this.#store.alarmAt = at;
+    await this.ctx.storage.setAlarm(at);
+  }
+}
+
+function checkInput(policies: readonly Policy[], cost: number): void {
+  if (!Array.isArray(policies) || policies.length === 0) throw new HttpError(400, "INVALID_REQUEST", "Name at least one policy.");
+  if (!Number.isInteger(cost) || cost < 0) throw new HttpError(400, "INVALID_REQUEST", "cost must be a non-negative integer.");
+  const tooBig = checkCost(policies, cost);
+  if (tooBig) throw new HttpError(422, "COST_EXCEEDS_CAPACITY", `The request can never be admitted: ${tooBig}.`);
+}
+
+function rememberFor(policies: readonly Policy[]): number {
+  return Math.min(MAX_REMEMBER_MS, Math.max(MIN_REMEMBER_MS, ...policies.map((p) => p.periodMs)));
+}

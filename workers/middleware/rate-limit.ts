@@ -1,7 +1,94 @@
+/**
+ * The platform limiter: policy `rateLimits.platformPolicy` of the config protects `/api/*` per
+ * caller (JWT `sub`, or client IP when anonymous; the service key is exempt). Two middlewares:
+ * `rateLimitEarly` runs before authentication and only denies callers this isolate already knows
+ * are blocked (it never admits); `rateLimit` runs after authentication, keyed by the verified
+ * caller, and admits from leased units or asks the caller's RateLimiterDO.
+ */
+import { callerKey } from "../../shared/caller";
+import { HttpError } from "../../shared/errors";
+import { unwrap } from "../../shared/rpc";
+import { rateLimitHeaders } from "../../objects/rate-limiter/headers";
+import { type Policy, configPolicy, inlinePolicy } from "../../objects/rate-limiter/policy";
+import { config } from "../config";
 import type { AppRequest, Args } from "../context";
+import { limiterFor } from "../routes/ratelimit";
+import { clientIp } from "./auth";
+import { type Admission, IsolateLimiter } from "./rate-limit-isolate";
+
+/** This isolate's tier (module scope: it lives as long as the isolate). */
+export const isolateLimiter = new IsolateLimiter();
+
+const resolved = new Map<string, Policy | null>();
 
 /**
- * The platform limiter's slot (policy `rateLimits.platformPolicy` of the config), keyed by the
- * caller. Filled by the rate-limit issue; until then every request passes.
+ * The platform policy: the config's, unless the `RATE_LIMIT_PLATFORM` variable says `off` or gives
+ * `<limit>/<periodMs>` (for operators and for tests of the 429 path with a tiny limit).
  */
-export async function rateLimit(_request: AppRequest, _env: Args[0], _ctx: Args[1]): Promise<void> {}
+export function platformPolicy(env: Args[0]): Policy | null {
+  const override = (env.RATE_LIMIT_PLATFORM ?? "").trim();
+  let policy = resolved.get(override);
+  if (policy !== undefined) return policy;
+  const name = config.rateLimits.platformPolicy;
+  const base = name === null ? null : configPolicy(name, config.rateLimits.policies[name]!);
+  if (override === "") {
+    policy = base;
+  } else if (override === "off") {
+    policy = null;
+  } else {
+    const match = /^(\d+)\/(\d+)$/.exec(override);
+    if (!match) throw new HttpError(500, "RATE_LIMIT_MISCONFIGURED", 'RATE_LIMIT_PLATFORM must be empty, "off" or "<limit>/<periodMs>".');
+    const values = { limit: Number(match[1]), periodMs: Number(match[2]), algorithm: base?.algorithm ?? "gcra" };
+    policy = { ...inlinePolicy(values, name ?? "api"), inline: false };
+  }
+  resolved.set(override, policy);
+  return policy;
+}
+
+/** Before authentication: denies a credential this isolate knows is blocked; never admits. */
+export function rateLimitEarly(request: AppRequest, env: Args[0]): void {
+  const policy = platformPolicy(env);
+  if (policy === null || !isApi(request)) return;
+  const credential = credentialOf(request);
+  if (credential === null) return;
+  const blockedMs = isolateLimiter.blockedFor(credential);
+  if (blockedMs > 0) {
+    request.state.responseHeaders.append("Server-Timing", 'ratelimit;desc="isolate"');
+    throw tooManyRequests(policy, { allowed: false, remaining: 0, retryAfterMs: blockedMs, resetAfterMs: blockedMs, calledActor: false });
+  }
+}
+
+/** After authentication: admits the verified caller from its lease or its actor, or answers 429. */
+export async function rateLimit(request: AppRequest, env: Args[0]): Promise<void> {
+  const policy = platformPolicy(env);
+  const caller = request.state.caller;
+  if (policy === null || !caller || caller.kind === "service" || !isApi(request)) return;
+  const key = callerKey(caller);
+  const started = Date.now();
+  const admission = await isolateLimiter.admit(key, policy, async (want) => unwrap(await limiterFor(env, `platform:${key}`).lease(policy, want)), credentialOf(request));
+  request.state.responseHeaders.append("Server-Timing", admission.calledActor ? `ratelimit;desc="actor";dur=${Date.now() - started}` : 'ratelimit;desc="isolate"');
+  if (!admission.allowed) throw tooManyRequests(policy, admission);
+  for (const [name, value] of Object.entries(headersFor(policy, admission))) request.state.responseHeaders.set(name, value);
+}
+
+function headersFor(policy: Policy, admission: Admission): Record<string, string> {
+  return rateLimitHeaders([{ name: policy.name, limit: policy.limit, periodMs: policy.periodMs, remaining: admission.remaining, retryAfterMs: admission.retryAfterMs, resetAfterMs: admission.resetAfterMs }], admission.retryAfterMs);
+}
+
+function tooManyRequests(policy: Policy, admission: Admission): HttpError {
+  const seconds = Math.ceil(admission.retryAfterMs / 1000);
+  return new HttpError(429, "RATE_LIMITED", `Too many requests under policy "${policy.name}" (${policy.limit} per ${policy.periodMs} ms); retry in ${seconds} s.`, {
+    headers: headersFor(policy, admission),
+  });
+}
+
+/** The raw credential an early denial is keyed by: the Authorization value, or the IP when anonymous. */
+function credentialOf(request: AppRequest): string | null {
+  if (request.headers.has("X-Service-Key")) return null;
+  return request.headers.get("Authorization") ?? `ip:${clientIp(request)}`;
+}
+
+function isApi(request: AppRequest): boolean {
+  const path = new URL(request.url).pathname;
+  return path === "/api" || path.startsWith("/api/");
+}

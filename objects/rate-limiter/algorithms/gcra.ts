@@ -1,0 +1,39 @@
+/**
+ * GCRA (generic cell rate algorithm), the default. Capacity returns smoothly: one unit every
+ * periodMs / limit. The state is one number, the debt (how far the theoretical arrival time runs
+ * ahead of now), kept in units of 1/limit ms so that all arithmetic is on exact integers.
+ *
+ * Promise: over any closed interval of t ms, admitted cost ≤ (limit + burst) + ⌊t × limit / periodMs⌋.
+ */
+import { capacity } from "../policy";
+import type { Algorithm } from "./algorithm";
+import { ceilDiv, floorDiv } from "./arithmetic";
+
+export interface GcraState {
+  /** The time the debt was computed at (ms). */
+  at: number;
+  /** Theoretical arrival time − at, in units of 1/limit ms; each admitted unit adds periodMs. */
+  debt: number;
+}
+
+export const gcra: Algorithm<GcraState> = {
+  fresh: (_policy, now) => ({ at: now, debt: 0 }),
+
+  refresh(policy, state, now) {
+    const at = Math.max(now, state.at);
+    const drained = (at - state.at) * policy.limit;
+    return { at, debt: drained >= state.debt ? 0 : state.debt - drained };
+  },
+
+  status(policy, state, cost) {
+    const room = capacity(policy) * policy.periodMs - state.debt;
+    const remaining = floorDiv(room, policy.periodMs);
+    return {
+      remaining,
+      retryAfterMs: cost <= remaining ? 0 : ceilDiv(cost * policy.periodMs - room, policy.limit),
+      resetAfterMs: ceilDiv(state.debt, policy.limit),
+    };
+  },
+
+  debit: (policy, state, cost) => ({ at: state.at, debt: state.debt + cost * policy.periodMs }),
+};

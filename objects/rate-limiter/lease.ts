@@ -1,0 +1,31 @@
+/**
+ * Leases for the platform limiter: a batch of units debited from the actor in one call, which an
+ * isolate then hands out locally. Pure, like the algorithms.
+ */
+import { ALGORITHMS, type TimedState } from "./algorithms";
+import type { Policy } from "./policy";
+
+export interface Lease {
+  /** Units debited for the caller (0 means denied). */
+  granted: number;
+  /** Units still available at the actor after the grant. */
+  remaining: number;
+  /** When denied: ms until one unit is available. */
+  retryAfterMs: number;
+  /** ms until the policy is fully replenished. */
+  resetAfterMs: number;
+}
+
+/** Grants min(want, available) units, or none (with the wait) when nothing is available. */
+export function grantLease(policy: Policy, state: unknown, now: number, want: number): { lease: Lease; nextState: unknown } {
+  const algorithm = ALGORITHMS[policy.algorithm];
+  const current = algorithm.refresh(policy, (state as TimedState | null) ?? algorithm.fresh(policy, now), now);
+  const status = algorithm.status(policy, current, 1);
+  if (status.retryAfterMs > 0) {
+    return { lease: { granted: 0, remaining: status.remaining, retryAfterMs: status.retryAfterMs, resetAfterMs: status.resetAfterMs }, nextState: null };
+  }
+  const granted = Math.min(want, status.remaining);
+  const next = algorithm.debit(policy, current, granted);
+  const after = algorithm.status(policy, next, 1);
+  return { lease: { granted, remaining: after.remaining, retryAfterMs: 0, resetAfterMs: after.resetAfterMs }, nextState: next };
+}

@@ -1,0 +1,265 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { ALGORITHMS, type TimedState } from "../objects/rate-limiter/algorithms";
+import { evaluate } from "../objects/rate-limiter/decision";
+import { type Policy, capacity } from "../objects/rate-limiter/policy";
+import type { RateLimitAlgorithm } from "../shared/config";
+
+/** A request in a generated history: the clock moves by `dt` (may go backwards), then asks `cost`. */
+interface Op {
+  dt: number;
+  cost: number;
+}
+
+/**
+ * A brute-force model of one algorithm, stepping its clock one millisecond at a time. Only an
+ * admitted request moves the model forward (the actor persists nothing on a denial).
+ */
+interface Model {
+  /** Would a request of `cost` be admitted at time `t`? Admits it if so. */
+  request(t: number, cost: number): boolean;
+}
+
+function policyOf(algorithm: RateLimitAlgorithm, limit: number, periodMs: number, burst: number, aligned = false): Policy {
+  const windowed = algorithm === "sliding_window" || algorithm === "fixed_window";
+  return { name: "p", inline: true, algorithm, limit, periodMs, burst: windowed ? 0 : burst, aligned: algorithm === "fixed_window" && aligned };
+}
+
+/** Continuous refill, in units of 1/limit ms: +limit per ms, a request costs cost × periodMs. */
+function gcraModel(p: Policy, start: number): Model {
+  const full = capacity(p) * p.periodMs;
+  let level = full;
+  let clock = start;
+  return {
+    request(t, cost) {
+      let next = level;
+      for (let ms = clock; ms < t; ms++) next = Math.min(full, next + p.limit);
+      if (next < cost * p.periodMs) return false;
+      level = next - cost * p.periodMs;
+      clock = t;
+      return true;
+    },
+  };
+}
+
+/** Lumps of `limit` every full period spent below full. */
+function tokenBucketModel(p: Policy, start: number): Model {
+  const full = capacity(p);
+  let tokens = full;
+  let belowFor = 0;
+  let clock = start;
+  return {
+    request(t, cost) {
+      let next = tokens;
+      let below = belowFor;
+      for (let ms = clock; ms < t; ms++) {
+        if (next >= full) continue;
+        below++;
+        if (below === p.periodMs) {
+          next = Math.min(full, next + p.limit);
+          below = 0;
+        }
+      }
+      if (next < cost) return false;
+      tokens = next - cost;
+      belowFor = below;
+      clock = t;
+      return true;
+    },
+  };
+}
+
+/** Every admitted unit counts for periodMs after it: sum the admitted log over (t − period, t]. */
+function slidingWindowModel(p: Policy): Model {
+  const admitted: [number, number][] = [];
+  return {
+    request(t, cost) {
+      const used = admitted.filter(([at]) => at > t - p.periodMs).reduce((sum, [, c]) => sum + c, 0);
+      if (used + cost > p.limit) return false;
+      admitted.push([t, cost]);
+      return true;
+    },
+  };
+}
+
+/** Windows from the epoch (aligned) or from the first admitted request after the last window ended. */
+function fixedWindowModel(p: Policy): Model {
+  let start = Number.NEGATIVE_INFINITY;
+  let used = 0;
+  return {
+    request(t, cost) {
+      const windowStart = p.aligned ? Math.floor(t / p.periodMs) * p.periodMs : t >= start + p.periodMs ? t : start;
+      const inWindow = windowStart === start ? used : 0;
+      if (inWindow + cost > p.limit) return false;
+      start = windowStart;
+      used = inWindow + cost;
+      return true;
+    },
+  };
+}
+
+const models: Record<RateLimitAlgorithm, (p: Policy, start: number) => Model> = {
+  gcra: gcraModel,
+  token_bucket: tokenBucketModel,
+  sliding_window: (p) => slidingWindowModel(p),
+  fixed_window: (p) => fixedWindowModel(p),
+};
+
+const START = 1_700_000_000_000;
+
+const arbitraryCase = fc.record({
+  limit: fc.integer({ min: 1, max: 12 }),
+  periodMs: fc.integer({ min: 1, max: 40 }),
+  burst: fc.integer({ min: 0, max: 5 }),
+  aligned: fc.boolean(),
+  ops: fc.array(fc.record({ dt: fc.integer({ min: -30, max: 60 }), cost: fc.integer({ min: 1, max: 4 }) }), { minLength: 1, maxLength: 80 }),
+});
+
+/** Replays ops through `evaluate` (what the actor runs) and returns each decision with its time. */
+function replay(policy: Policy, ops: readonly Op[], onStep: (t: number, cost: number, allowed: boolean, state: unknown) => void): void {
+  let clock = START;
+  let state: unknown = null;
+  for (const { dt, cost } of ops) {
+    clock += dt;
+    const c = Math.min(cost, capacity(policy));
+    const { decision, nextStates } = evaluate([policy], [state], clock, c, true);
+    if (nextStates) state = nextStates[0];
+    onStep(clock, c, decision.allowed, state);
+  }
+}
+
+describe.each(["gcra", "token_bucket", "sliding_window", "fixed_window"] as const)("algorithm %s", (algorithm) => {
+  it("decides every request exactly as the brute-force model does, with a clock that may go backwards", () => {
+    fc.assert(
+      fc.property(arbitraryCase, ({ limit, periodMs, burst, aligned, ops }) => {
+        const policy = policyOf(algorithm, limit, periodMs, burst, aligned);
+        // The actor's clock is clamped to the last admitted request's time: it never goes back.
+        let lastAdmitted = Number.NEGATIVE_INFINITY;
+        const model = models[algorithm](policy, START + ops[0]!.dt);
+        replay(policy, ops, (t, cost, allowed) => {
+          const at = Math.max(lastAdmitted, t);
+          const expected = model.request(at, cost);
+          expect(allowed).toBe(expected);
+          if (expected) lastAdmitted = at;
+        });
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it("answers retryAfterMs exactly: denied one millisecond earlier, admitted at that time", () => {
+    fc.assert(
+      fc.property(arbitraryCase, fc.integer({ min: 1, max: 12 }), ({ limit, periodMs, burst, aligned, ops }, ask) => {
+        const policy = policyOf(algorithm, limit, periodMs, burst, aligned);
+        let last = { t: START, state: null as unknown };
+        replay(policy, ops, (t, _cost, _allowed, state) => {
+          last = { t: Math.max(last.t, t), state };
+        });
+        const cost = Math.min(ask, capacity(policy));
+        const now = last.t;
+        const { decision } = evaluate([policy], [last.state], now, cost, false);
+        if (decision.allowed) {
+          expect(decision.retryAfterMs).toBe(0);
+          return;
+        }
+        expect(decision.retryAfterMs).toBeGreaterThan(0);
+        expect(evaluate([policy], [last.state], now + decision.retryAfterMs, cost, false).decision.allowed).toBe(true);
+        expect(evaluate([policy], [last.state], now + decision.retryAfterMs - 1, cost, false).decision.allowed).toBe(false);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("answers resetAfterMs exactly: full capacity from then on, not a millisecond before", () => {
+    fc.assert(
+      fc.property(arbitraryCase, ({ limit, periodMs, burst, aligned, ops }) => {
+        const policy = policyOf(algorithm, limit, periodMs, burst, aligned);
+        let last = { t: START, state: null as unknown };
+        replay(policy, ops, (t, _cost, _allowed, state) => {
+          last = { t: Math.max(last.t, t), state };
+        });
+        const peek = (t: number) => evaluate([policy], [last.state], t, 0, false).decision;
+        const { resetAfterMs } = peek(last.t);
+        expect(peek(last.t + resetAfterMs).remaining).toBe(capacity(policy));
+        if (resetAfterMs > 0) expect(peek(last.t + resetAfterMs - 1).remaining).toBeLessThan(capacity(policy));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("grants nothing when the clock goes backwards", () => {
+    fc.assert(
+      fc.property(arbitraryCase, fc.integer({ min: 1, max: 10_000 }), ({ limit, periodMs, burst, aligned, ops }, back) => {
+        const policy = policyOf(algorithm, limit, periodMs, burst, aligned);
+        let last = { t: START, state: null as unknown };
+        replay(policy, ops, (t, _cost, _allowed, state) => {
+          last = { t: Math.max(last.t, t), state };
+        });
+        const algo = ALGORITHMS[algorithm];
+        const stateAt = last.state as TimedState | null;
+        if (stateAt === null) return;
+        const now = evaluate([policy], [stateAt], stateAt.at, 0, false).decision;
+        const earlier = evaluate([policy], [stateAt], stateAt.at - back, 0, false).decision;
+        expect(earlier.remaining).toBe(now.remaining);
+        expect(algo.refresh(policy, stateAt, stateAt.at - back).at).toBe(stateAt.at);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe("algorithm promises over long histories", () => {
+  const history = fc.array(fc.record({ dt: fc.integer({ min: 0, max: 400 }), cost: fc.integer({ min: 1, max: 50 }) }), { minLength: 1, maxLength: 300 });
+
+  it("gcra admits at most capacity + ⌊t × limit / period⌋ in any interval of t ms", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 200 }), fc.integer({ min: 1, max: 5_000 }), fc.integer({ min: 0, max: 50 }), history, (limit, periodMs, burst, ops) => {
+        const policy = policyOf("gcra", limit, periodMs, burst);
+        const admitted: [number, number][] = [];
+        replay(policy, ops, (t, cost, allowed) => allowed && admitted.push([t, cost]));
+        for (let i = 0; i < admitted.length; i++) {
+          let sum = 0;
+          for (let j = i; j < admitted.length; j++) {
+            sum += admitted[j]![1];
+            const span = admitted[j]![0] - admitted[i]![0];
+            expect(sum).toBeLessThanOrEqual(capacity(policy) + Math.floor((span * limit) / periodMs));
+          }
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it("sliding_window above the exact-log limit of 1,000 still admits at most limit in any window, with a bounded log", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1_001, max: 3_000 }), fc.integer({ min: 1_000, max: 20_000 }), history, (limit, periodMs, ops) => {
+        const policy = policyOf("sliding_window", limit, periodMs, 0);
+        const admitted: [number, number][] = [];
+        let log = 0;
+        replay(policy, ops.map((op) => ({ ...op, cost: op.cost * 20 })), (t, cost, allowed, state) => {
+          if (allowed) admitted.push([t, cost]);
+          log = Math.max(log, (state as { log: unknown[] } | null)?.log.length ?? 0);
+        });
+        for (const [t] of admitted) {
+          const inWindow = admitted.filter(([at]) => at > t - periodMs && at <= t).reduce((sum, [, c]) => sum + c, 0);
+          expect(inWindow).toBeLessThanOrEqual(limit);
+        }
+        expect(log).toBeLessThanOrEqual(1_001);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it("keeps exact integers with large limits and long periods", () => {
+    const policy = policyOf("gcra", 1_000_000, 86_400_000, 0);
+    let state: unknown = null;
+    for (let i = 0; i < 1_000; i++) {
+      const { nextStates } = evaluate([policy], [state], START, 1_000, true);
+      state = nextStates![0];
+    }
+    const full = evaluate([policy], [state], START, 1, false).decision;
+    expect(full.allowed).toBe(false);
+    expect(full.remaining).toBe(0);
+    expect(full.retryAfterMs).toBe(87); // one unit returns every 86.4 ms: ⌈86.4⌉
+  });
+});

@@ -1,0 +1,139 @@
+/**
+ * The platform limiter's in-isolate tier: the only state the Worker keeps between requests.
+ * Per caller it holds a lease (units debited from the caller's RateLimiterDO in one call and handed
+ * out here) and, after the actor said no, the time the caller is blocked until. A steady caller
+ * costs one actor call per lease; a blocked one costs none until its retry time.
+ *
+ * Lease size adapts per caller: it doubles when a lease is used up before it expires and halves
+ * when units expire unused, within [1, capacity / 100] (at most 128), so a low limit (under 200)
+ * is leased one unit at a time, i.e. decided exactly by the actor. Leased units are already
+ * debited: the global count can never exceed the limit, whatever the number of isolates.
+ */
+import type { Lease } from "../../objects/rate-limiter/lease";
+import { type Policy, capacity } from "../../objects/rate-limiter/policy";
+
+/** Asks the caller's actor for up to `want` units. */
+export type LeaseFetcher = (want: number) => Promise<Lease>;
+
+export interface Admission {
+  allowed: boolean;
+  /** Units left for this caller as far as this isolate knows (actor's remaining + local units). */
+  remaining: number;
+  retryAfterMs: number;
+  resetAfterMs: number;
+  /** True when this request made the actor call (false: decided from the isolate's memory). */
+  calledActor: boolean;
+}
+
+interface Slot {
+  tokens: number;
+  expiresAt: number;
+  size: number;
+  /** The actor's remaining after the last grant, and when the policy is fully replenished. */
+  actorRemaining: number;
+  resetAt: number;
+  blockedUntil: number;
+  pending: Promise<void> | null;
+}
+
+/** Largest lease, whatever the policy. */
+export const MAX_LEASE = 128;
+
+/** The lease size cap for a policy: 1% of capacity, between 1 and MAX_LEASE. */
+export function maxLease(policy: Policy): number {
+  return Math.max(1, Math.min(MAX_LEASE, Math.floor(capacity(policy) / 100)));
+}
+
+/** How long leased units stay usable: a tenth of the period, between 10 ms and 1 s. */
+export function leaseTtl(policy: Policy): number {
+  return Math.max(10, Math.min(1_000, Math.floor(policy.periodMs / 10)));
+}
+
+export class IsolateLimiter {
+  readonly #slots = new Map<string, Slot>();
+  readonly #blockedCredentials = new Map<string, number>();
+  readonly #clock: () => number;
+  readonly #maxEntries: number;
+
+  constructor(clock: () => number = Date.now, maxEntries = 10_000) {
+    this.#clock = clock;
+    this.#maxEntries = maxEntries;
+  }
+
+  /**
+   * Milliseconds a credential (raw Authorization value, or the anonymous IP) is still known to be
+   * blocked for, else 0. The early tier uses it before authentication: it can only deny.
+   */
+  blockedFor(credential: string): number {
+    const until = this.#blockedCredentials.get(credential);
+    if (until === undefined) return 0;
+    const left = until - this.#clock();
+    if (left <= 0) this.#blockedCredentials.delete(credential);
+    return Math.max(0, left);
+  }
+
+  /** Admits one request for `key` from the local lease, leasing more from the actor when it runs out. */
+  async admit(key: string, policy: Policy, fetchLease: LeaseFetcher, credential: string | null): Promise<Admission> {
+    let calledActor = false;
+    for (;;) {
+      const now = this.#clock();
+      const slot = this.#slot(key);
+      if (slot.blockedUntil > now) {
+        if (credential !== null) this.#remember(this.#blockedCredentials, credential, slot.blockedUntil);
+        return { allowed: false, remaining: 0, retryAfterMs: slot.blockedUntil - now, resetAfterMs: Math.max(0, slot.resetAt - now), calledActor };
+      }
+      if (slot.tokens > 0 && slot.expiresAt > now) {
+        slot.tokens -= 1;
+        return { allowed: true, remaining: slot.actorRemaining + slot.tokens, retryAfterMs: 0, resetAfterMs: Math.max(0, slot.resetAt - now), calledActor };
+      }
+      if (slot.pending) {
+        await slot.pending;
+        continue;
+      }
+      if (slot.tokens > 0) slot.size = Math.max(1, Math.floor(slot.size / 2)); // units expired unused
+      else if (slot.expiresAt > now) slot.size = Math.min(maxLease(policy), slot.size * 2); // used up in time
+      slot.size = Math.min(slot.size, maxLease(policy));
+      slot.tokens = 0;
+      calledActor = true;
+      slot.pending = fetchLease(slot.size)
+        .then((lease) => {
+          const at = this.#clock();
+          slot.tokens = lease.granted;
+          slot.expiresAt = at + leaseTtl(policy);
+          slot.actorRemaining = lease.remaining;
+          slot.resetAt = at + lease.resetAfterMs;
+          if (lease.granted === 0) slot.blockedUntil = at + lease.retryAfterMs;
+        })
+        .finally(() => {
+          slot.pending = null;
+        });
+      await slot.pending;
+    }
+  }
+
+  #slot(key: string): Slot {
+    let slot = this.#slots.get(key);
+    if (!slot) {
+      slot = { tokens: 0, expiresAt: 0, size: 1, actorRemaining: 0, resetAt: 0, blockedUntil: 0, pending: null };
+      this.#remember(this.#slots, key, slot);
+    }
+    return slot;
+  }
+
+  /** Bounded maps: when full, drop what has expired, then the oldest entries. */
+  #remember<V>(map: Map<string, V>, key: string, value: V): void {
+    if (!map.has(key) && map.size >= this.#maxEntries) {
+      const now = this.#clock();
+      for (const [k, v] of map) {
+        const slot = v as Partial<Slot> | number;
+        const stale = typeof slot === "number" ? slot <= now : !slot.pending && (slot.blockedUntil ?? 0) <= now && (slot.expiresAt ?? 0) <= now;
+        if (stale) map.delete(k);
+      }
+      for (const k of map.keys()) {
+        if (map.size < this.#maxEntries) break;
+        map.delete(k);
+      }
+    }
+    map.set(key, value);
+  }
+}
