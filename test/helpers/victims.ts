@@ -17,7 +17,7 @@ export const VICTIM_TABLES = [
 export async function seedVictims(): Promise<void> {
   for (const { block, table, rows } of VICTIM_TABLES) {
     const response = await call(`/api/db/${block}/tables/${table}?onConflict=id`, jsonInit("POST", rows, SERVICE));
-    if (response.status >= 300 && response.status !== 501 /* TEMP until DB lands */) throw new Error(`seeding ${block}/${table} failed: ${response.status} ${await response.text()}`);
+    if (response.status >= 300) throw new Error(`seeding ${block}/${table} failed: ${response.status} ${await response.text()}`);
   }
 }
 
