@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { SignJWT } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { TEST_SECRETS } from "./env";
-import { type FuzzRequest, fuzzRequest } from "./helpers/fuzz-grammar";
+import { type FuzzRequest, dataPath, fuzzRequest } from "./helpers/fuzz-grammar";
 import { fetchWorker as call } from "./helpers/direct";
 import { SERVICE, jsonInit, token } from "./helpers/http";
 import { seedVictims, victimSnapshot } from "./helpers/victims";
@@ -113,6 +113,38 @@ describe("hostile HTTP requests", () => {
     const service = await call("/api/db/public/tables/posts?order=id.asc", { headers: SERVICE });
     expect(service.status).toBe(200);
   });
+});
+
+/** The change-log position of each of the attacker's own blocks: a refused write must not move it. */
+async function ownSeqs(): Promise<Array<string | null>> {
+  const out: Array<string | null> = [];
+  for (const [block, table] of [["user:mallory", "notes"], ["workspace:wsmallory", "tasks"]]) {
+    out.push((await call(`/api/db/${block}/tables/${table}?limit=1`, { headers: SERVICE })).headers.get("X-Seq"));
+  }
+  return out;
+}
+
+describe("hostile input on the caller's own blocks", () => {
+  it("never answers 5xx or hangs, and a refused write leaves no trace (no partial write, no change-log entry)", async () => {
+    await seedVictims();
+    const before = await victimSnapshot();
+    const mallory = [{ Authorization: `Bearer ${await token("mallory", { workspaces: ["wsmallory"], role: "admin" })}` }];
+    for (const [block, table] of [["user:mallory", "notes"], ["workspace:wsmallory", "tasks"]]) {
+      await call(`/api/db/${block}/tables/${table}?onConflict=id`, jsonInit("POST", { id: "m-1", title: "mallory's own" }, SERVICE));
+    }
+    await fc.assert(
+      fc.asyncProperty(fuzzRequest(1, dataPath(fc.constantFrom("user:mallory", "workspace:wsmallory"))), async (input) => {
+        const request = build(input, mallory);
+        fc.pre(request !== null);
+        const seqs = input.method === "GET" ? null : await ownSeqs();
+        const response = await send(request as Request);
+        await expectWellFormed(response, request as Request);
+        if (seqs && response.status >= 400) expect(await ownSeqs(), `${input.method} ${input.path} was refused but wrote`).toEqual(seqs);
+      }),
+      { numRuns: RUNS },
+    );
+    expect(await victimSnapshot()).toEqual(before);
+  }, 180_000);
 });
 
 describe("requests the fuzzer found", () => {

@@ -102,12 +102,19 @@ const tableName = segment(fc.constantFrom(...TABLES));
 const encoded = (arb: fc.Arbitrary<string>): fc.Arbitrary<string> =>
   fc.tuple(arb, fc.constantFrom("raw", "enc", "double")).map(([s, how]) => (how === "raw" ? s : how === "enc" ? enc(s) : enc(enc(s))));
 
+/** Paths of the data routes for blocks drawn from `blocks`, with hostile tables, ids and encodings. */
+export function dataPath(blocks: fc.Arbitrary<string>): fc.Arbitrary<string> {
+  return fc.oneof(
+    { weight: 4, arbitrary: fc.tuple(encoded(blocks), encoded(tableName)).map(([b, t]) => `/api/db/${b}/tables/${t}`) },
+    { weight: 4, arbitrary: fc.tuple(encoded(blocks), encoded(tableName), encoded(segment(fc.constantFrom("v-note-1", "v-task-1", "v-post-1", "m-1")))).map(([b, t, id]) => `/api/db/${b}/tables/${t}/${id}`) },
+    { weight: 2, arbitrary: encoded(blocks).map((b) => `/api/db/${b}/batch`) },
+    { weight: 1, arbitrary: encoded(blocks).map((b) => `/api/realtime/${b}`) },
+  );
+}
+
 /** A path built from the route table, with mutations (extra segments, dot segments, double slashes). */
 export const path: fc.Arbitrary<string> = fc.oneof(
-  { weight: 4, arbitrary: fc.tuple(encoded(blockName), encoded(tableName)).map(([b, t]) => `/api/db/${b}/tables/${t}`) },
-  { weight: 4, arbitrary: fc.tuple(encoded(blockName), encoded(tableName), encoded(segment(word))).map(([b, t, id]) => `/api/db/${b}/tables/${t}/${id}`) },
-  { weight: 2, arbitrary: encoded(blockName).map((b) => `/api/db/${b}/batch`) },
-  { weight: 1, arbitrary: encoded(blockName).map((b) => `/api/realtime/${b}`) },
+  { weight: 11, arbitrary: dataPath(blockName) },
   { weight: 2, arbitrary: encoded(segment(fc.constantFrom("mallory:k1", "victim:k1", "shared-key", "mallory:"))).map((k) => `/api/ratelimit/${k}`) },
   { weight: 1, arbitrary: fc.constant("/api/health") },
   {
@@ -228,10 +235,10 @@ export interface FuzzRequest {
 }
 
 /** Builds the request arbitrary; `credentials` is how many credential choices the test offers. */
-export function fuzzRequest(credentials: number): fc.Arbitrary<FuzzRequest> {
+export function fuzzRequest(credentials: number, paths: fc.Arbitrary<string> = path): fc.Arbitrary<FuzzRequest> {
   return fc.record({
     method,
-    path,
+    path: paths,
     query: fc.option(queryString, { nil: "", freq: 3 }),
     body: fc.option(bodyText, { nil: null, freq: 5 }),
     contentType,
