@@ -8,6 +8,7 @@ import { env } from "cloudflare:workers";
 import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { listRows } from "../objects/database/reads";
+import { databaseFor } from "../objects/database/stub";
 import { prepareTable } from "../objects/database/schema";
 import type { TableConfig } from "../shared/config";
 import type { ChangeEvent } from "../shared/protocol";
@@ -130,7 +131,7 @@ describe("restarts: write → change log → realtime delivery", () => {
             [6, "update", "c"],
             [7, "delete", "a"],
           ]);
-          const log = await env.DATABASE.get(env.DATABASE.idFromName(block)).changesSince(0);
+          const log = await databaseFor(env, block).changesSince(0);
           expect(log.changes.map((c) => [c.seq, c.op, c.id])).toEqual(seen.map((c) => [c.seq, c.op, c.row.id]));
           const rows = (await (await send(`${base}?order=id.asc`, "GET", undefined)).json()) as { items: Array<{ id: string; done: boolean }>; seq: number };
           expect(rows.items.map((r) => [r.id, r.done])).toEqual([["c", true]]);
