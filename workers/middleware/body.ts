@@ -6,21 +6,47 @@ import { HttpError } from "../../shared/errors";
  */
 export const MAX_JSON_DEPTH = 64;
 
+/** Unread bodies up to this size are drained before an early answer; larger ones are cancelled. */
+export const DRAIN_LIMIT_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Throws away the rest of a request body before an early answer: drains it up to
+ * `DRAIN_LIMIT_BYTES`, cancels beyond. Under wrangler dev an answer sent while an upload is unread,
+ * or just cancelled, reaches the client as a 503 "worker restarted mid-request" (workers-sdk #5095;
+ * the e2e fuzz suite hit it with 400/404/405/413 answers to POSTs).
+ */
+export async function discardBody(request: Request, reader?: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  if (!reader) {
+    const body = request.body;
+    if (!body || request.bodyUsed || body.locked) return;
+    reader = body.getReader();
+  }
+  try {
+    for (let read = 0; read <= DRAIN_LIMIT_BYTES; ) {
+      const chunk = await reader.read();
+      if (chunk.done) return;
+      read += chunk.value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    // The client went away mid-upload: nothing left to discard.
+  }
+}
+
 /**
  * Reads a JSON request body with a byte limit: 415 unless `application/json`, 413 over the limit,
- * 400 for malformed JSON or nesting deeper than `MAX_JSON_DEPTH`. An over-limit body is cancelled
- * before answering (under wrangler dev an unread streamed upload answered with 413 turns into a
- * 503 "worker restarted mid-request").
+ * 400 for malformed JSON or nesting deeper than `MAX_JSON_DEPTH`. A refused body is discarded
+ * before answering (see `discardBody`).
  */
 export async function readJson(request: Request, maxBytes: number): Promise<unknown> {
   const type = request.headers.get("Content-Type") ?? "";
   if (!/^application\/json\s*(;|$)/i.test(type)) {
-    await request.body?.cancel();
+    await discardBody(request);
     throw new HttpError(415, "UNSUPPORTED_MEDIA_TYPE", 'Send the body as JSON with "Content-Type: application/json".');
   }
   const declared = Number(request.headers.get("Content-Length") ?? "NaN");
   if (declared > maxBytes) {
-    await request.body?.cancel();
+    await discardBody(request);
     throw tooLarge(maxBytes);
   }
   if (!request.body) throw new HttpError(400, "INVALID_JSON", "The request body is empty; send a JSON document.");
@@ -32,7 +58,7 @@ export async function readJson(request: Request, maxBytes: number): Promise<unkn
     if (done) break;
     size += value.byteLength;
     if (size > maxBytes) {
-      await reader.cancel();
+      await discardBody(request, reader);
       throw tooLarge(maxBytes);
     }
     chunks.push(value);
