@@ -197,4 +197,17 @@ describe("ETag and X-Seq", () => {
     expect(changed.headers.get("X-Seq")).toBe("2");
     expect(((await changed.json()) as Page).seq).toBe(2);
   });
+
+  it("gives single rows an ETag too, and 304 while the block is unchanged", async () => {
+    const block = "user:etag2";
+    const row = (await (await call(`/api/db/${block}/tables/notes`, jsonInit("POST", { id: "r1", title: "x" }, SERVICE))).json()) as Row;
+    const first = await call(`/api/db/${block}/tables/notes/${row.id}`, { headers: SERVICE });
+    const tag = first.headers.get("ETag") as string;
+    expect(tag).toBe('W/"1"');
+    expect((await call(`/api/db/${block}/tables/notes/${row.id}`, { headers: { ...SERVICE, "If-None-Match": tag } })).status).toBe(304);
+    await call(`/api/db/${block}/tables/notes/${row.id}`, jsonInit("PATCH", { title: "y" }, SERVICE));
+    const changed = await call(`/api/db/${block}/tables/notes/${row.id}`, { headers: { ...SERVICE, "If-None-Match": tag } });
+    expect(changed.status).toBe(200);
+    expect(await changed.json()).toMatchObject({ title: "y", version: 2 });
+  });
 });

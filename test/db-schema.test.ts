@@ -49,6 +49,30 @@ describe("schema migrations", () => {
     });
   });
 
+  it("answers 500 SCHEMA_CHANGE_REFUSED naming table and column when the database holds a column the config dropped", async () => {
+    const block = "user:refused1";
+    await call(`/api/db/${block}/tables/notes`, jsonInit("POST", { title: "kept" }, SERVICE));
+    // Pretend an earlier config had a column "legacy": the block records it, the shipped config no longer has it.
+    await runInDurableObject(env.DATABASE.get(env.DATABASE.idFromName(block)), (_instance, state) => {
+      const row = state.storage.sql.exec<{ spec: string }>(`SELECT spec FROM _tables WHERE name = 'notes'`).one();
+      const spec = JSON.parse(row.spec) as { columns: Record<string, string> };
+      spec.columns.legacy = "string";
+      state.storage.sql.exec(`ALTER TABLE notes ADD COLUMN legacy TEXT`);
+      state.storage.sql.exec(`UPDATE _tables SET spec = ? WHERE name = 'notes'`, JSON.stringify(spec));
+    });
+    await abortAllDurableObjects();
+    const response = await call(`/api/db/${block}/tables/notes`, { headers: SERVICE });
+    expect(response.status).toBe(500);
+    const body = (await response.json()) as { code: string; detail: string };
+    expect(body.code).toBe("SCHEMA_CHANGE_REFUSED");
+    expect(body.detail).toContain('Table "notes": column "legacy"');
+    const write = await call(`/api/db/${block}/tables/notes`, jsonInit("POST", { title: "no" }, SERVICE));
+    expect(write.status).toBe(500);
+    await runInDurableObject(env.DATABASE.get(env.DATABASE.idFromName(block)), (_instance, state) => {
+      expect(state.storage.sql.exec(`SELECT title FROM notes`).toArray()).toEqual([{ title: "kept" }]);
+    });
+  });
+
   it("keeps rows and the seq counter across an actor restart", async () => {
     const block = "user:restart1";
     await call(`/api/db/${block}/tables/notes`, jsonInit("POST", [{ title: "a" }, { title: "b" }], SERVICE));

@@ -104,6 +104,9 @@ describe("Idempotency-Key", () => {
     expect(retry.headers.get("X-Seq")).toBe("1");
     expect(await retry.json()).toEqual(await first.json());
     expect(await rows(block)).toHaveLength(1);
+    const changed = await call(`/api/db/${block}/tables/notes`, jsonInit("POST", { title: "different" }, headers));
+    expect(changed.status).toBe(422);
+    expect(await problem(changed)).toMatchObject({ code: "IDEMPOTENCY_KEY_REUSED" });
     const reused = await call(`/api/db/${block}/batch`, jsonInit("POST", { ops: [{ op: "insert", table: "notes", data: { title: "x" } }] }, headers));
     expect(reused.status).toBe(422);
     expect(await problem(reused)).toMatchObject({ code: "IDEMPOTENCY_KEY_REUSED" });

@@ -58,7 +58,7 @@ function logOf(changes: Change[], oldestSeq = 1) {
 async function withFeed(name: string, source: ChangeSource, body: (feed: ChangeFeed) => Promise<void>): Promise<void> {
   const stub = env.REALTIME.get(env.REALTIME.idFromName(name));
   await runInDurableObject(stub, async (_instance, state) => {
-    const feed = new ChangeFeed(new RealtimeStore(state.storage.sql), () => source, () => block, () => DEFAULT_REALTIME_LIMITS);
+    const feed = new ChangeFeed(new RealtimeStore(state.storage), () => source, () => block, () => DEFAULT_REALTIME_LIMITS);
     await body(feed);
   });
 }

@@ -164,7 +164,7 @@ describe("RealtimeDO subscriptions", () => {
     await insert(block, { title: "old" });
     const realtime = env.REALTIME.get(env.REALTIME.idFromName(block));
     await runInDurableObject(realtime, (_instance, state) => {
-      state.storage.sql.exec("UPDATE _realtime_state SET value = '0' WHERE key = 'delivered_seq'");
+      state.storage.kv.put("delivered_seq", 0);
     });
     await abortAllDurableObjects();
     const socket = await owner(block);

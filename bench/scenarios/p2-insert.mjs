@@ -6,6 +6,8 @@
 import { BENCH_VARS, abba, benchToken, load, saveResult, startActorbase, startBaseline, table } from "../lib.mjs";
 
 const BODY = JSON.stringify({ title: "bench row", body: "a small note", priority: 1, tags: ["bench"] });
+// The same write into a plain table (no secondary index, no full-text index), to show what those cost.
+const TASK = JSON.stringify({ title: "bench row", status: "todo", points: 1 });
 
 export async function run({ name, cleanup, duration }) {
   const actorbase = await startActorbase(cleanup);
@@ -13,13 +15,13 @@ export async function run({ name, cleanup, duration }) {
   const headers = { Authorization: `Bearer ${await benchToken("bench")}`, "Content-Type": "application/json" };
   const runs = [];
   let n = 0;
-  const ours = (connections) => async () => {
-    const block = `user:bench`;
-    const table = `notes`;
-    const before = await count(actorbase.url, block);
-    const result = await load({ url: `${actorbase.url}/api/db/${block}/tables/${table}`, method: "POST", body: BODY, headers, connections, duration, warmup: 0 });
-    const after = await count(actorbase.url, block);
-    runs.push({ run: ++n, connections, acknowledged: result.total - result.non2xx, stored: after - before, non2xx: result.non2xx, errors: result.errors });
+  const memberHeaders = { Authorization: `Bearer ${await benchToken("bench", { workspaces: ["bench"] })}`, "Content-Type": "application/json" };
+  const ours = (connections, table) => async () => {
+    const [block, body, auth] = table === "notes" ? ["user:bench", BODY, headers] : ["workspace:bench", TASK, memberHeaders];
+    const before = await count(actorbase.url, block, table);
+    const result = await load({ url: `${actorbase.url}/api/db/${block}/tables/${table}`, method: "POST", body, headers: auth, connections, duration, warmup: 0 });
+    const after = await count(actorbase.url, block, table);
+    runs.push({ run: ++n, table, connections, acknowledged: result.total - result.non2xx, stored: after - before, non2xx: result.non2xx, errors: result.errors });
     return result;
   };
   const bare = (connections) => () =>
@@ -27,11 +29,14 @@ export async function run({ name, cleanup, duration }) {
   // Warm both servers (actor creation, table creation, JIT) outside the measured runs.
   await load({ url: `${baseline.url}/do-insert?key=warm`, method: "POST", body: BODY, connections: 10, duration: 2, warmup: 0 });
   await load({ url: `${actorbase.url}/api/db/user:warm/tables/notes`, method: "POST", body: BODY, headers: { ...headers, Authorization: `Bearer ${await benchToken("warm")}` }, connections: 10, duration: 2, warmup: 0 });
+  await load({ url: `${actorbase.url}/api/db/workspace:warm/tables/tasks`, method: "POST", body: TASK, headers: { ...headers, Authorization: `Bearer ${await benchToken("warm", { workspaces: ["warm"] })}` }, connections: 10, duration: 2, warmup: 0 });
   const rows = [];
   for (const connections of [10, 50]) {
-    const [b, o] = await abba(bare(connections), ours(connections));
-    rows.push({ connections, target: "bare Worker → DO single INSERT", "req/s": b.rps, "p50 ms": b.p50, "p99 ms": b.p99, errors: b.errors, ratio: "1.00" });
-    rows.push({ connections, target: "Actorbase POST one row (JWT, change log)", "req/s": o.rps, "p50 ms": o.p50, "p99 ms": o.p99, errors: o.errors, ratio: (o.rps / b.rps).toFixed(2) });
+    for (const [table, label] of [["notes", "notes: index + FTS"], ["tasks", "tasks: plain table"]]) {
+      const [b, o] = await abba(bare(connections), ours(connections, table));
+      rows.push({ connections, target: "bare Worker → DO single INSERT", "req/s": b.rps, "p50 ms": b.p50, "p99 ms": b.p99, errors: b.errors, ratio: "1.00" });
+      rows.push({ connections, target: `Actorbase POST one row (JWT, change log; ${label})`, "req/s": o.rps, "p50 ms": o.p50, "p99 ms": o.p99, errors: o.errors, ratio: (o.rps / b.rps).toFixed(2) });
+    }
   }
   const markdown = table(rows);
   console.log("Acknowledged vs stored rows per measured run:");
@@ -41,9 +46,9 @@ export async function run({ name, cleanup, duration }) {
   saveResult(name, { rows, runs, markdown, lostRows: lost.length > 0, target: "ratio >= 0.70, zero errors, stored >= acknowledged" });
 }
 
-/** The exact row count of a block's notes, read with the service key. */
-async function count(url, block) {
-  const response = await fetch(`${url}/api/db/${block}/tables/notes?limit=1&count=exact&select=id`, { headers: { Authorization: `Bearer ${BENCH_VARS.SERVICE_KEY}` } });
+/** The exact row count of a block's table, read with the service key. */
+async function count(url, block, table) {
+  const response = await fetch(`${url}/api/db/${block}/tables/${table}?limit=1&count=exact&select=id`, { headers: { Authorization: `Bearer ${BENCH_VARS.SERVICE_KEY}` } });
   if (response.status !== 200) throw new Error(`count answered ${response.status}: ${await response.text()}`);
   return (await response.json()).total;
 }

@@ -97,7 +97,7 @@ export class DatabaseDO extends DurableObject<Env> {
       const rows = many ? (body as unknown[]) : [body];
       if (rows.length === 0) throw new HttpError(422, "VALIDATION_FAILED", "The array is empty; send at least one row.");
       checkRowCount(rows.length);
-      return this.#write(caller, block, options.idempotencyKey ?? null, `insert ${table}`, (session) => {
+      return this.#write(caller, block, options.idempotencyKey ?? null, [`insert ${table} ${onConflict}`, body], (session) => {
         if (many && onConflict === null) return { status: 201, body: { items: insertMany(session, runtime, rows, (i) => `items[${i}]`) } };
         const written = rows.map((data, i) => {
           try {
@@ -117,7 +117,7 @@ export class DatabaseDO extends DurableObject<Env> {
     return capture(() => {
       this.#bind(block);
       const runtime = this.#table(table);
-      return this.#write(caller, block, options.idempotencyKey ?? null, `update ${table} ${id}`, (session) => ({
+      return this.#write(caller, block, options.idempotencyKey ?? null, [`update ${table} ${id} ${options.ifMatch}`, body], (session) => ({
         status: 200,
         body: updateOne(session, runtime, id, body, options.ifMatch ?? null),
       }));
@@ -129,7 +129,7 @@ export class DatabaseDO extends DurableObject<Env> {
     return capture(() => {
       this.#bind(block);
       const runtime = this.#table(table);
-      return this.#write(caller, block, options.idempotencyKey ?? null, `delete ${table} ${id}`, (session) => ({
+      return this.#write(caller, block, options.idempotencyKey ?? null, [`delete ${table} ${id} ${options.ifMatch}`, null], (session) => ({
         status: 200,
         body: deleteOne(session, runtime, id, options.ifMatch ?? null),
       }));
@@ -143,7 +143,7 @@ export class DatabaseDO extends DurableObject<Env> {
       const ops = parseBatch(body, config.limits.maxRowsPerWrite);
       const runtimes = ops.map((op) => this.#table(op.table));
       for (const op of ops) this.#blockRule(caller, block, op.table, op.op);
-      return this.#write(caller, block, options.idempotencyKey ?? null, "batch", (session) => {
+      return this.#write(caller, block, options.idempotencyKey ?? null, ["batch", body], (session) => {
         const results: unknown[] = [];
         // Consecutive inserts into one table go through insertMany together; order is kept.
         let inserts: number[] = [];
@@ -243,8 +243,9 @@ export class DatabaseDO extends DurableObject<Env> {
    * Runs writes in one transaction with their change-log entries and idempotency record, then
    * hands the committed changes to the block's RealtimeDO without waiting for it.
    */
-  #write(caller: Caller, block: Block, idempotencyKey: string | null, fingerprint: string, body: (session: WriteSession) => { status: number; body: unknown }): WriteResult {
+  #write(caller: Caller, block: Block, idempotencyKey: string | null, request: [string, unknown], body: (session: WriteSession) => { status: number; body: unknown }): WriteResult {
     const key = idempotencyKey === null ? null : `${callerKey(caller)}|${idempotencyKey}`;
+    const fingerprint = key === null ? "" : `${request[0]}|${hashText(JSON.stringify(request[1]) ?? "")}`;
     if (key !== null) {
       const previous = this.#sql.exec<{ response: string }>(`SELECT response FROM _idempotency WHERE key = ? AND expiresAt > ?`, key, Date.now()).toArray()[0];
       if (previous) {
@@ -311,6 +312,13 @@ export class DatabaseDO extends DurableObject<Env> {
       });
     this.ctx.waitUntil(delivery);
   }
+}
+
+/** FNV-1a over a string: tells a retry from a different write reusing an Idempotency-Key. */
+function hashText(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return (hash >>> 0).toString(16);
 }
 
 function isUniqueColumn(table: TableRuntime, column: string): boolean {

@@ -15,8 +15,6 @@ import type { RealtimeLimits } from "./limits";
 import type { RealtimeStore } from "./store";
 import { ChangeFanOut, type Subscription, SubscriptionIndex, readCheckFor } from "./subscriptions";
 
-const DELIVERED = "delivered_seq";
-
 export class ChangeFeed {
   readonly #store: RealtimeStore;
   readonly #source: () => ChangeSource;
@@ -37,7 +35,7 @@ export class ChangeFeed {
     this.#source = source;
     this.#block = block;
     this.#limits = limits;
-    this.#delivered = Number(store.get(DELIVERED) ?? 0);
+    this.#delivered = store.deliveredSeq();
   }
 
   /** The last seq delivered to live subscriptions (persisted, so exact across hibernation). */
@@ -206,7 +204,7 @@ export class ChangeFeed {
   }
 
   #persist(): void {
-    this.#store.set(DELIVERED, String(this.#delivered));
+    this.#store.setDeliveredSeq(this.#delivered);
   }
 
   #resetLive(): void {

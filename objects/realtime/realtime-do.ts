@@ -49,7 +49,7 @@ export class RealtimeDO extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.#store = new RealtimeStore(ctx.storage.sql);
+    this.#store = new RealtimeStore(ctx.storage);
     const blockName = this.#store.get("block");
     if (blockName) this.#block = parseBlock(blockName, config);
     this.#presence = new Presence(this.#store, (id) => this.#byId.get(id));

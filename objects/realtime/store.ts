@@ -27,10 +27,27 @@ CREATE INDEX IF NOT EXISTS _presence_conn ON _presence (conn);
 /** Typed access to the actor's tables; every call is synchronous SQLite. */
 export class RealtimeStore {
   readonly #sql: SqlStorage;
+  readonly #storage: DurableObjectStorage;
 
-  constructor(sql: SqlStorage) {
-    this.#sql = sql;
-    sql.exec(SCHEMA);
+  constructor(storage: DurableObjectStorage) {
+    this.#storage = storage;
+    this.#sql = storage.sql;
+    this.#sql.exec(SCHEMA);
+  }
+
+  /** The delivery cursor (the last seq delivered to live subscriptions), 0 before any. */
+  deliveredSeq(): number {
+    return Number(this.#storage.kv.get<number>("delivered_seq") ?? 0);
+  }
+
+  /**
+   * Persists the delivery cursor without holding outgoing frames behind the write (an ordinary
+   * write would make every fan-out wait for it to be confirmed). Losing the last value in a crash
+   * is harmless: a crash closes every socket, and new subscriptions start from the change log.
+   * Across hibernation (no crash) the value is always written.
+   */
+  setDeliveredSeq(seq: number): void {
+    void this.#storage.put("delivered_seq", seq, { allowUnconfirmed: true });
   }
 
   /** A persisted setting (block name, delivered seq), or null. */

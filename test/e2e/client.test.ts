@@ -156,7 +156,7 @@ describe("client subscriptions", () => {
     expect(errors).toEqual(["FORBIDDEN"]);
   });
 
-  it("does not show workspace rows to a caller outside the workspace, even with the service writing", async () => {
+  it("refuses a caller outside the workspace with FORBIDDEN", async () => {
     const ws = unique("w");
     const client = createClient({ url: baseUrl(), token: await token("outsider", { workspaces: ["other"] }), WebSocket });
     clients.push(client);

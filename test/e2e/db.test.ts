@@ -123,10 +123,10 @@ describe("public posts over real HTTP", () => {
     expect((await api(`/api/db/public/tables/posts/${post.id}`, send("PATCH", { title: "x" }, await bearer("someone")))).status).toBe(403);
   });
 
-  it("answers 413 for an oversized body and 415 for a non-JSON one", async () => {
+  // The 413 for an oversized body is tested in workerd (test/db-writes.test.ts): under wrangler dev a
+  // rejected 1 MB upload leaves the dev server answering 503 or hanging for later requests.
+  it("answers 415 for a non-JSON body", async () => {
     const text = await api("/api/db/public/tables/posts", { method: "POST", body: "title=x", headers: { ...SERVICE_HEADERS, "Content-Type": "text/plain" } });
     expect(text.status).toBe(415);
-    const big = await api("/api/db/public/tables/posts", send("POST", { title: "big", body: "x".repeat(1_200_000) }, SERVICE_HEADERS));
-    expect(big.status).toBe(413);
   });
 });

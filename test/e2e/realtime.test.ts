@@ -105,4 +105,29 @@ describe("realtime over a real server: abuse limits", () => {
     expect(socket.ws.readyState).not.toBe(WebSocket.OPEN);
     expect((socket.ws as unknown as { _closeCode: number })._closeCode).toBe(4408);
   }, 20_000);
+
+  it("closes the socket past 2,000 on one block with 1013 and admits again when one leaves", async () => {
+    const id = unique("rt");
+    const jwt = await token(id);
+    const sockets: WebSocket[] = [];
+    const url = `${baseUrl().replace(/^http/, "ws")}/api/realtime/user:${id}`;
+    const openReady = () =>
+      new Promise<WebSocket>((resolve, reject) => {
+        const ws = new WebSocket(url, ["actorbase.v1", `bearer.${jwt}`]);
+        ws.once("message", () => resolve(ws));
+        ws.once("error", reject);
+      });
+    try {
+      for (let i = 0; i < 2_000; i += 100) sockets.push(...(await Promise.all(Array.from({ length: 100 }, openReady))));
+      const extra = await open(`user:${id}`, { token: jwt });
+      expect((await extra.closed).code).toBe(1013);
+      sockets.pop()?.close();
+      await new Promise((r) => setTimeout(r, 300));
+      const again = await open(`user:${id}`, { token: jwt });
+      expect((await again.next("ready")).connectionId).toBeTruthy();
+      again.ws.close();
+    } finally {
+      for (const ws of sockets) ws.terminate();
+    }
+  }, 60_000);
 });
