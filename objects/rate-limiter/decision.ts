@@ -8,6 +8,7 @@ import { type Policy, capacity } from "./policy";
 
 export type DecisionMode = "enforce" | "dry_run" | "shadow";
 
+/** The modes a decision request may ask for (`enforce` when absent). */
 export const DECISION_MODES: readonly DecisionMode[] = ["enforce", "dry_run", "shadow"];
 
 /** One policy's part of a decision. */

@@ -19,6 +19,12 @@ export interface DecideInput {
 const MAX_REMEMBER_MS = 86_400_000;
 /** Shortest time an answer is kept for `requestId` retries. */
 const MIN_REMEMBER_MS = 60_000;
+/**
+ * The cleanup alarm never fires sooner than this after it is scheduled. Under a high limit a key
+ * replenishes within milliseconds of each request; cleaning it up right away would delete and
+ * recreate its database on every decision. So an idle key goes within a minute of replenishing.
+ */
+export const CLEANUP_DELAY_MS = 60_000;
 
 /**
  * One rate-limit key's exact, serial decision maker. Every decision reads state, decides and writes
@@ -93,7 +99,8 @@ export class RateLimiterDO extends DurableObject<Env> {
 
   /**
    * Cleanup: drops fully replenished states and expired answers, then either schedules the next
-   * cleanup or, when nothing is left, removes the key's storage entirely. Safe to run twice.
+   * cleanup (at least CLEANUP_DELAY_MS away) or, when nothing is left, removes the key's storage
+   * entirely. Safe to run twice.
    */
   override async alarm(): Promise<void> {
     const next = this.#store.sweep(Date.now());
@@ -101,15 +108,17 @@ export class RateLimiterDO extends DurableObject<Env> {
       await this.#store.destroy();
       return;
     }
-    this.#store.alarmAt = next;
-    await this.ctx.storage.setAlarm(next);
+    const at = Math.max(next, Date.now() + CLEANUP_DELAY_MS);
+    this.#store.alarmAt = at;
+    await this.ctx.storage.setAlarm(at);
   }
 
   /** Makes sure a cleanup alarm is pending; a late alarm only reschedules itself, so one is enough. */
   async #scheduleCleanup(at: number): Promise<void> {
     if (this.#store.alarmAt !== null) return;
-    this.#store.alarmAt = at;
-    await this.ctx.storage.setAlarm(at);
+    const when = Math.max(at, Date.now() + CLEANUP_DELAY_MS);
+    this.#store.alarmAt = when;
+    await this.ctx.storage.setAlarm(when);
   }
 }
 

@@ -50,14 +50,17 @@ export class LimitStore {
   /** Writes states (and an answer to keep for a requestId) in one transaction. */
   write(states: readonly StateWrite[], remembered?: { requestId: string; decision: unknown; expiresAt: number }): void {
     const sql = this.#sql;
-    this.#storage.transactionSync(() => {
+    const writeAll = () => {
       for (const { policy, state, idleAt } of states) {
         sql.exec("INSERT OR REPLACE INTO _limit_state (policy, state, idle_at) VALUES (?, ?, ?)", policy, JSON.stringify(state), idleAt);
       }
       if (remembered) {
         sql.exec("INSERT OR REPLACE INTO _request (request_id, decision, expires_at) VALUES (?, ?, ?)", remembered.requestId, JSON.stringify(remembered.decision), remembered.expiresAt);
       }
-    });
+    };
+    // One statement is atomic on its own; the common single-policy decision skips the savepoint.
+    if (states.length === 1 && !remembered) writeAll();
+    else this.#storage.transactionSync(writeAll);
     for (const { policy, state } of states) this.#cache.set(policy, state);
   }
 

@@ -49,6 +49,7 @@ export function leaseTtl(policy: Policy): number {
   return Math.max(10, Math.min(1_000, Math.floor(policy.periodMs / 10)));
 }
 
+/** Leases and blocks per caller, with an injected clock (tests pass a fake one) and bounded memory. */
 export class IsolateLimiter {
   readonly #slots = new Map<string, Slot>();
   readonly #blockedCredentials = new Map<string, number>();
@@ -60,9 +61,14 @@ export class IsolateLimiter {
     this.#maxEntries = maxEntries;
   }
 
+  /** True while some credential is remembered as blocked (lets the early tier skip all work otherwise). */
+  get anyBlocked(): boolean {
+    return this.#blockedCredentials.size > 0;
+  }
+
   /**
-   * Milliseconds a credential (raw Authorization value, or the anonymous IP) is still known to be
-   * blocked for, else 0. The early tier uses it before authentication: it can only deny.
+   * Milliseconds a credential (see credentialOf in rate-limit.ts) is still known to be blocked
+   * for, else 0. The early tier uses it before authentication: it can only deny.
    */
   blockedFor(credential: string): number {
     const until = this.#blockedCredentials.get(credential);

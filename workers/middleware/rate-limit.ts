@@ -47,6 +47,7 @@ export function platformPolicy(env: Args[0]): Policy | null {
 
 /** Before authentication: denies a credential this isolate knows is blocked; never admits. */
 export function rateLimitEarly(request: AppRequest, env: Args[0]): void {
+  if (!isolateLimiter.anyBlocked) return;
   const policy = platformPolicy(env);
   if (policy === null || !isApi(request)) return;
   const credential = credentialOf(request);
@@ -82,10 +83,15 @@ function tooManyRequests(policy: Policy, admission: Admission): HttpError {
   });
 }
 
-/** The raw credential an early denial is keyed by: the Authorization value, or the IP when anonymous. */
+/**
+ * What an early denial is keyed by: the tail of the Authorization value (for a JWT, part of its
+ * signature: distinct per token, and short, so 10,000 remembered credentials stay small), or the
+ * IP when anonymous. A forged token sharing that tail could at worst be told 429 instead of 401.
+ */
 function credentialOf(request: AppRequest): string | null {
   if (request.headers.has("X-Service-Key")) return null;
-  return request.headers.get("Authorization") ?? `ip:${clientIp(request)}`;
+  const authorization = request.headers.get("Authorization");
+  return authorization === null ? `ip:${clientIp(request)}` : `auth:${authorization.slice(-64)}`;
 }
 
 function isApi(request: AppRequest): boolean {

@@ -16,6 +16,7 @@ export interface FixedWindowState {
   used: number;
 }
 
+/** Fixed windows, rolling or epoch-aligned (see the file comment for its promise). */
 export const fixedWindow: Algorithm<FixedWindowState> = {
   fresh: (policy, now) => ({ at: now, start: policy.aligned ? now - mod(now, policy.periodMs) : now, used: 0 }),
 

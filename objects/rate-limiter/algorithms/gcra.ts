@@ -16,6 +16,7 @@ export interface GcraState {
   debt: number;
 }
 
+/** GCRA over exact integers (see the file comment for its promise). */
 export const gcra: Algorithm<GcraState> = {
   fresh: (_policy, now) => ({ at: now, debt: 0 }),
 

@@ -13,6 +13,7 @@ export interface TimedState {
   at: number;
 }
 
+/** Every algorithm by its config name; the actor and the tests look them up here. */
 export const ALGORITHMS: Record<RateLimitAlgorithm, Algorithm<TimedState>> = {
   gcra: gcra as Algorithm<TimedState>,
   token_bucket: tokenBucket as Algorithm<TimedState>,

@@ -31,6 +31,7 @@ function used(state: SlidingWindowState): number {
   return sum;
 }
 
+/** The sliding window log (see the file comment for its promise and the rounding above 1,000). */
 export const slidingWindow: Algorithm<SlidingWindowState> = {
   fresh: (_policy, now) => ({ at: now, log: [] }),
 

@@ -17,6 +17,7 @@ export interface TokenBucketState {
   anchor: number;
 }
 
+/** The stepped token bucket (see the file comment for its promise). */
 export const tokenBucket: Algorithm<TokenBucketState> = {
   fresh: (policy, now) => ({ at: now, tokens: capacity(policy), anchor: now }),
 

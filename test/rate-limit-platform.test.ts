@@ -1,0 +1,197 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { Lease } from "../objects/rate-limiter/lease";
+import type { Policy } from "../objects/rate-limiter/policy";
+import { unwrap } from "../shared/rpc";
+import { IsolateLimiter, type LeaseFetcher, maxLease } from "../workers/middleware/rate-limit-isolate";
+import { SERVICE, as, problem, token } from "./helpers/http";
+import { parseSfList } from "./helpers/ratelimit-headers";
+import { fetchWorker } from "./helpers/worker-fetch";
+
+const policy = (limit: number, periodMs = 60_000): Policy => ({ name: "api", inline: false, algorithm: "gcra", limit, periodMs, burst: 0, aligned: false });
+
+/** A fake actor with an injected clock: a plain counter of units left, refilled by hand. */
+function fakeActor(units: number) {
+  const calls: number[] = [];
+  const state = { units };
+  const fetch: LeaseFetcher = async (want) => {
+    calls.push(want);
+    const granted = Math.min(want, state.units);
+    state.units -= granted;
+    return { granted, remaining: state.units, retryAfterMs: granted === 0 ? 5_000 : 0, resetAfterMs: 60_000 } satisfies Lease;
+  };
+  return { calls, state, fetch };
+}
+
+describe("IsolateLimiter (the in-isolate tier)", () => {
+  it("costs a steady caller one actor call per lease, growing the lease while it is used up in time", async () => {
+    let now = 0;
+    const limiter = new IsolateLimiter(() => now);
+    const actor = fakeActor(1_000_000);
+    let calledActor = 0;
+    for (let i = 0; i < 1_000; i++) {
+      now += 1;
+      const admission = await limiter.admit("sub:steady", policy(100_000), actor.fetch, null);
+      expect(admission.allowed).toBe(true);
+      if (admission.calledActor) calledActor++;
+    }
+    expect(actor.calls.slice(0, 8)).toEqual([1, 2, 4, 8, 16, 32, 64, 128]);
+    expect(Math.max(...actor.calls)).toBe(maxLease(policy(100_000)));
+    expect(calledActor).toBe(actor.calls.length);
+    expect(actor.calls.length).toBeLessThan(20); // vs 1,000 requests
+  });
+
+  it("halves the lease when units expire unused", async () => {
+    let now = 0;
+    const limiter = new IsolateLimiter(() => now);
+    const actor = fakeActor(1_000_000);
+    for (let i = 0; i < 8; i++) await limiter.admit("sub:slow", policy(100_000), actor.fetch, null); // leases 1, 2, 4, 8
+    now += 5_000; // the lease expires with units unused
+    await limiter.admit("sub:slow", policy(100_000), actor.fetch, null);
+    expect(actor.calls.at(-1)).toBe(actor.calls.at(-2)! / 2);
+  });
+
+  it("leases one unit at a time under a low limit, so the actor decides every request", async () => {
+    const limiter = new IsolateLimiter(() => 0);
+    const actor = fakeActor(150);
+    for (let i = 0; i < 10; i++) await limiter.admit("sub:low", policy(150), actor.fetch, null);
+    expect(actor.calls).toEqual(Array(10).fill(1));
+  });
+
+  it("denies a blocked caller without calling the actor until its retry time, and blocks its credential early", async () => {
+    let now = 0;
+    const limiter = new IsolateLimiter(() => now);
+    const actor = fakeActor(2);
+    const admissions = [];
+    for (let i = 0; i < 50; i++) admissions.push(await limiter.admit("sub:hot", policy(2), actor.fetch, "Bearer hot"));
+    expect(admissions.filter((a) => a.allowed)).toHaveLength(2);
+    expect(actor.calls).toHaveLength(3); // two single-unit leases and the one denial
+    expect(admissions.filter((a) => a.calledActor)).toHaveLength(3);
+    expect(admissions.at(-1)).toMatchObject({ allowed: false, retryAfterMs: 5_000 });
+    expect(limiter.blockedFor("Bearer hot")).toBe(5_000);
+    expect(limiter.blockedFor("Bearer other")).toBe(0);
+    now += 5_000;
+    expect(limiter.blockedFor("Bearer hot")).toBe(0);
+    actor.state.units = 1;
+    expect(await limiter.admit("sub:hot", policy(2), actor.fetch, "Bearer hot")).toMatchObject({ allowed: true, calledActor: true });
+  });
+
+  it("shares one actor call among concurrent requests of the same caller", async () => {
+    const limiter = new IsolateLimiter(() => 0);
+    const actor = fakeActor(10);
+    const admissions = await Promise.all(Array.from({ length: 30 }, () => limiter.admit("sub:burst", policy(150), actor.fetch, null)));
+    expect(admissions.filter((a) => a.allowed)).toHaveLength(10);
+    expect(actor.calls.length).toBeLessThanOrEqual(11);
+  });
+
+  it("keeps its memory bounded, forgetting the oldest callers first", async () => {
+    const limiter = new IsolateLimiter(() => 0, 100);
+    const actor = fakeActor(1_000_000);
+    await limiter.admit("sub:first", policy(100_000), actor.fetch, null); // lease of 1
+    await limiter.admit("sub:first", policy(100_000), actor.fetch, null); // used up in time: lease of 2, one unit left
+    expect(actor.calls).toEqual([1, 2]);
+    for (let i = 0; i < 200; i++) await limiter.admit(`sub:${i}`, policy(100_000), actor.fetch, null);
+    actor.calls.length = 0;
+    await limiter.admit("sub:first", policy(100_000), actor.fetch, null);
+    expect(actor.calls).toEqual([1]); // forgotten: the leftover unit is gone and the lease starts over
+  });
+});
+
+describe("leases against the real RateLimiterDO", () => {
+  async function crowd(name: string, limit: number, isolates: number, requests: number): Promise<number> {
+    const p = policy(limit, 3_600_000);
+    const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(name));
+    const fetch: LeaseFetcher = async (want) => unwrap(await stub.lease(p, want));
+    const limiters = Array.from({ length: isolates }, () => new IsolateLimiter());
+    const admissions = await Promise.all(Array.from({ length: requests }, (_, i) => limiters[i % isolates]!.admit("sub:crowd", p, fetch, null)));
+    return admissions.filter((a) => a.allowed).length;
+  }
+
+  it("never lets five isolates together admit more than a low limit (10), and admits exactly it", async () => {
+    expect(await crowd("platform:crowd-low", 10, 5, 200)).toBe(10);
+  });
+
+  it("never lets five isolates together exceed a leased limit (1,000), wasting at most one lease each", async () => {
+    const admitted = await crowd("platform:crowd-high", 1_000, 5, 3_000);
+    expect(admitted).toBeLessThanOrEqual(1_000);
+    expect(admitted).toBeGreaterThanOrEqual(1_000 - 5 * maxLease(policy(1_000)));
+  });
+});
+
+describe("the platform limiter on /api/*", () => {
+  const tiny = { RATE_LIMIT_PLATFORM: "3/60000" };
+
+  it("answers 429 problem+json with Retry-After and the headers once a caller is over the limit", async () => {
+    const carol = await as("carol");
+    for (let i = 0; i < 3; i++) {
+      const ok = await fetchWorker("/api/health", { headers: carol }, tiny);
+      expect(ok.status).toBe(200);
+      expect(parseSfList(ok.headers.get("RateLimit-Policy")!)).toEqual([{ value: "api", params: { q: 3, w: 60 } }]);
+      expect(parseSfList(ok.headers.get("RateLimit")!)[0]!.params.r).toBe(2 - i);
+    }
+    const denied = await fetchWorker("/api/health", { headers: carol }, tiny);
+    expect(denied.status).toBe(429);
+    expect(denied.headers.get("Content-Type")).toBe("application/problem+json");
+    expect(await problem(denied)).toMatchObject({ status: 429, code: "RATE_LIMITED" });
+    const retryAfter = Number(denied.headers.get("Retry-After"));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(20); // gcra: one request every 20 s
+    const [limit] = parseSfList(denied.headers.get("RateLimit")!);
+    expect(limit).toEqual({ value: "api", params: { r: 0, t: retryAfter } });
+    expect(denied.headers.get("Server-Timing")).toContain('ratelimit;desc="actor"');
+    expect(denied.headers.get("X-Request-Id")).toBeTruthy();
+  });
+
+  it("denies a known-blocked caller in the isolate, before authentication, without an actor call", async () => {
+    const headers = { Authorization: `Bearer ${await token("dave")}` };
+    for (let i = 0; i < 4; i++) await fetchWorker("/api/health", { headers }, tiny);
+    const early = await fetchWorker("/api/health", { headers }, tiny);
+    expect(early.status).toBe(429);
+    expect(early.headers.get("Server-Timing")).toContain('ratelimit;desc="isolate"');
+    expect(early.headers.get("Retry-After")).not.toBeNull();
+    // Another token of the same user is verified first, then denied by the leased tier's memory.
+    const other = await fetchWorker("/api/health", { headers: { Authorization: `Bearer ${await token("dave", { n: 2 })}` } }, tiny);
+    expect(other.status).toBe(429);
+    // A forged token naming dave is not the blocked credential: it is refused as invalid, not rate limited.
+    const forged = await fetchWorker("/api/health", { headers: { Authorization: `${headers.Authorization}x` } }, tiny);
+    expect(forged.status).toBe(401);
+  });
+
+  it("limits each caller separately: users by sub, anonymous callers by IP", async () => {
+    const erin = await as("erin");
+    for (let i = 0; i < 4; i++) await fetchWorker("/api/health", { headers: erin }, tiny);
+    expect((await fetchWorker("/api/health", { headers: erin }, tiny)).status).toBe(429);
+    expect((await fetchWorker("/api/health", { headers: await as("frank") }, tiny)).status).toBe(200);
+    const ip = (address: string) => ({ "CF-Connecting-IP": address });
+    for (let i = 0; i < 3; i++) expect((await fetchWorker("/api/health", { headers: ip("203.0.113.7") }, tiny)).status).toBe(200);
+    expect((await fetchWorker("/api/health", { headers: ip("203.0.113.7") }, tiny)).status).toBe(429);
+    expect((await fetchWorker("/api/health", { headers: ip("203.0.113.8") }, tiny)).status).toBe(200);
+  });
+
+  it("exempts the service key", async () => {
+    for (let i = 0; i < 20; i++) {
+      const response = await fetchWorker("/api/health", { headers: SERVICE }, tiny);
+      expect(response.status).toBe(200);
+      expect(response.headers.get("RateLimit")).toBeNull();
+    }
+    for (let i = 0; i < 20; i++) expect((await fetchWorker("/api/health", { headers: { "X-Service-Key": SERVICE.Authorization.slice(7) } }, tiny)).status).toBe(200);
+  });
+
+  it("uses the config's policy by default and can be turned off", async () => {
+    const response = await fetchWorker("/api/health", { headers: await as("gina") });
+    expect(parseSfList(response.headers.get("RateLimit-Policy")!)).toEqual([{ value: "api", params: { q: 10_000, w: 60 } }]);
+    const off = await fetchWorker("/api/health", { headers: await as("gina") }, { RATE_LIMIT_PLATFORM: "off" });
+    expect(off.headers.get("RateLimit-Policy")).toBeNull();
+  });
+
+  it("keeps the rate-limit API's own headers on its responses", async () => {
+    const response = await fetchWorker("/api/ratelimit/hank:x", { method: "POST", body: JSON.stringify({ policy: "actions" }), headers: { ...(await as("hank")), "Content-Type": "application/json" } });
+    expect(parseSfList(response.headers.get("RateLimit-Policy")!)[0]!.value).toBe("actions");
+  });
+
+  it("answers a malformed RATE_LIMIT_PLATFORM with a clear 500", async () => {
+    const response = await fetchWorker("/api/health", { headers: await as("ivy") }, { RATE_LIMIT_PLATFORM: "lots" });
+    expect(response.status).toBe(500);
+    expect((await problem(response)).code).toBe("RATE_LIMIT_MISCONFIGURED");
+  });
+});

@@ -1,0 +1,130 @@
+import { env } from "cloudflare:workers";
+import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { Policy } from "../objects/rate-limiter/policy";
+import type { RateLimiterDO } from "../objects/rate-limiter/rate-limiter-do";
+import { SERVICE, jsonInit } from "./helpers/http";
+import { fetchWorker as call } from "./helpers/worker-fetch";
+
+const ALGORITHMS = ["gcra", "token_bucket", "sliding_window", "fixed_window"] as const;
+
+async function post(key: string, body: unknown): Promise<{ allowed: boolean; remaining: number }> {
+  const response = await call(`/api/ratelimit/${key}`, jsonInit("POST", body, SERVICE));
+  expect(response.status).toBe(200);
+  return (await response.json()) as { allowed: boolean; remaining: number };
+}
+
+function stub(name: string): DurableObjectStub<RateLimiterDO> {
+  return env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(name));
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("RateLimiterDO under concurrency", () => {
+  it.each(ALGORITHMS)("%s: 200 concurrent calls with limit 50 admit exactly 50", async (algorithm) => {
+    const body = { limit: 50, periodMs: 3_600_000, algorithm };
+    const results = await Promise.all(Array.from({ length: 200 }, () => post(`conc-${algorithm}`, body)));
+    expect(results.filter((r) => r.allowed)).toHaveLength(50);
+    expect(results.filter((r) => r.allowed).map((r) => r.remaining).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+  });
+
+  it.each(ALGORITHMS)("%s: 200 concurrent calls with costs 1 and 2 admit 49 or 50 units, never more", async (algorithm) => {
+    const body = (cost: number) => ({ limit: 50, periodMs: 3_600_000, algorithm, cost });
+    const costs = Array.from({ length: 200 }, (_, i) => 1 + (i % 2));
+    const results = await Promise.all(costs.map((cost) => post(`mixed-${algorithm}`, body(cost))));
+    const admitted = results.reduce((sum, r, i) => sum + (r.allowed ? costs[i]! : 0), 0);
+    // Serial decisions stop only when what is left is below the asked cost (at most 1 unit left).
+    expect(admitted).toBeGreaterThanOrEqual(49);
+    expect(admitted).toBeLessThanOrEqual(50);
+    const left = await post(`mixed-${algorithm}`, body(0));
+    expect(left.remaining).toBe(50 - admitted);
+  });
+
+  it("200 concurrent calls on two policies admit exactly the tighter limit and debit the other the same", async () => {
+    const body = { policies: [{ limit: 50, periodMs: 3_600_000 }, { limit: 500, periodMs: 3_600_000, algorithm: "sliding_window" }] };
+    const results = await Promise.all(Array.from({ length: 200 }, () => post("conc-multi", body)));
+    expect(results.filter((r) => r.allowed)).toHaveLength(50);
+    const peek = await call("/api/ratelimit/conc-multi?limit=500&periodMs=3600000&algorithm=sliding_window", { headers: SERVICE });
+    expect(((await peek.json()) as { remaining: number }).remaining).toBe(450);
+  });
+});
+
+describe("RateLimiterDO state", () => {
+  it.each(ALGORITHMS)("%s: keeps the count when the actor restarts mid-window", async (algorithm) => {
+    const body = { limit: 10, periodMs: 3_600_000, algorithm, cost: 7 };
+    expect((await post(`restart-${algorithm}`, body)).remaining).toBe(3);
+    await abortAllDurableObjects();
+    const after = await post(`restart-${algorithm}`, { ...body, cost: 4 });
+    expect(after).toMatchObject({ allowed: false, remaining: 3 });
+  });
+
+  it("keeps requestId answers across a restart", async () => {
+    const body = { limit: 10, periodMs: 3_600_000, cost: 4, requestId: "restart-req" };
+    await post("restart-idem", body);
+    await abortAllDurableObjects();
+    const replay = (await post("restart-idem", body)) as { remaining: number; replayed?: boolean };
+    expect(replay).toMatchObject({ remaining: 6, replayed: true });
+  });
+
+  it("removes an idle key's storage and alarm once it has fully replenished", async () => {
+    const name = "key:alarm-idle";
+    await post("alarm-idle", { limit: 2, periodMs: 100, cost: 2, requestId: "r1" });
+    await runInDurableObject(stub(name), async (_instance, state) => {
+      expect(state.storage.sql.exec("SELECT count(*) AS n FROM _limit_state").one().n).toBe(1);
+      expect(await state.storage.getAlarm()).not.toBeNull();
+    });
+    // Not yet replenished: the alarm keeps the state and reschedules.
+    expect(await runDurableObjectAlarm(stub(name))).toBe(true);
+    await runInDurableObject(stub(name), async (_instance, state) => {
+      expect(state.storage.sql.exec("SELECT count(*) AS n FROM _limit_state").one().n).toBe(1);
+      expect(await state.storage.getAlarm()).not.toBeNull();
+    });
+    await sleep(200);
+    expect(await runDurableObjectAlarm(stub(name))).toBe(true);
+    // The state is idle and gone; the requestId answer stays for 60 s.
+    await runInDurableObject(stub(name), async (_instance, state) => {
+      expect(state.storage.sql.exec("SELECT count(*) AS n FROM _limit_state").one().n).toBe(0);
+      expect(state.storage.sql.exec("SELECT count(*) AS n FROM _request").one().n).toBe(1);
+    });
+  });
+
+  it("schedules cleanup no sooner than a minute away, so a busy key is not recreated on every decision", async () => {
+    const before = Date.now();
+    await post("alarm-delay", { limit: 1_000_000, periodMs: 1_000 }); // replenished 1 ms later
+    await runInDurableObject(stub("key:alarm-delay"), async (_instance, state) => {
+      expect(await state.storage.getAlarm()).toBeGreaterThanOrEqual(before + 60_000);
+    });
+  });
+
+  it("drops the whole database when nothing is left, runs twice safely, and works again afterwards", async () => {
+    const name = "key:alarm-gone";
+    await post("alarm-gone", { limit: 2, periodMs: 50 });
+    await sleep(100);
+    expect(await runDurableObjectAlarm(stub(name))).toBe(true);
+    await runInDurableObject(stub(name), async (instance, state) => {
+      const tables = state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '\\_%' ESCAPE '\\'").toArray();
+      expect(tables).toEqual([]);
+      expect(await state.storage.getAlarm()).toBeNull();
+      await instance.alarm(); // a second run (say, a retried alarm) finds nothing and stays harmless
+      expect(await state.storage.getAlarm()).toBeNull();
+    });
+    expect(await post("alarm-gone", { limit: 2, periodMs: 50 })).toMatchObject({ allowed: true, remaining: 1 });
+  });
+
+  it("peek and dry_run write nothing, so an unused key leaves no storage", async () => {
+    const name = "key:no-writes";
+    await post("no-writes", { limit: 2, periodMs: 60_000, mode: "dry_run" });
+    await post("no-writes", { limit: 2, periodMs: 60_000, cost: 0 });
+    await call("/api/ratelimit/no-writes?limit=2&periodMs=60000", { headers: SERVICE });
+    await runInDurableObject(stub(name), async (_instance, state) => {
+      expect(state.storage.sql.exec("SELECT count(*) AS n FROM _limit_state").one().n).toBe(0);
+      expect(await state.storage.getAlarm()).toBeNull();
+    });
+  });
+
+  it("answers RPC errors as results, not exceptions", async () => {
+    const policy: Policy = { name: "p", inline: true, algorithm: "gcra", limit: 2, periodMs: 1000, burst: 0, aligned: false };
+    const result = await stub("key:rpc-errors").decide({ policies: [policy], cost: 3, mode: "enforce", requestId: null });
+    expect(result).toMatchObject({ ok: false, problem: { status: 422, code: "COST_EXCEEDS_CAPACITY" } });
+  });
+});
