@@ -117,7 +117,8 @@ async function rateLimitLoop(url, loop, stats, running) {
 }
 
 export async function run({ name, cleanup, duration }) {
-  const server = await startActorbase(cleanup);
+  // SOAK_RATE_LIMIT_PLATFORM overrides the platform limiter (`off`, `<limit>/<periodMs>`) to isolate its part.
+  const server = await startActorbase(cleanup, process.env.SOAK_RATE_LIMIT_PLATFORM ? { RATE_LIMIT_PLATFORM: process.env.SOAK_RATE_LIMIT_PLATFORM } : {});
   const tenants = [];
   for (let i = 0; i < TENANTS; i++) {
     const sub = `soak${i}`;
