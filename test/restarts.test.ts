@@ -22,7 +22,8 @@ type Step = () => Promise<void>;
 /** A flow: a fresh instance per run (so names never collide), its steps, and its final check. */
 interface Flow {
   steps: Step[];
-  check(): Promise<void>;
+  /** Runs after the last step; `restarts` is how many restarts this run made. */
+  check(restarts: number): Promise<void>;
 }
 
 let runCounter = 0;
@@ -40,7 +41,7 @@ async function everyRestartPoint(make: (run: string) => Flow): Promise<void> {
       if (plan.has(i)) await abortAllDurableObjects();
     }
     try {
-      await flow.check();
+      await flow.check(plan.size);
     } catch (err) {
       throw new Error(`with restarts after steps [${[...plan].join(", ")}]: ${(err as Error).message}`, { cause: err });
     }
@@ -53,6 +54,8 @@ async function everyRestartPoint(make: (run: string) => Flow): Promise<void> {
  */
 class ResumingSubscriber {
   readonly changes: ChangeEvent[] = [];
+  /** Sockets opened so far: one, plus one per restart it noticed. */
+  connections = 0;
   #socket: TestSocket | null = null;
   #dead = true;
   constructor(
@@ -70,6 +73,7 @@ class ResumingSubscriber {
     const last = this.changes.at(-1)?.seq;
     socket.send({ type: "subscribe", id: "s", table: this.table, filter: this.filter, ...(last === undefined ? { since: 0 } : { since: last }) });
     await socket.next("subscribed");
+    this.connections++;
     this.#dead = false;
     socket.ws.addEventListener("message", (event) => {
       const message = JSON.parse(event.data as string) as ChangeEvent;
@@ -119,9 +123,12 @@ describe("restarts: write → change log → realtime delivery", () => {
           () => write("POST", `/api/db/${block}/batch`, { ops: [{ op: "delete", table: "notes", id: "b" }, { op: "update", table: "notes", id: "c", data: { done: true } }] }),
           () => write("DELETE", `${base}/a`),
         ],
-        async check() {
+        async check(restarts) {
           const seen = await subscriber.collect(7);
           subscriber.close();
+          // Each restart cuts the socket; back-to-back restarts may be noticed as one.
+          expect(subscriber.connections > 1, "no restart cut the socket").toBe(restarts > 0);
+          expect(subscriber.connections).toBeLessThanOrEqual(1 + restarts);
           expect(seen.map((c) => [c.seq, c.op, c.row.id])).toEqual([
             [1, "insert", "a"],
             [2, "insert", "b"],
