@@ -171,7 +171,11 @@ export async function run({ name, cleanup, duration }) {
   const steady = windows.filter((w) => w["t (s)"] > warmupS);
   const first = steady[0] ?? windows[0];
   const final = steady.at(-1) ?? windows.at(-1);
-  const drift = first && final ? (final["CRUD ops/s"] - first["CRUD ops/s"]) / Math.max(1, first["CRUD ops/s"]) : 0;
+  // Drift compares the mean throughput of the first and last thirds after warm-up (single windows are noisy).
+  const third = Math.max(1, Math.floor(steady.length / 3));
+  const mean = (ws) => ws.reduce((sum, w) => sum + w["CRUD ops/s"], 0) / Math.max(1, ws.length);
+  const early = mean(steady.slice(0, third));
+  const drift = steady.length > 0 ? (mean(steady.slice(-third)) - early) / Math.max(1, early) : 0;
   const growth = first && final ? (final["workerd RSS MiB"] - first["workerd RSS MiB"]) / Math.max(1, first["workerd RSS MiB"]) : 0;
   const peak = Math.max(...windows.map((w) => w["workerd RSS MiB"]));
   const summary = {
