@@ -153,6 +153,9 @@ export const DEFAULT_LIMITS: LimitsConfig = {
 export const SYSTEM_COLUMNS = ["id", "createdAt", "updatedAt", "version"] as const;
 export const RESERVED_WORDS = ["select", "order", "limit", "cursor", "count", "search", "or", "and", "onConflict"] as const;
 
+/** Most declared columns per table. */
+export const MAX_COLUMNS = 90;
+
 const IDENTIFIER = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
 const NAMESPACE = /^[a-z][a-z0-9_-]{0,62}$/;
 
@@ -205,6 +208,9 @@ function validateNamespaces(namespaces: Record<string, NamespaceConfig>): void {
 
 function validateTable(table: TableConfig, where: string): void {
   if (!table.columns || typeof table.columns !== "object") throw new ConfigError(`${where}: columns must be an object`);
+  // Durable Object SQLite binds at most 100 values per statement; a row write binds one per column
+  // plus the system columns.
+  if (Object.keys(table.columns).length > MAX_COLUMNS) throw new ConfigError(`${where}: at most ${MAX_COLUMNS} columns per table; split the table`);
   const seen = new Map<string, string>();
   for (const [column, spec] of Object.entries(table.columns)) {
     const at = `${where}, column "${column}"`;

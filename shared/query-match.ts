@@ -151,7 +151,9 @@ function patternRegex(pattern: string, foldCase: boolean): RegExp {
   return new RegExp(`^${source}$`, "su");
 }
 
-const filterCache = new Map<string, Filter | null>();
+// Keyed by the table's columns object first: actors of different namespaces share this isolate, and
+// two namespaces may declare a table of the same name with other columns or types.
+const filterCache = new WeakMap<TableColumns, Map<string, Filter | null>>();
 
 /**
  * Decides whether a caller may `op` one row: evaluates the rule (service key bypasses, no rule
@@ -174,14 +176,19 @@ export function ruleAllowsRow(
   return filterToPredicate(cachedRuleFilter(decision.filter, table, columns))(row);
 }
 
-/** Parses a rule's filter string once per table (rules return few distinct strings; the cache is bounded). */
+/** Parses a rule's filter string once per table shape (rules return few distinct strings; the cache is bounded). */
 export function cachedRuleFilter(filter: string, table: string, columns: TableColumns): Filter | null {
+  let byFilter = filterCache.get(columns);
+  if (byFilter === undefined) {
+    byFilter = new Map();
+    filterCache.set(columns, byFilter);
+  }
   const key = `${table}\u0000${filter}`;
-  let parsed = filterCache.get(key);
+  let parsed = byFilter.get(key);
   if (parsed === undefined) {
     parsed = parseFilter(filter, columns, { maxFilterDepth: 32, maxFilterLength: 65_536 });
-    if (filterCache.size > 1_000) filterCache.clear();
-    filterCache.set(key, parsed);
+    if (byFilter.size > 1_000) byFilter.clear();
+    byFilter.set(key, parsed);
   }
   return parsed;
 }

@@ -36,8 +36,9 @@ function compile(filter: Filter, params: SqlFragment["params"], prefix: string):
       sql = filter.value === null ? `${col(filter.column)} IS NULL` : `${col(filter.column)} IS ${filter.value}`;
       break;
     case "in":
-      params.push(...filter.values);
-      sql = `${col(filter.column)} IN (${filter.values.map(() => "?").join(", ")})`;
+      // One bound JSON array, not one parameter per value: Durable Object SQLite binds at most 100.
+      params.push(JSON.stringify(filter.values));
+      sql = `${col(filter.column)} IN (SELECT value FROM json_each(?))`;
       break;
     case "contains": {
       // NULL for a NULL column (three-valued, like the other operators), else: no needle is missing.

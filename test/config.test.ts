@@ -42,6 +42,12 @@ describe("defineConfig", () => {
     expect(() => defineConfig(c)).toThrowError('namespace "app", table "Items": duplicate table name');
   });
 
+  it("refuses a table with more columns than one SQLite statement can bind", () => {
+    const c = valid();
+    for (let i = 0; i < 90; i++) (c.namespaces.app!.tables.items!.columns as Record<string, unknown>)[`c${i}`] = { type: "integer" };
+    expect(() => defineConfig(c)).toThrowError('namespace "app", table "items": at most 90 columns per table');
+  });
+
   it("refuses indexes and search on unknown or non-text columns", () => {
     const c = valid();
     c.namespaces.app!.tables.items!.indexes = [{ columns: ["nope"] }];

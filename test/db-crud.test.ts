@@ -74,7 +74,12 @@ describe("POST /api/db/:block/tables/:table", () => {
     expect((await insert("user:crud4", { id: "n1", title: "one" })).status).toBe(201);
     const dup = await insert("user:crud4", { id: "n1", title: "two" });
     expect(dup.status).toBe(409);
-    expect(await problem(dup)).toMatchObject({ code: "UNIQUE_CONFLICT" });
+    const conflict = await problem(dup);
+    expect(conflict).toMatchObject({ code: "UNIQUE_CONFLICT", errors: { id: "already exists" } });
+    expect(conflict.detail).toContain("?onConflict=id to update it");
+    const many = await call("/api/db/user:crud4/tables/notes", jsonInit("POST", [{ id: "n2", title: "a" }, { id: "n1", title: "b" }], SERVICE));
+    expect(many.status).toBe(409);
+    expect((await problem(many)).errors).toEqual({ "items[1].id": "already exists" });
     const upsert = await call("/api/db/user:crud4/tables/notes?onConflict=id", jsonInit("POST", { id: "n1", title: "two" }, SERVICE));
     expect(upsert.status).toBe(200);
     expect(await upsert.json()).toMatchObject({ id: "n1", title: "two", version: 2 });
@@ -153,5 +158,21 @@ describe("DatabaseDO.changesSince", () => {
     expect(page.changes[1]?.old).toMatchObject({ title: "a" });
     expect(page.changes[1]?.row).toMatchObject({ title: "b", version: 2 });
     expect((await stub.changesSince(2)).changes.map((c) => c.seq)).toEqual([3]);
+  });
+});
+
+describe("X-Seq on errors", () => {
+  it("carries the block's seq on problems answered by the actor", async () => {
+    await insert("user:seqerr", { title: "one" });
+    await insert("user:seqerr", { title: "two" });
+    const missing = await call("/api/db/user:seqerr/tables/notes/nope", { headers: SERVICE });
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get("X-Seq")).toBe("2");
+    const invalid = await insert("user:seqerr", { title: 42 });
+    expect(invalid.status).toBe(422);
+    expect(invalid.headers.get("X-Seq")).toBe("2");
+    const badQuery = await call("/api/db/user:seqerr/tables/notes?nosuch=eq.1", { headers: SERVICE });
+    expect(badQuery.status).toBe(400);
+    expect(badQuery.headers.get("X-Seq")).toBe("2");
   });
 });

@@ -145,3 +145,14 @@ describe("row rules inside the write path", () => {
     });
   });
 });
+
+describe("cachedRuleFilter", () => {
+  it("parses a rule's filter per table shape, so namespaces sharing a table name do not share a parse", () => {
+    const text = tableColumns({ columns: { owner: { type: "string" } } });
+    const number = tableColumns({ columns: { owner: { type: "integer" } } });
+    const none = tableColumns({ columns: { title: { type: "string" } } });
+    expect(cachedRuleFilter("owner=eq.5", "shared", text)).toMatchObject({ column: "owner", value: "5" });
+    expect(cachedRuleFilter("owner=eq.5", "shared", number)).toMatchObject({ column: "owner", value: 5 });
+    expect(() => cachedRuleFilter("owner=eq.5", "shared", none)).toThrow(expect.objectContaining({ status: 400, code: "UNKNOWN_COLUMN" }));
+  });
+});

@@ -91,3 +91,25 @@ describe("schema migrations", () => {
     expect(await response.json()).toEqual({ items: [], nextCursor: null, seq: 0 });
   });
 });
+
+describe("schema migrations onto existing data", () => {
+  it("refuses a new unique index the stored rows violate with SCHEMA_CHANGE_REFUSED naming table and column, applying nothing", async () => {
+    const actor = env.DATABASE.get(env.DATABASE.idFromName("schema-unique-dupes"));
+    await runInDurableObject(actor, (_instance, state) => {
+      const table = prepareTable(state.storage, "people", { columns: { email: { type: "string" } } });
+      state.storage.sql.exec(table.insertSql, "p1", 1, 1, 1, "a@x");
+      state.storage.sql.exec(table.insertSql, "p2", 1, 1, 1, "a@x");
+      const next: TableConfig = { columns: { email: { type: "string", unique: true }, nick: { type: "string" } } };
+      let refused: unknown;
+      try {
+        prepareTable(state.storage, "people", next);
+      } catch (err) {
+        refused = err;
+      }
+      expect(refused).toMatchObject({ status: 500, code: "SCHEMA_CHANGE_REFUSED" });
+      expect((refused as Error & { detail: string }).detail).toMatch(/"people".*"email"/);
+      const columns = state.storage.sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info('people')`).toArray().map((c) => c.name);
+      expect(columns).not.toContain("nick");
+    });
+  });
+});

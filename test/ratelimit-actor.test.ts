@@ -111,14 +111,22 @@ describe("RateLimiterDO state", () => {
     expect(await post("alarm-gone", { limit: 2, periodMs: 50 })).toMatchObject({ allowed: true, remaining: 1 });
   });
 
-  it("peek and dry_run write nothing, so an unused key leaves no storage", async () => {
+  it("peek, dry_run, requestId lookups and resets write nothing, so an unused key leaves no storage", async () => {
     const name = "key:no-writes";
     await post("no-writes", { limit: 2, periodMs: 60_000, mode: "dry_run" });
     await post("no-writes", { limit: 2, periodMs: 60_000, cost: 0 });
     await call("/api/ratelimit/no-writes?limit=2&periodMs=60000", { headers: SERVICE });
-    await runInDurableObject(stub(name), async (_instance, state) => {
-      expect(state.storage.sql.exec("SELECT count(*) AS n FROM _limit_state").one().n).toBe(0);
+    await call("/api/ratelimit/no-writes", { method: "DELETE", headers: SERVICE });
+    await runInDurableObject(stub(name), async (instance, state) => {
+      expect(state.storage.sql.exec("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name LIKE '\\_%' ESCAPE '\\'").one().n).toBe(0);
       expect(await state.storage.getAlarm()).toBeNull();
+      await instance.alarm(); // an alarm on an empty key is harmless too
+    });
+    // A denial writes nothing either: the state stays as the last admission left it.
+    await post("no-writes", { limit: 2, periodMs: 60_000, cost: 2 });
+    await post("no-writes", { limit: 2, periodMs: 60_000 });
+    await runInDurableObject(stub(name), async (_instance, state) => {
+      expect(state.storage.sql.exec("SELECT count(*) AS n FROM _limit_state").one().n).toBe(1);
     });
   });
 

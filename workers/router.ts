@@ -14,9 +14,10 @@ import { connectRealtime } from "./routes/realtime";
 
 /**
  * The route table and the middleware order, nothing else. Order: error boundary (request id,
- * timing, problem+json in `catch`), CORS preflight, rate limit, auth, internal guard, then per
- * route the block parse and block-level rules, then the handler. `finally` adds CORS, ids, timing
- * and writes the log line.
+ * timing, problem+json in `catch`), CORS preflight, the rate limiter's early in-isolate tier (deny
+ * only, before any signature is checked), auth, the rate limiter keyed by the verified caller,
+ * internal guard, then per route the block parse and block-level rules, then the handler.
+ * `finally` adds ids and timing, writes the log line, then adds CORS.
  */
 export const router = Router<AppRequest, Args>({
   before: [withRequestState, preflight, rateLimitEarly, authenticate, rateLimit, internalGuard],

@@ -59,13 +59,18 @@ export class DatabaseDO extends DurableObject<Env> {
     this.#seq = latestSeq(this.#sql);
   }
 
+  /** `capture` with the block's current seq on failures too: every DB response carries `X-Seq`. */
+  #capture<T>(body: () => T): Promise<RpcResult<T>> {
+    return capture(body, () => ({ "X-Seq": String(this.#seq) }));
+  }
+
   /**
    * Lists rows with the query grammar, the read rule's filter ANDed in. Also the realtime actor's
    * snapshot: rows and `seq` come from one synchronous read, so the snapshot plus
    * `changesSince(seq)` has no gap and no overlap.
    */
   async list(caller: Caller, block: Block, table: string, query: string): Promise<RpcResult<ListResult>> {
-    return capture(() => {
+    return this.#capture(() => {
       this.#bind(block);
       const runtime = this.#table(table);
       const ruleFilter = this.#readFilter(caller, block, runtime);
@@ -76,7 +81,7 @@ export class DatabaseDO extends DurableObject<Env> {
 
   /** One row the caller may read (a hidden row is 404, like a missing one), with the seq it was read at. */
   async getRow(caller: Caller, block: Block, table: string, id: string): Promise<RpcResult<{ row: Record<string, unknown>; seq: number }>> {
-    return capture(() => {
+    return this.#capture(() => {
       this.#bind(block);
       const runtime = this.#table(table);
       this.#blockRule(caller, block, table, "read");
@@ -86,7 +91,7 @@ export class DatabaseDO extends DurableObject<Env> {
 
   /** Inserts one row (object body) or many (array body, all or none); `onConflict` turns it into an upsert. */
   async insert(caller: Caller, block: Block, table: string, body: unknown, options: WriteOptions = {}): Promise<RpcResult<WriteResult>> {
-    return capture(() => {
+    return this.#capture(() => {
       this.#bind(block);
       const runtime = this.#table(table);
       const onConflict = options.onConflict ?? null;
@@ -114,7 +119,7 @@ export class DatabaseDO extends DurableObject<Env> {
 
   /** Partially updates a row the caller may read and update; `ifMatch` is the expected version (412 otherwise). */
   async update(caller: Caller, block: Block, table: string, id: string, body: unknown, options: WriteOptions = {}): Promise<RpcResult<WriteResult>> {
-    return capture(() => {
+    return this.#capture(() => {
       this.#bind(block);
       const runtime = this.#table(table);
       return this.#write(caller, block, options.idempotencyKey ?? null, [`update ${table} ${id} ${options.ifMatch}`, body], (session) => ({
@@ -126,7 +131,7 @@ export class DatabaseDO extends DurableObject<Env> {
 
   /** Deletes a row the caller may read and delete; answers `{id, deleted: true}`. */
   async remove(caller: Caller, block: Block, table: string, id: string, options: WriteOptions = {}): Promise<RpcResult<WriteResult>> {
-    return capture(() => {
+    return this.#capture(() => {
       this.#bind(block);
       const runtime = this.#table(table);
       return this.#write(caller, block, options.idempotencyKey ?? null, [`delete ${table} ${id} ${options.ifMatch}`, null], (session) => ({
@@ -138,7 +143,7 @@ export class DatabaseDO extends DurableObject<Env> {
 
   /** Runs insert/update/delete ops in one transaction, all or none; answers `{results: [...]}` in op order. */
   async batch(caller: Caller, block: Block, body: unknown, options: WriteOptions = {}): Promise<RpcResult<WriteResult>> {
-    return capture(() => {
+    return this.#capture(() => {
       this.#bind(block);
       const ops = parseBatch(body, config.limits.maxRowsPerWrite);
       const runtimes = ops.map((op) => this.#table(op.table));
@@ -181,8 +186,10 @@ export class DatabaseDO extends DurableObject<Env> {
    * window no longer reaches back to `since`.
    */
   async changesSince(since: number, options: { table?: string; limit?: number } = {}): Promise<ChangesPage> {
-    const limit = Math.max(1, Math.min(options.limit ?? 1_000, 10_000));
-    return readChanges(this.#sql, this.#seq, Math.max(0, Math.floor(since)), options.table ?? null, limit);
+    // NaN or a fraction would reach SQLite as a non-integer (SQLITE_MISMATCH on LIMIT): clamp to integers first.
+    const limit = Number.isFinite(options.limit) ? Math.max(1, Math.min(Math.floor(options.limit as number), 10_000)) : 1_000;
+    const from = Number.isNaN(since) ? 0 : Math.max(0, Math.min(Math.floor(since), this.#seq));
+    return readChanges(this.#sql, this.#seq, from, options.table ?? null, limit);
   }
 
   /** Removes expired idempotency records and trims the change log; reschedules itself while records remain. */
@@ -191,7 +198,9 @@ export class DatabaseDO extends DurableObject<Env> {
     this.#sql.exec(`DELETE FROM _idempotency WHERE expiresAt <= ?`, now);
     trimChanges(this.#sql, this.#seq, config.limits.changeLogSize);
     const next = this.#sql.exec<{ at: number | null }>(`SELECT min(expiresAt) AS at FROM _idempotency`).one().at;
-    if (next !== null) await this.ctx.storage.setAlarm(next);
+    // With nothing left to expire no alarm is set, so the next idempotent write must arm one again.
+    if (next === null) this.#alarmChecked = false;
+    else await this.ctx.storage.setAlarm(next);
   }
 
   /** Learns (and persists) the block this actor serves: the realtime hand-off needs its name. */
@@ -264,7 +273,13 @@ export class DatabaseDO extends DurableObject<Env> {
       appendChanges(this.#sql, session.changes);
       const result: WriteResult = { status: out.status, body: out.body, seq: session.baseSeq + session.changes.length };
       if (key !== null) {
-        this.#sql.exec(`INSERT INTO _idempotency (key, response, expiresAt) VALUES (?, ?, ?)`, key, JSON.stringify({ ...result, fingerprint }), now + IDEMPOTENCY_TTL_MS);
+        // An expired record the alarm has not removed yet may still hold the key: replace it.
+        this.#sql.exec(
+          `INSERT INTO _idempotency (key, response, expiresAt) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET response = excluded.response, expiresAt = excluded.expiresAt`,
+          key,
+          JSON.stringify({ ...result, fingerprint }),
+          now + IDEMPOTENCY_TTL_MS,
+        );
       }
       return result;
     });

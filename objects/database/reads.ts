@@ -75,6 +75,10 @@ function execList(sql: SqlStorage, query: string, params: (string | number | nul
   } catch (cause) {
     const message = String((cause as Error)?.message ?? cause);
     if (/fts5|MATCH/i.test(message)) throw new HttpError(400, "INVALID_SEARCH", "The search text could not be understood; use plain words.", { cause });
+    // Durable Object SQLite binds at most 100 values per statement and nests expressions at most 100 deep.
+    if (/too many SQL variables|Expression tree is too large/i.test(message)) {
+      throw new HttpError(400, "FILTER_TOO_COMPLEX", "The filter has too many conditions for one query; use fewer conditions or an in.(...) list.", { cause });
+    }
     throw cause;
   }
 }
@@ -88,12 +92,13 @@ function project(row: Row, select: string[] | null): Row {
 
 /** Plain words become quoted FTS5 terms (ANDed); a trailing `*` keeps prefix matching. No FTS syntax reaches SQLite. */
 export function ftsQuery(text: string): string {
-  const terms = text.split(/\s+/).filter(Boolean).map((word) => {
+  // FTS5 reads a NUL as the end of the query (an unterminated string); control characters are separators.
+  const terms = text.replace(/[\u0000-\u001f\u007f]/g, " ").split(/\s+/).filter(Boolean).map((word) => {
     const prefix = word.endsWith("*") && word.length > 1;
     const bare = (prefix ? word.slice(0, -1) : word).replaceAll('"', '""');
     return `"${bare}"${prefix ? "*" : ""}`;
   });
-  return terms.join(" ");
+  return terms.length > 0 ? terms.join(" ") : '""';
 }
 
 /** Rows strictly after the cursor in the sort order. NULL sorts first ascending and last descending, as in SQLite. */

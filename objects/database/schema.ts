@@ -99,7 +99,13 @@ export function prepareTable(storage: DurableObjectStorage, name: string, config
         changes.push(`drop index ${key}`);
       }
       for (const key of newIndexes) {
-        createIndex(sql, name, key);
+        try {
+          createIndex(sql, name, key);
+        } catch (cause) {
+          if (!/UNIQUE constraint failed/.test(String((cause as Error)?.message ?? cause))) throw cause;
+          const columns = (key.split(":")[1] ?? "").split(",").map((c) => `"${c}"`).join(", ");
+          throw refused(`Table "${name}": a unique index on column ${columns} cannot be added because stored rows share a value. Remove the duplicates first; nothing was applied.`, cause);
+        }
         changes.push(`add index ${key}`);
       }
       if (searchChanged) {
@@ -117,8 +123,8 @@ function isText(type: ColumnType): boolean {
   return type === "string" || type === "text";
 }
 
-function refused(detail: string): HttpError {
-  return new HttpError(500, "SCHEMA_CHANGE_REFUSED", detail);
+function refused(detail: string, cause?: unknown): HttpError {
+  return new HttpError(500, "SCHEMA_CHANGE_REFUSED", detail, cause === undefined ? {} : { cause });
 }
 
 /** The shape of a table as `_tables` records it. Index keys: `u:col` (unique column), `i:a,b` or `ui:a,b`. */

@@ -8,7 +8,8 @@ import type { TableRuntime } from "./schema";
 
 type Row = Record<string, unknown>;
 
-const ID = /^[A-Za-z0-9_.-]{1,128}$/;
+/** 1-128 of A-Za-z0-9_.-, but not "." or "..": URL paths normalize those away, so the row could never be addressed. */
+const ID = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,128}$/;
 const SERVER_COLUMNS = new Set(["createdAt", "updatedAt", "version"]);
 
 function invalid(table: string, errors: Record<string, string>): HttpError {
@@ -31,7 +32,7 @@ export function validateInsert(table: TableRuntime, data: unknown): { id: string
   for (const key of Object.keys(input)) {
     if (key === "id") {
       if (typeof input.id === "string" && ID.test(input.id)) id = input.id;
-      else errors.id = "must be 1-128 characters from A-Za-z0-9_.-";
+      else errors.id = 'must be 1-128 characters from A-Za-z0-9_.-, and not "." or ".."';
     } else if (SERVER_COLUMNS.has(key)) errors[key] = "is set by the server and cannot be written";
     else if (!Object.hasOwn(table.config.columns, key)) errors[key] = "is not a column of this table";
   }
@@ -40,7 +41,7 @@ export function validateInsert(table: TableRuntime, data: unknown): { id: string
     const spec = table.config.columns[column] as ColumnConfig;
     let value = Object.hasOwn(input, column) ? input[column] : undefined;
     if (value === undefined || (value === null && spec.default !== undefined && spec.required)) value = spec.default ?? null;
-    const problem = value === null && spec.required ? "is required" : checkValue(spec, value);
+    const problem = value === null && spec.required ? "is required" : (checkValue(spec, value) ?? checkUnicode(value));
     if (problem) errors[column] = problem.startsWith("is ") || problem.startsWith("must") ? problem : `is ${problem}`;
     values[column] = value;
   }
@@ -93,12 +94,25 @@ export function applyPatch(table: TableRuntime, current: Row, data: unknown): Ro
       }
     }
     if (value === undefined) value = null;
-    const problem = value === null && spec.required ? "is required" : checkValue(spec, value);
+    const problem = value === null && spec.required ? "is required" : (checkValue(spec, value) ?? checkUnicode(value));
     if (problem) errors[key] = problem.startsWith("is ") || problem.startsWith("must") ? problem : `is ${problem}`;
     next[key] = value;
   }
   if (Object.keys(errors).length > 0) throw invalid(table.name, errors);
   return next;
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** SQLite stores UTF-8, where a lone surrogate cannot exist: it would come back as U+FFFD, so refuse it. */
+function checkUnicode(value: unknown): string | null {
+  const bad = (v: unknown): boolean => {
+    if (typeof v === "string") return LONE_SURROGATE.test(v);
+    if (Array.isArray(v)) return v.some(bad);
+    if (v !== null && typeof v === "object") return Object.entries(v).some(([k, item]) => LONE_SURROGATE.test(k) || bad(item));
+    return false;
+  };
+  return bad(value) ? "must be valid Unicode text (a lone UTF-16 surrogate cannot be stored)" : null;
 }
 
 function fieldOperation(value: unknown): [string, unknown] | null {

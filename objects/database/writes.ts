@@ -69,9 +69,10 @@ function execWrite(session: WriteSession, table: TableRuntime, query: string, ..
   try {
     session.sql.exec(query, ...bindings);
   } catch (cause) {
-    const match = /UNIQUE constraint failed: ([^\s]+)/.exec(String((cause as Error)?.message ?? cause));
+    // SQLite says "UNIQUE constraint failed: notes.id: SQLITE_CONSTRAINT ..." (columns comma-separated, then a colon).
+    const match = /UNIQUE constraint failed: ([^:]+)/.exec(String((cause as Error)?.message ?? cause));
     if (!match) throw cause;
-    const columns = (match[1] ?? "").split(",").map((part) => part.split(".").pop() ?? part);
+    const columns = (match[1] ?? "").split(",").map((part) => part.trim().split(".").pop() ?? part);
     const errors = Object.fromEntries(columns.map((c) => [c, "already exists"]));
     throw new HttpError(409, "UNIQUE_CONFLICT", `A row of "${table.name}" already has this ${columns.join(", ")}; use another value or ?onConflict=${columns[0]} to update it.`, { errors, cause });
   }

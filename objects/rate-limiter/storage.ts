@@ -28,9 +28,23 @@ export class LimitStore {
     this.#storage = storage;
   }
 
+  /** The database for writing: creates the schema on first use. */
   get #sql(): SqlStorage {
     if (!this.#ready) {
       this.#storage.sql.exec(SCHEMA);
+      this.#ready = true;
+    }
+    return this.#storage.sql;
+  }
+
+  /**
+   * The database for reading, or null while the key has never been written: peeks and dry runs
+   * on an unused key must not create tables that no alarm would ever clean up.
+   */
+  get #readable(): SqlStorage | null {
+    if (!this.#ready) {
+      const exists = this.#storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_limit_state'").toArray().length > 0;
+      if (!exists) return null;
       this.#ready = true;
     }
     return this.#storage.sql;
@@ -40,7 +54,7 @@ export class LimitStore {
   readStates(policies: readonly string[]): unknown[] {
     return policies.map((policy) => {
       if (this.#cache.has(policy)) return this.#cache.get(policy);
-      const row = this.#sql.exec<{ state: string }>("SELECT state FROM _limit_state WHERE policy = ?", policy).toArray()[0];
+      const row = this.#readable?.exec<{ state: string }>("SELECT state FROM _limit_state WHERE policy = ?", policy).toArray()[0];
       const state = row ? (JSON.parse(row.state) as unknown) : null;
       this.#cache.set(policy, state);
       return state;
@@ -66,13 +80,14 @@ export class LimitStore {
 
   /** The answer stored for a requestId that has not expired, or null. */
   remembered(requestId: string, now: number): unknown {
-    const row = this.#sql.exec<{ decision: string }>("SELECT decision FROM _request WHERE request_id = ? AND expires_at > ?", requestId, now).toArray()[0];
+    const row = this.#readable?.exec<{ decision: string }>("SELECT decision FROM _request WHERE request_id = ? AND expires_at > ?", requestId, now).toArray()[0];
     return row ? (JSON.parse(row.decision) as unknown) : null;
   }
 
   /** Forgets these policies' states, or every state and remembered answer when `policies` is null. */
   clear(policies: readonly string[] | null): number {
-    const sql = this.#sql;
+    const sql = this.#readable;
+    if (sql === null) return 0;
     if (policies === null) {
       const cleared = sql.exec("DELETE FROM _limit_state").rowsWritten;
       sql.exec("DELETE FROM _request");
@@ -89,7 +104,8 @@ export class LimitStore {
 
   /** Drops fully replenished states and expired answers; returns the next time anything expires, or null. */
   sweep(now: number): number | null {
-    const sql = this.#sql;
+    const sql = this.#readable;
+    if (sql === null) return null;
     const idle = sql.exec<{ policy: string }>("DELETE FROM _limit_state WHERE idle_at <= ? RETURNING policy", now).toArray();
     for (const { policy } of idle) this.#cache.delete(policy);
     sql.exec("DELETE FROM _request WHERE expires_at <= ?", now);
@@ -100,7 +116,7 @@ export class LimitStore {
   /** The cleanup alarm time recorded in SQL (null when none is scheduled). */
   get alarmAt(): number | null {
     if (this.#alarmAt === undefined) {
-      this.#alarmAt = this.#sql.exec<{ value: number }>("SELECT value FROM _meta WHERE key = 'alarm_at'").toArray()[0]?.value ?? null;
+      this.#alarmAt = this.#readable?.exec<{ value: number }>("SELECT value FROM _meta WHERE key = 'alarm_at'").toArray()[0]?.value ?? null;
     }
     return this.#alarmAt;
   }

@@ -130,3 +130,20 @@ describe("public posts over real HTTP", () => {
     expect(text.status).toBe(415);
   });
 });
+
+describe("early refusals of large bodies over real HTTP", () => {
+  it("answers 400 for a bad If-Match or Idempotency-Key sent with a large body, and 400 JSON_TOO_DEEP, never a 5xx", async () => {
+    const sub = unique("u");
+    const base = `/api/db/user:${sub}/tables/notes`;
+    const big = Array.from({ length: 900 }, (_, i) => ({ title: `t${i}`, body: "x".repeat(900) }));
+    const badKey = await api(base, send("POST", big, { ...SERVICE_HEADERS, "Idempotency-Key": "bad key with spaces" }));
+    expect(badKey.status).toBe(400);
+    const badMatch = await api(`${base}/nope`, send("PATCH", { body: "y".repeat(800_000) }, { ...SERVICE_HEADERS, "If-Match": "v1" }));
+    expect(badMatch.status).toBe(400);
+    const deep = await api(base, { method: "POST", body: `{"title":"d","tags":${"[".repeat(5_000)}${"]".repeat(5_000)}}`, headers: { ...SERVICE_HEADERS, "Content-Type": "application/json" } });
+    expect(deep.status).toBe(400);
+    expect(((await deep.json()) as { code: string }).code).toBe("JSON_TOO_DEEP");
+    const list = (await (await api(base, { headers: SERVICE_HEADERS })).json()) as { items: Row[] };
+    expect(list.items).toEqual([]);
+  });
+});

@@ -36,7 +36,9 @@ function etag(seq: number): string {
 
 function readResponse(request: AppRequest, body: unknown, seq: number): Response {
   const tag = etag(seq);
-  const headers = { "X-Seq": String(seq), ETag: tag, "Cache-Control": "private, no-cache" };
+  // The ETag is the block's seq, the same for every caller: Vary keeps a browser from revalidating
+  // one account's cached rows with another account's token (a 304 would show the first one's data).
+  const headers = { "X-Seq": String(seq), ETag: tag, "Cache-Control": "private, no-cache", Vary: "Authorization" };
   const ifNoneMatch = request.headers.get("If-None-Match");
   if (ifNoneMatch !== null && (ifNoneMatch.trim() === "*" || ifNoneMatch.split(",").some((t) => t.trim().replace(/^W\//, "") === tag.slice(2)))) {
     return new Response(null, { status: 304, headers });
@@ -49,6 +51,24 @@ function writeResponse(result: WriteResult): Response {
   if (result.replayed) headers["Idempotent-Replayed"] = "true";
   if (result.ms !== undefined) headers["Server-Timing"] = `db;dur=${result.ms.toFixed(1)}`;
   return json(result.body, result.status, headers);
+}
+
+/** Deepest JSON nesting a write body may have: deeper bodies overflow the stack of RPC serialization. */
+const MAX_JSON_DEPTH = 64;
+
+/** Reads a write body (415/413/400 from readJson) and refuses nesting past MAX_JSON_DEPTH with 400 JSON_TOO_DEEP. */
+async function readBody(request: AppRequest): Promise<unknown> {
+  const body = await readJson(request, config.limits.maxBodyBytes);
+  const stack: [unknown, number][] = [[body, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop() as [unknown, number];
+    if (value === null || typeof value !== "object") continue;
+    if (depth > MAX_JSON_DEPTH) {
+      throw new HttpError(400, "JSON_TOO_DEEP", `The body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep; flatten it.`);
+    }
+    for (const item of Object.values(value)) stack.push([item, depth + 1]);
+  }
+  return body;
 }
 
 function writeOptions(request: AppRequest): WriteOptions {
@@ -90,7 +110,7 @@ export async function insertRows(request: AppRequest, env?: Env): Promise<Respon
   const options = writeOptions(request);
   const onConflict = new URL(request.url).searchParams.get("onConflict");
   if (onConflict !== null) options.onConflict = onConflict;
-  const body = await readJson(request, config.limits.maxBodyBytes);
+  const body = await readBody(request);
   return writeResponse(unwrap(await actor.insert(caller, block, table, body, options)));
 }
 
@@ -99,7 +119,7 @@ export async function updateRow(request: AppRequest, env?: Env): Promise<Respons
   const { caller, block, actor } = target(request, env);
   const table = routeTable(request);
   const options = writeOptions(request);
-  const body = await readJson(request, config.limits.maxBodyBytes);
+  const body = await readBody(request);
   return writeResponse(unwrap(await actor.update(caller, block, table, rowId(request), body, options)));
 }
 
@@ -114,6 +134,6 @@ export async function deleteRow(request: AppRequest, env?: Env): Promise<Respons
 export async function runBatch(request: AppRequest, env?: Env): Promise<Response> {
   const { caller, block, actor } = target(request, env);
   const options = writeOptions(request);
-  const body = await readJson(request, config.limits.maxBodyBytes);
+  const body = await readBody(request);
   return writeResponse(unwrap(await actor.batch(caller, block, body, options)));
 }
