@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { databaseFor } from "../objects/database/stub";
-import { SERVICE, as, call, jsonInit, problem } from "./helpers/http";
+import { SERVICE, call, jsonInit, problem } from "./helpers/http";
 
 type Row = Record<string, unknown> & { id: string; version: number };
 

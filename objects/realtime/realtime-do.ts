@@ -6,6 +6,7 @@ import type { Change } from "../../shared/change";
 import { HttpError } from "../../shared/errors";
 import { CloseCode, PING_FRAME, PONG_FRAME, type ClientMessage, type SubscribeMessage } from "../../shared/protocol";
 import { checkRule } from "../../shared/rules";
+import type { Caller } from "../../shared/caller";
 import {
   type Connection,
   closeSocket,
@@ -25,7 +26,7 @@ import { ProtocolError, parseClientMessage } from "./messages";
 import { Presence } from "./presence";
 import { RealtimeStore } from "./store";
 import type { Subscription } from "./subscriptions";
-import { compileFilter } from "./visibility";
+import { type RowPredicate, compileFilter } from "./visibility";
 
 const encoder = new TextEncoder();
 
@@ -187,7 +188,7 @@ export class RealtimeDO extends DurableObject<Env> {
 
   async #authenticate(conn: Connection, token: string): Promise<void> {
     const block = this.#requireBlock();
-    let caller;
+    let caller: Caller;
     try {
       caller = await authenticateBearer(token, this.env);
     } catch (err) {
@@ -219,7 +220,7 @@ export class RealtimeDO extends DurableObject<Env> {
     if (!checkRule(config, caller, block, table, "read").allowed) {
       throw new ProtocolError("FORBIDDEN", `The rules of "${block.namespace}" do not allow you to read "${table}".`, id);
     }
-    let predicate;
+    let predicate: RowPredicate;
     try {
       predicate = compileFilter(block, table, message.filter ?? "");
     } catch (err) {
