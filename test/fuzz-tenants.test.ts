@@ -8,7 +8,7 @@ import { SignJWT } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { TEST_SECRETS } from "./env";
 import { fetchWorker as call } from "./helpers/direct";
-import { SERVICE, jsonInit, token } from "./helpers/http";
+import { jsonInit, token } from "./helpers/http";
 import { VICTIM_TABLES, seedVictims, victimSnapshot } from "./helpers/victims";
 
 const now = () => Math.floor(Date.now() / 1000);

@@ -83,7 +83,7 @@ const anyString = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: "grap
 const percentMangled = (valid: fc.Arbitrary<string>): fc.Arbitrary<string> =>
   fc
     .tuple(valid, fc.nat(), fc.constantFrom("%", "%Z", "%ZZ", "%E0%A4", "%C0%AF", "%FF", "%00", "%25", "%2F", "%3A", "%u0041"))
-    .map(([s, at, escape]) => s.slice(0, at % (s.length + 1)) + escape + s.slice(at % (s.length + 1)));
+    .map(([s, at, broken]) => s.slice(0, at % (s.length + 1)) + broken + s.slice(at % (s.length + 1)));
 
 /** One URL path segment: valid most of the time, hostile often. */
 const segment = (valid: fc.Arbitrary<string>): fc.Arbitrary<string> =>
