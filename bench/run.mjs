@@ -23,7 +23,7 @@ const stopAll = async () => {
 process.on("SIGINT", () => stopAll().then(() => process.exit(130)));
 let code = 0;
 try {
-  await scenario.run({ name, cleanup, duration: values.duration ? Number(values.duration) : 10 });
+  await scenario.run({ name, cleanup, duration: values.duration ? Number(values.duration) : (scenario.defaultDuration ?? 10) });
 } catch (err) {
   console.error(err);
   code = 1;

@@ -1,19 +1,52 @@
 import { HttpError } from "../../shared/errors";
 
 /**
+ * Deepest array/object nesting a body may have. Actor RPC serializes values recursively and a
+ * body nested a few thousand levels deep overflowed its stack (a 500 found by the fuzz suite).
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** Unread bodies up to this size are drained before an early answer; larger ones are cancelled. */
+export const DRAIN_LIMIT_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Throws away the rest of a request body before an early answer: drains it up to
+ * `DRAIN_LIMIT_BYTES`, cancels beyond. Under wrangler dev an answer sent while an upload is unread,
+ * or just cancelled, reaches the client as a 503 "worker restarted mid-request" (workers-sdk #5095;
+ * the e2e fuzz suite hit it with 400/404/405/413 answers to POSTs).
+ */
+export async function discardBody(request: Request, reader?: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  if (!reader) {
+    const body = request.body;
+    if (!body || request.bodyUsed || body.locked) return;
+    reader = body.getReader();
+  }
+  try {
+    for (let read = 0; read <= DRAIN_LIMIT_BYTES; ) {
+      const chunk = await reader.read();
+      if (chunk.done) return;
+      read += chunk.value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    // The client went away mid-upload: nothing left to discard.
+  }
+}
+
+/**
  * Reads a JSON request body with a byte limit: 415 unless `application/json`, 413 over the limit,
- * 400 for malformed JSON. An over-limit body is cancelled before answering (under wrangler dev an
- * unread streamed upload answered with 413 turns into a 503 "worker restarted mid-request").
+ * 400 for malformed JSON or nesting deeper than `MAX_JSON_DEPTH`. A refused body is discarded
+ * before answering (see `discardBody`).
  */
 export async function readJson(request: Request, maxBytes: number): Promise<unknown> {
   const type = request.headers.get("Content-Type") ?? "";
   if (!/^application\/json\s*(;|$)/i.test(type)) {
-    await request.body?.cancel();
+    await discardBody(request);
     throw new HttpError(415, "UNSUPPORTED_MEDIA_TYPE", 'Send the body as JSON with "Content-Type: application/json".');
   }
   const declared = Number(request.headers.get("Content-Length") ?? "NaN");
   if (declared > maxBytes) {
-    await request.body?.cancel();
+    await discardBody(request);
     throw tooLarge(maxBytes);
   }
   if (!request.body) throw new HttpError(400, "INVALID_JSON", "The request body is empty; send a JSON document.");
@@ -25,7 +58,7 @@ export async function readJson(request: Request, maxBytes: number): Promise<unkn
     if (done) break;
     size += value.byteLength;
     if (size > maxBytes) {
-      await reader.cancel();
+      await discardBody(request, reader);
       throw tooLarge(maxBytes);
     }
     chunks.push(value);
@@ -42,6 +75,9 @@ export async function readJson(request: Request, maxBytes: number): Promise<unkn
   } catch (cause) {
     throw new HttpError(400, "INVALID_JSON", "The request body is not valid UTF-8.", { cause });
   }
+  if (nestingExceeds(text, MAX_JSON_DEPTH)) {
+    throw new HttpError(400, "JSON_TOO_DEEP", `The request body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels; flatten it.`);
+  }
   try {
     return JSON.parse(text);
   } catch (cause) {
@@ -51,4 +87,21 @@ export async function readJson(request: Request, maxBytes: number): Promise<unkn
 
 function tooLarge(maxBytes: number): HttpError {
   return new HttpError(413, "BODY_TOO_LARGE", `The request body is larger than ${maxBytes} bytes; split it into smaller requests.`);
+}
+
+/** Whether brackets outside strings nest deeper than `limit`; one pass, no parsing. */
+function nestingExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
 }

@@ -1,4 +1,5 @@
 import { HttpError, problemResponse, toProblem } from "../../shared/errors";
+import { discardBody } from "./body";
 import type { AppRequest, Args } from "../context";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
@@ -27,7 +28,8 @@ export function renderError(err: unknown, request: AppRequest): Response {
  * Last in the chain: every response gets `X-Request-Id`, `Server-Timing` and the headers middleware
  * queued; a missing response becomes a 404; then one structured log line (no tokens, no bodies).
  */
-export function finishResponse(response: Response | undefined, request: AppRequest, env: Args[0]): Response {
+export async function finishResponse(response: Response | undefined, request: AppRequest, env: Args[0]): Promise<Response> {
+  await discardBody(request); // an early answer (error, DELETE with a body): see discardBody
   let out = response ?? renderError(new HttpError(404, "NOT_FOUND", "No route matches this path."), request);
   if (out.status === 101) return out; // WebSocket upgrades carry no extra headers.
   const state = request.state;

@@ -10,7 +10,7 @@ export function withBlock(request: AppRequest): void {
   request.state.block = parseBlock(request.params.block ?? "", config);
 }
 
-/** The table named by the route, checked against the block's namespace (404 when undeclared). */
+/** The table named by the route, checked against the block's namespace (400 malformed, 404 undeclared). */
 export function routeTable(request: AppRequest): string {
   let table: string;
   try {
