@@ -76,12 +76,26 @@ describe("IsolateLimiter (the in-isolate tier)", () => {
     expect(await limiter.admit("sub:hot", policy(2), actor.fetch, "Bearer hot")).toMatchObject({ allowed: true, calledActor: true });
   });
 
-  it("shares one actor call among concurrent requests of the same caller", async () => {
+  it("admits concurrent requests of one caller exactly as far as the actor granted", async () => {
     const limiter = new IsolateLimiter(() => 0);
     const actor = fakeActor(10);
     const admissions = await Promise.all(Array.from({ length: 30 }, () => limiter.admit("sub:burst", policy(150), actor.fetch, null)));
     expect(admissions.filter((a) => a.allowed)).toHaveLength(10);
-    expect(actor.calls.length).toBeLessThanOrEqual(11);
+    expect(actor.calls.length).toBeLessThanOrEqual(30);
+  });
+
+  it("never leaves a request waiting on another request's lease that never settles", async () => {
+    const limiter = new IsolateLimiter(() => 0);
+    const actor = fakeActor(100);
+    let first = true;
+    // The first lease belongs to a request whose client went away: its I/O never completes.
+    const fetch: LeaseFetcher = (want) => (first ? ((first = false), new Promise<never>(() => {})) : actor.fetch(want));
+    void limiter.admit("sub:abandoned", policy(150), fetch, null);
+    const next = await Promise.race([
+      limiter.admit("sub:abandoned", policy(150), fetch, null),
+      new Promise<"hung">((resolve) => setTimeout(() => resolve("hung"), 1_000)),
+    ]);
+    expect(next).toMatchObject({ allowed: true, calledActor: true });
   });
 
   it("keeps its memory bounded, forgetting the oldest callers first", async () => {

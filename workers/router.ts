@@ -50,7 +50,6 @@ function notFoundOrWrongMethod(request: AppRequest): never {
     if (method !== "ALL" && pattern.test(path)) allowed.add(method);
   }
   if (allowed.size > 0) {
-    if (allowed.has("GET")) allowed.add("HEAD");
     allowed.add("OPTIONS");
     throw new HttpError(405, "METHOD_NOT_ALLOWED", `${request.method} is not supported here; use ${[...allowed].join(", ")}.`, {
       headers: { Allow: [...allowed].join(", ") },

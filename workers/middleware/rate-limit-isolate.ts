@@ -33,7 +33,8 @@ interface Slot {
   actorRemaining: number;
   resetAt: number;
   blockedUntil: number;
-  pending: Promise<void> | null;
+  /** Lease calls under way for this caller (each belongs to the request that made it). */
+  inFlight: number;
 }
 
 /** Largest lease, whatever the policy. */
@@ -78,49 +79,58 @@ export class IsolateLimiter {
     return Math.max(0, left);
   }
 
-  /** Admits one request for `key` from the local lease, leasing more from the actor when it runs out. */
+  /**
+   * Admits one request for `key` from the local lease, leasing more from the actor when it runs out.
+   * A request never waits on another request's lease: workerd cancels a request's I/O when its
+   * client goes away, and a request awaiting that promise would hang until the runtime kills it
+   * (seen in the soak as "code had hung" 500s). Each lease is debited at the actor, so concurrent
+   * leases can only leave units unused, never admit more than the policy allows.
+   */
   async admit(key: string, policy: Policy, fetchLease: LeaseFetcher, credential: string | null): Promise<Admission> {
-    let calledActor = false;
-    for (;;) {
-      const now = this.#clock();
-      const slot = this.#slot(key);
-      if (slot.blockedUntil > now) {
-        if (credential !== null) this.#remember(this.#blockedCredentials, credential, slot.blockedUntil);
-        return { allowed: false, remaining: 0, retryAfterMs: slot.blockedUntil - now, resetAfterMs: Math.max(0, slot.resetAt - now), calledActor };
-      }
-      if (slot.tokens > 0 && slot.expiresAt > now) {
-        slot.tokens -= 1;
-        return { allowed: true, remaining: slot.actorRemaining + slot.tokens, retryAfterMs: 0, resetAfterMs: Math.max(0, slot.resetAt - now), calledActor };
-      }
-      if (slot.pending) {
-        await slot.pending;
-        continue;
-      }
+    const now = this.#clock();
+    const slot = this.#slot(key);
+    if (slot.blockedUntil > now) return this.#deny(slot, now, credential, false);
+    if (slot.tokens > 0 && slot.expiresAt > now) {
+      slot.tokens -= 1;
+      return { allowed: true, remaining: slot.actorRemaining + slot.tokens, retryAfterMs: 0, resetAfterMs: Math.max(0, slot.resetAt - now), calledActor: false };
+    }
+    let want = 1;
+    if (slot.inFlight === 0) {
+      // Adapt the lease size only on the first refill of a round, from how the last lease went.
       if (slot.tokens > 0) slot.size = Math.max(1, Math.floor(slot.size / 2)); // units expired unused
       else if (slot.expiresAt > now) slot.size = Math.min(maxLease(policy), slot.size * 2); // used up in time
       slot.size = Math.min(slot.size, maxLease(policy));
       slot.tokens = 0;
-      calledActor = true;
-      slot.pending = fetchLease(slot.size)
-        .then((lease) => {
-          const at = this.#clock();
-          slot.tokens = lease.granted;
-          slot.expiresAt = at + leaseTtl(policy);
-          slot.actorRemaining = lease.remaining;
-          slot.resetAt = at + lease.resetAfterMs;
-          if (lease.granted === 0) slot.blockedUntil = at + lease.retryAfterMs;
-        })
-        .finally(() => {
-          slot.pending = null;
-        });
-      await slot.pending;
+      want = slot.size;
     }
+    slot.inFlight += 1;
+    let lease: Awaited<ReturnType<LeaseFetcher>>;
+    try {
+      lease = await fetchLease(want);
+    } finally {
+      slot.inFlight -= 1;
+    }
+    const at = this.#clock();
+    slot.actorRemaining = lease.remaining;
+    slot.resetAt = at + lease.resetAfterMs;
+    if (lease.granted === 0) {
+      slot.blockedUntil = at + lease.retryAfterMs;
+      return this.#deny(slot, at, credential, true);
+    }
+    slot.tokens = (slot.expiresAt > at ? slot.tokens : 0) + lease.granted - 1;
+    slot.expiresAt = at + leaseTtl(policy);
+    return { allowed: true, remaining: slot.actorRemaining + slot.tokens, retryAfterMs: 0, resetAfterMs: Math.max(0, slot.resetAt - at), calledActor: true };
+  }
+
+  #deny(slot: Slot, now: number, credential: string | null, calledActor: boolean): Admission {
+    if (credential !== null) this.#remember(this.#blockedCredentials, credential, slot.blockedUntil);
+    return { allowed: false, remaining: 0, retryAfterMs: slot.blockedUntil - now, resetAfterMs: Math.max(0, slot.resetAt - now), calledActor };
   }
 
   #slot(key: string): Slot {
     let slot = this.#slots.get(key);
     if (!slot) {
-      slot = { tokens: 0, expiresAt: 0, size: 1, actorRemaining: 0, resetAt: 0, blockedUntil: 0, pending: null };
+      slot = { tokens: 0, expiresAt: 0, size: 1, actorRemaining: 0, resetAt: 0, blockedUntil: 0, inFlight: 0 };
       this.#remember(this.#slots, key, slot);
     }
     return slot;
@@ -132,7 +142,7 @@ export class IsolateLimiter {
       const now = this.#clock();
       for (const [k, v] of map) {
         const slot = v as Partial<Slot> | number;
-        const stale = typeof slot === "number" ? slot <= now : !slot.pending && (slot.blockedUntil ?? 0) <= now && (slot.expiresAt ?? 0) <= now;
+        const stale = typeof slot === "number" ? slot <= now : !slot.inFlight && (slot.blockedUntil ?? 0) <= now && (slot.expiresAt ?? 0) <= now;
         if (stale) map.delete(k);
       }
       for (const k of map.keys()) {

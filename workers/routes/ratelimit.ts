@@ -12,7 +12,7 @@ import { type Policy, configPolicy, hasInlineFields, inlinePolicy } from "../../
 import type { RateLimiterDO } from "../../objects/rate-limiter/rate-limiter-do";
 import { config } from "../config";
 import { type AppRequest, type Args, json } from "../context";
-import { readJson } from "../middleware/body";
+import { discardBody, readJson } from "../middleware/body";
 
 /** Longest key accepted, in characters. */
 export const MAX_KEY_LENGTH = 256;
@@ -32,7 +32,7 @@ export function limiterFor(env: Env, name: string): DurableObjectStub<RateLimite
 /** POST: decide a request of `cost` units against one or more policies. */
 export async function decide(request: AppRequest, env: Args[0]): Promise<Response> {
   const key = routeKey(request);
-  if (request.state.caller?.kind === "anonymous") await request.body?.cancel(); // see readJson: unread uploads turn into 503s under wrangler dev
+  if (request.state.caller?.kind === "anonymous") await discardBody(request); // see discardBody: unread uploads turn into 503s under wrangler dev
   requireSignedIn(request.state.caller);
   const body = await readJson(request, config.limits.maxBodyBytes);
   if (typeof body !== "object" || body === null || Array.isArray(body)) throw badRequest("The body must be a JSON object.");
