@@ -89,7 +89,11 @@ describe("IsolateLimiter (the in-isolate tier)", () => {
     const actor = fakeActor(100);
     let first = true;
     // The first lease belongs to a request whose client went away: its I/O never completes.
-    const fetch: LeaseFetcher = (want) => (first ? ((first = false), new Promise<never>(() => {})) : actor.fetch(want));
+    const fetch: LeaseFetcher = (want) => {
+      if (!first) return actor.fetch(want);
+      first = false;
+      return new Promise<never>(() => {});
+    };
     void limiter.admit("sub:abandoned", policy(150), fetch, null);
     const next = await Promise.race([
       limiter.admit("sub:abandoned", policy(150), fetch, null),
