@@ -86,20 +86,31 @@ describe("IsolateLimiter (the in-isolate tier)", () => {
 
   it("never leaves a request waiting on another request's lease that never settles", async () => {
     const limiter = new IsolateLimiter(() => 0);
-    const actor = fakeActor(100);
-    let first = true;
-    // The first lease belongs to a request whose client went away: its I/O never completes.
+    const actor = fakeActor(1_000);
+    let calls = 0;
+    // The second lease (a sized one) belongs to a request whose client went away: it never settles.
     const fetch: LeaseFetcher = (want) => {
-      if (!first) return actor.fetch(want);
-      first = false;
+      calls += 1;
+      if (calls !== 2) return actor.fetch(want);
       return new Promise<never>(() => {});
     };
-    void limiter.admit("sub:abandoned", policy(150), fetch, null);
+    await limiter.admit("sub:abandoned", policy(100_000), fetch, null); // lease of 1, used at once
+    void limiter.admit("sub:abandoned", policy(100_000), fetch, null); // lease of 2: hangs forever
     const next = await Promise.race([
-      limiter.admit("sub:abandoned", policy(150), fetch, null),
+      limiter.admit("sub:abandoned", policy(100_000), fetch, null),
       new Promise<"hung">((resolve) => setTimeout(() => resolve("hung"), 1_000)),
     ]);
     expect(next).toMatchObject({ allowed: true, calledActor: true });
+    expect(actor.calls).toEqual([1, 1]); // waited briefly on the hung lease, then asked for itself
+  });
+
+  it("lets concurrent requests wait briefly on one sized lease instead of each calling the actor", async () => {
+    const limiter = new IsolateLimiter(() => 0);
+    const actor = fakeActor(1_000);
+    await limiter.admit("sub:wave", policy(100_000), actor.fetch, null); // lease 1
+    const admissions = await Promise.all(Array.from({ length: 3 }, () => limiter.admit("sub:wave", policy(100_000), actor.fetch, null)));
+    expect(admissions.every((a) => a.allowed)).toBe(true);
+    expect(actor.calls).toEqual([1, 2, 4]); // the lease of 2 served two waiting requests; the third started the next round
   });
 
   it("keeps its memory bounded, forgetting the oldest callers first", async () => {

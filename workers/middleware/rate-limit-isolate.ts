@@ -35,7 +35,12 @@ interface Slot {
   blockedUntil: number;
   /** Lease calls under way for this caller (each belongs to the request that made it). */
   inFlight: number;
+  /** Settles when the current sized lease call does; others wait on it, but never for long. */
+  pending: Promise<void> | null;
 }
+
+/** How long a request waits on another request's lease before asking the actor itself. */
+export const LEASE_WAIT_MS = 50;
 
 /** Largest lease, whatever the policy. */
 export const MAX_LEASE = 128;
@@ -81,19 +86,25 @@ export class IsolateLimiter {
 
   /**
    * Admits one request for `key` from the local lease, leasing more from the actor when it runs out.
-   * A request never waits on another request's lease: workerd cancels a request's I/O when its
-   * client goes away, and a request awaiting that promise would hang until the runtime kills it
-   * (seen in the soak as "code had hung" 500s). Each lease is debited at the actor, so concurrent
-   * leases can only leave units unused, never admit more than the policy allows.
+   * A request waits on another request's lease for at most LEASE_WAIT_MS, then asks the actor
+   * itself: workerd cancels a request's I/O when its client goes away, and a request awaiting that
+   * promise without a bound would hang until the runtime kills it (seen in the soak as "code had
+   * hung" 500s). Each lease is debited at the actor, so concurrent leases can only leave units
+   * unused, never admit more than the policy allows.
    */
   async admit(key: string, policy: Policy, fetchLease: LeaseFetcher, credential: string | null): Promise<Admission> {
-    const now = this.#clock();
     const slot = this.#slot(key);
-    if (slot.blockedUntil > now) return this.#deny(slot, now, credential, false);
-    if (slot.tokens > 0 && slot.expiresAt > now) {
-      slot.tokens -= 1;
-      return { allowed: true, remaining: slot.actorRemaining + slot.tokens, retryAfterMs: 0, resetAfterMs: Math.max(0, slot.resetAt - now), calledActor: false };
+    for (let waited = false; ; waited = true) {
+      const now = this.#clock();
+      if (slot.blockedUntil > now) return this.#deny(slot, now, credential, false);
+      if (slot.tokens > 0 && slot.expiresAt > now) {
+        slot.tokens -= 1;
+        return { allowed: true, remaining: slot.actorRemaining + slot.tokens, retryAfterMs: 0, resetAfterMs: Math.max(0, slot.resetAt - now), calledActor: false };
+      }
+      if (waited || slot.pending === null) break;
+      await Promise.race([slot.pending, new Promise((resolve) => setTimeout(resolve, LEASE_WAIT_MS))]);
     }
+    const now = this.#clock();
     let want = 1;
     if (slot.inFlight === 0) {
       // Adapt the lease size only on the first refill of a round, from how the last lease went.
@@ -104,11 +115,18 @@ export class IsolateLimiter {
       want = slot.size;
     }
     slot.inFlight += 1;
+    const call = fetchLease(want);
+    const settled = call.then(
+      () => undefined,
+      () => undefined,
+    );
+    if (want > 1) slot.pending = settled;
     let lease: Awaited<ReturnType<LeaseFetcher>>;
     try {
-      lease = await fetchLease(want);
+      lease = await call;
     } finally {
       slot.inFlight -= 1;
+      if (slot.pending === settled) slot.pending = null;
     }
     const at = this.#clock();
     slot.actorRemaining = lease.remaining;
@@ -130,7 +148,7 @@ export class IsolateLimiter {
   #slot(key: string): Slot {
     let slot = this.#slots.get(key);
     if (!slot) {
-      slot = { tokens: 0, expiresAt: 0, size: 1, actorRemaining: 0, resetAt: 0, blockedUntil: 0, inFlight: 0 };
+      slot = { tokens: 0, expiresAt: 0, size: 1, actorRemaining: 0, resetAt: 0, blockedUntil: 0, inFlight: 0, pending: null };
       this.#remember(this.#slots, key, slot);
     }
     return slot;
