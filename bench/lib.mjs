@@ -21,10 +21,13 @@ export async function benchToken(sub, claims = {}, ttlSeconds = 3600) {
   return new SignJWT(claims).setProtectedHeader({ alg: "HS256" }).setSubject(sub).setIssuedAt(now).setExpirationTime(now + ttlSeconds).sign(new TextEncoder().encode(BENCH_VARS.JWT_SECRET));
 }
 
-/** Starts Actorbase (fresh state dir) and tracks it for cleanup. */
-export async function startActorbase(cleanup, vars = {}) {
-  const dir = mkdtempSync(join(tmpdir(), "actorbase-bench-"));
-  const server = await startServer({ persistTo: dir, vars: { ...BENCH_VARS, ...vars } });
+/**
+ * Starts a server (scripts/dev-server.mjs options) on a fresh state dir and registers its stop
+ * and the dir's removal with `cleanup`.
+ */
+export async function startTracked(cleanup, prefix, options = {}) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const server = await startServer({ ...options, persistTo: dir });
   cleanup.push(async () => {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -32,15 +35,19 @@ export async function startActorbase(cleanup, vars = {}) {
   return { ...server, persistDir: dir };
 }
 
+/** Starts Actorbase (fresh state dir) and tracks it for cleanup. */
+export function startActorbase(cleanup, vars = {}) {
+  return startTracked(cleanup, "actorbase-bench-", { vars: { ...BENCH_VARS, ...vars } });
+}
+
 /** Starts the bare baseline Worker of bench/baseline (fresh state dir). */
-export async function startBaseline(cleanup) {
-  const dir = mkdtempSync(join(tmpdir(), "actorbase-baseline-"));
-  const server = await startServer({ config: resolve(ROOT, "bench/baseline/wrangler.toml"), persistTo: dir, healthPath: "/noop" });
-  cleanup.push(async () => {
-    await server.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return server;
+export function startBaseline(cleanup) {
+  return startBenchWorker(cleanup, "baseline");
+}
+
+/** Starts a Worker from its own wrangler config under bench/ (fresh state dir), e.g. "realtime-naive". */
+export function startBenchWorker(cleanup, name) {
+  return startTracked(cleanup, `actorbase-${name}-`, { config: resolve(ROOT, `bench/${name}/wrangler.toml`), healthPath: "/noop" });
 }
 
 /**

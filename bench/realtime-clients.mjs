@@ -1,7 +1,7 @@
 // Realtime benchmark plumbing: many raw WebSocket subscribers (the `ws` package) that record, per
 // client, which seqs arrived (loss and duplicates) and how long each took (delivery latency).
 import WebSocket from "ws";
-import { percentile } from "./lib.mjs";
+import { percentile, startBenchWorker } from "./lib.mjs";
 
 const SEQ = /"seq":(\d+)/;
 const SENT_AT = /"body":"(\d+)"/;
@@ -129,18 +129,8 @@ export async function steadyWrites(rate, seconds, write) {
 }
 
 /** Starts the naive realtime baseline of bench/realtime-naive (fresh state dir), tracked for cleanup. */
-export async function startNaive(cleanup) {
-  const { mkdtempSync, rmSync } = await import("node:fs");
-  const { tmpdir } = await import("node:os");
-  const { join, resolve } = await import("node:path");
-  const { ROOT, startServer } = await import("../scripts/dev-server.mjs");
-  const dir = mkdtempSync(join(tmpdir(), "actorbase-naive-"));
-  const server = await startServer({ config: resolve(ROOT, "bench/realtime-naive/wrangler.toml"), persistTo: dir, healthPath: "/noop" });
-  cleanup.push(async () => {
-    await server.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return server;
+export function startNaive(cleanup) {
+  return startBenchWorker(cleanup, "realtime-naive");
 }
 
 /** The two systems under test, behind one interface: open subscribers, write one row. */

@@ -6,6 +6,8 @@ import type { Caller } from "../shared/caller";
 export interface RequestState {
   /** The X-Request-Id echoed on the response and written to the log line. */
   id: string;
+  /** The URL path, parsed once for every middleware that routes or logs by it. */
+  path: string;
   /** `performance.now()`-style start time in ms (Date.now under workerd's coarse clock). */
   startedAt: number;
   caller?: Caller;

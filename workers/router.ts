@@ -44,7 +44,7 @@ router
 
 /** 405 with `Allow` when the path exists under other methods, else 404. */
 function notFoundOrWrongMethod(request: AppRequest): never {
-  const path = new URL(request.url).pathname;
+  const path = request.state.path;
   const allowed = new Set<string>();
   for (const [method, pattern] of router.routes) {
     if (method !== "ALL" && pattern.test(path)) allowed.add(method);

@@ -9,6 +9,7 @@ export function withRequestState(request: AppRequest): void {
   const incoming = request.headers.get("X-Request-Id");
   request.state = {
     id: incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID(),
+    path: new URL(request.url).pathname,
     startedAt: Date.now(),
     responseHeaders: new Headers(),
   };
@@ -46,7 +47,7 @@ export async function finishResponse(response: Response | undefined, request: Ap
   });
   out.headers.append("Server-Timing", `total;dur=${ms}`);
   if (env.LOG_FORMAT !== "off") {
-    console.log(JSON.stringify({ id: state?.id, method: request.method, route: request.route ?? null, path: new URL(request.url).pathname, status: out.status, ms }));
+    console.log(JSON.stringify({ id: state?.id, method: request.method, route: request.route ?? null, path: state?.path ?? null, status: out.status, ms }));
   }
   return out;
 }

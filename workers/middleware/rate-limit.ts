@@ -95,6 +95,6 @@ function credentialOf(request: AppRequest): string | null {
 }
 
 function isApi(request: AppRequest): boolean {
-  const path = new URL(request.url).pathname;
+  const path = request.state.path;
   return path === "/api" || path.startsWith("/api/");
 }
