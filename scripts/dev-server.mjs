@@ -21,13 +21,13 @@ export async function freePort() {
 
 /**
  * Starts a local server. Options: `port`, `persistTo` (state directory), `vars` (bindings passed
- * with --var, which override .dev.vars), `config` (a wrangler config path), `inherit` (show output),
+ * with --var, which override .dev.vars), `config` (a wrangler config path), `inherit` (show output), `inspectorPort`,
  * `healthPath` (what to poll; default /api/health), `timeoutMs`.
- * Returns { url, port, child, output(), stop(signal) }.
+ * Returns { url, port, inspectorPort, child, output(), stop(signal) }.
  */
 export async function startServer(options = {}) {
   const port = options.port ?? (await freePort());
-  const inspectorPort = await freePort();
+  const inspectorPort = options.inspectorPort ?? (await freePort());
   const args = ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--show-interactive-dev-session=false", "--log-level", options.logLevel ?? "warn"];
   if (options.config) args.push("--config", options.config);
   if (options.persistTo) args.push("--persist-to", options.persistTo);
@@ -66,5 +66,5 @@ export async function startServer(options = {}) {
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  return { url, port, child, output: () => log, stop };
+  return { url, port, inspectorPort, child, output: () => log, stop };
 }
