@@ -133,9 +133,25 @@ export function startNaive(cleanup) {
   return startBenchWorker(cleanup, "realtime-naive");
 }
 
-/** The two systems under test, behind one interface: open subscribers, write one row. */
+/**
+ * The systems under test, behind one interface: open subscribers, write one row. `naive` accepts
+ * permessage-deflate as the runtime does by default; `naivePlain` is the same loop declining it,
+ * as Actorbase does, to show how much of the difference is compression.
+ */
 export function sides(actorbase, naive, serviceKey, tokenFor) {
   const wsUrl = (base) => base.replace(/^http/, "ws");
+  const naiveSide = (label, query) => ({
+    label,
+    open: (block, count, options = {}) => openSubscribers({ kind: "naive", url: `${wsUrl(naive.url)}/ws?key=${block}${query}`, count, ...options }),
+    write: async (block) => {
+      const response = await fetch(`${naive.url}/publish?key=${block}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ title: "bench", body: String(Date.now()) }),
+      });
+      return (await response.json()).seq;
+    },
+  });
   return {
     actorbase: {
       label: "Actorbase RealtimeDO",
@@ -151,17 +167,7 @@ export function sides(actorbase, naive, serviceKey, tokenFor) {
         return Number(response.headers.get("X-Seq"));
       },
     },
-    naive: {
-      label: "naive loop (SQL + stringify per socket)",
-      open: (block, count, options = {}) => openSubscribers({ kind: "naive", url: `${wsUrl(naive.url)}/ws?key=${block}`, count, ...options }),
-      write: async (block) => {
-        const response = await fetch(`${naive.url}/publish?key=${block}`, {
-          method: "POST",
-          headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ title: "bench", body: String(Date.now()) }),
-        });
-        return (await response.json()).seq;
-      },
-    },
+    naive: naiveSide("naive loop (SQL + stringify per socket)", ""),
+    naivePlain: naiveSide("naive loop, deflate declined", "&deflate=0"),
   };
 }

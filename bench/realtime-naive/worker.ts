@@ -2,7 +2,8 @@
 // usually does. Each write commits a row, then loops over every socket: reads the socket's
 // attachment, re-checks the subscriber's filter with a SQL query against the row, serializes the
 // whole message for that socket and sends it. No subscription index, no shared serialization.
-//   GET  /ws?key=k&filter=priority>=N   hibernating WebSocket subscriber (answers {"type":"subscribed"})
+//   GET  /ws?key=k&minPriority=N[&deflate=0]  hibernating WebSocket subscriber (answers {"type":"subscribed"});
+//                                       deflate=0 declines permessage-deflate, which is otherwise accepted
 //   POST /publish?key=k                 body {title, body, priority}: insert + fan-out, answers {seq}
 //   GET  /noop                          health
 import { DurableObject } from "cloudflare:workers";
@@ -27,7 +28,8 @@ export class NaiveRealtimeDO extends DurableObject<NaiveEnv> {
       this.ctx.acceptWebSocket(server);
       server.serializeAttachment({ sub: "s1", minPriority: Number(url.searchParams.get("minPriority") ?? "0") });
       server.send(JSON.stringify({ type: "subscribed", id: "s1", seq: this.#seq }));
-      return new Response(null, { status: 101, webSocket: client });
+      const headers: Record<string, string> = url.searchParams.get("deflate") === "0" ? { "Sec-WebSocket-Extensions": "none" } : {};
+      return new Response(null, { status: 101, webSocket: client, headers });
     }
     const data = (await request.json()) as { title?: string; body?: string; priority?: number };
     const seq = ++this.#seq;

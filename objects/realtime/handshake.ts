@@ -21,10 +21,21 @@ export function callerFromHeaders(headers: Headers): Caller | null {
   return raw ? (JSON.parse(raw) as Caller) : null;
 }
 
-/** The 101 answer for an accepted socket, selecting our subprotocol when the client offered it. */
+/**
+ * The 101 answer for an accepted socket, selecting our subprotocol when the client offered it.
+ * It declines permessage-deflate, which the runtime would otherwise accept whenever a client
+ * offers it (browsers always do): change frames are small, and deflating each one per socket cost
+ * more CPU than sending it (docs/realtime.md, "Compression"). A `Sec-WebSocket-Extensions` value
+ * naming no extension the runtime knows is how a Worker declines the offer.
+ */
 export function upgradeResponse(client: WebSocket, selectProtocol: boolean): Response {
-  return new Response(null, { status: 101, webSocket: client, ...(selectProtocol ? { headers: { "Sec-WebSocket-Protocol": PROTOCOL } } : {}) });
+  const headers: Record<string, string> = { "Sec-WebSocket-Extensions": NO_EXTENSIONS };
+  if (selectProtocol) headers["Sec-WebSocket-Protocol"] = PROTOCOL;
+  return new Response(null, { status: 101, webSocket: client, headers });
 }
+
+/** Declines every extension the client offered (see upgradeResponse). */
+export const NO_EXTENSIONS = "none";
 
 /**
  * Accepts a socket only to close it at once with a protocol close code (4401, 4403, 1013): a

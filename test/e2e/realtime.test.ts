@@ -44,6 +44,14 @@ describe("realtime over a real server: handshake", () => {
     socket.ws.close();
   });
 
+  it("declines permessage-deflate, which the ws client offers by default", async () => {
+    const id = unique("rt");
+    const socket = await open(`user:${id}`, { token: await token(id) });
+    await socket.next("ready");
+    expect(socket.ws.extensions).toBe("");
+    socket.ws.close();
+  });
+
   it("closes with 4403 on a block the caller may not read, and 4401 on a forged token", async () => {
     const forbidden = await open(`user:${unique("rt")}`, { token: await token("someone-else") });
     expect((await forbidden.closed).code).toBe(4403);
