@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ALGORITHMS, type TimedState } from "../objects/rate-limiter/algorithms";
 import { evaluate } from "../objects/rate-limiter/decision";
 import { type Policy, capacity } from "../objects/rate-limiter/policy";
+import { reserveUnits, stateToWrite } from "../objects/rate-limiter/reserve";
 import type { RateLimitAlgorithm } from "../shared/config";
 
 /** A request in a generated history: the clock moves by `dt` (may go backwards), then asks `cost`. */
@@ -147,6 +148,43 @@ describe.each(["gcra", "token_bucket", "sliding_window", "fixed_window"] as cons
     );
   });
 
+  it("writing ahead with a reserve never admits what the model would not, across restarts, and a restart costs at most the reserve", () => {
+    const reserveCase = fc.record({
+      limit: fc.integer({ min: 90, max: 400 }),
+      periodMs: fc.integer({ min: 1, max: 40 }),
+      burst: fc.integer({ min: 0, max: 60 }),
+      aligned: fc.boolean(),
+      ops: fc.array(fc.record({ dt: fc.integer({ min: 0, max: 30 }), cost: fc.integer({ min: 1, max: 60 }), restart: fc.boolean() }), { minLength: 1, maxLength: 60 }),
+    });
+    fc.assert(
+      fc.property(reserveCase, ({ limit, periodMs, burst, aligned, ops }) => {
+        const policy = policyOf(algorithm, limit, periodMs, burst, aligned);
+        const model = models[algorithm](policy, START);
+        const peek = (state: unknown, t: number) => evaluate([policy], [state], t, 0, false).decision.remaining;
+        let clock = START;
+        let memory: unknown = null;
+        let stored: unknown = null;
+        for (const { dt, cost, restart } of ops) {
+          clock += dt;
+          if (restart && stored !== null) {
+            // The restarted actor reloads what was written: never more left than the exact state, at most the reserve less.
+            expect(peek(stored, clock)).toBeLessThanOrEqual(peek(memory, clock));
+            expect(peek(stored, clock)).toBeGreaterThanOrEqual(peek(memory, clock) - reserveUnits(policy));
+            memory = stored;
+          }
+          const c = Math.min(cost, capacity(policy));
+          const { decision, nextStates } = evaluate([policy], [memory], clock, c, true);
+          if (nextStates) {
+            memory = nextStates[0];
+            stored = stateToWrite(policy, stored, memory) ?? stored;
+          }
+          if (decision.allowed) expect(model.request(clock, c)).toBe(true);
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+
   it("answers retryAfterMs exactly: denied one millisecond earlier, admitted at that time", () => {
     fc.assert(
       fc.property(arbitraryCase, fc.integer({ min: 1, max: 12 }), ({ limit, periodMs, burst, aligned, ops }, ask) => {
@@ -261,5 +299,32 @@ describe("algorithm promises over long histories", () => {
     expect(full.allowed).toBe(false);
     expect(full.remaining).toBe(0);
     expect(full.retryAfterMs).toBe(87); // one unit returns every 86.4 ms: ⌈86.4⌉
+  });
+});
+
+describe("writing ahead", () => {
+  it("writes a gcra key of limit 1,000 once per 11 admitted units: the unit and a reserve of 10", () => {
+    const policy = policyOf("gcra", 1_000, 60_000, 0);
+    expect(reserveUnits(policy)).toBe(10);
+    let memory: unknown = null;
+    let stored: unknown = null;
+    let writes = 0;
+    for (let i = 0; i < 50; i++) {
+      const { nextStates } = evaluate([policy], [memory], START, 1, true);
+      memory = nextStates![0];
+      const ahead = stateToWrite(policy, stored, memory);
+      if (ahead) {
+        stored = ahead;
+        writes++;
+      }
+    }
+    expect(writes).toBe(5);
+  });
+
+  it("reserves nothing under a capacity of 100, so small policies are written on every change", () => {
+    const policy = policyOf("token_bucket", 90, 60_000, 9);
+    expect(reserveUnits(policy)).toBe(0);
+    const { nextStates } = evaluate([policy], [null], START, 1, true);
+    expect(stateToWrite(policy, null, nextStates![0])).toEqual(nextStates![0]);
   });
 });

@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { HttpError } from "../../shared/errors";
 import { type RpcResult, capture } from "../../shared/rpc";
-import { type Decision, type DecisionMode, DECISION_MODES, checkCost, evaluate, idleAt } from "./decision";
+import { type Decision, type DecisionMode, DECISION_MODES, checkCost, evaluate } from "./decision";
 import { type Lease, grantLease } from "./lease";
 import { type Policy, policyId } from "./policy";
 import { LimitStore } from "./storage";
@@ -29,10 +29,14 @@ export const CLEANUP_DELAY_MS = 60_000;
 /**
  * One rate-limit key's exact, serial decision maker. Every decision reads state, decides and writes
  * with no await in between, so concurrent callers are admitted one at a time and never over the
- * limit. The actor's clock is the only clock. One alarm drops the key once it has fully replenished.
+ * limit. The actor's clock is the only clock. Answers come from the exact states in memory, and
+ * SQLite gets states written ahead (reserve.ts), so a busy key does not commit on every decision.
+ * One alarm drops the key once it has fully replenished and gone unused for a minute.
  */
 export class RateLimiterDO extends DurableObject<Env> {
   readonly #store: LimitStore;
+  /** When this instance last decided or leased (0 after a restart): a key in use keeps its database. */
+  #lastUsedAt = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -46,6 +50,7 @@ export class RateLimiterDO extends DurableObject<Env> {
       if (!DECISION_MODES.includes(input.mode)) throw new HttpError(400, "INVALID_REQUEST", `mode must be one of ${DECISION_MODES.join(", ")}.`);
       const debits = input.mode !== "dry_run" && input.cost > 0;
       const now = Date.now();
+      this.#lastUsedAt = now;
       if (debits && input.requestId !== null) {
         const earlier = this.#store.remembered(input.requestId, now) as Decision | null;
         if (earlier) return { ...earlier, replayed: true };
@@ -54,10 +59,9 @@ export class RateLimiterDO extends DurableObject<Env> {
       const { decision, nextStates } = evaluate(input.policies, this.#store.readStates(ids), now, input.cost, debits);
       const answer: Decision = input.mode === "shadow" ? { ...decision, allowed: true, wouldAllow: decision.allowed } : decision;
       if (nextStates) {
-        const writes = input.policies.map((policy, i) => ({ policy: ids[i]!, state: nextStates[i], idleAt: idleAt(policy, nextStates[i], now) }));
         const remember = input.requestId === null ? undefined : { requestId: input.requestId, decision: answer, expiresAt: now + rememberFor(input.policies) };
-        this.#store.write(writes, remember);
-        await this.#scheduleCleanup(Math.min(...writes.map((w) => w.idleAt), remember?.expiresAt ?? Infinity));
+        const idle = this.#store.write(input.policies.map((policy, i) => ({ id: ids[i]!, policy, state: nextStates[i] })), remember);
+        if (idle !== null) await this.#scheduleCleanup(idle);
       }
       return answer;
     });
@@ -85,13 +89,13 @@ export class RateLimiterDO extends DurableObject<Env> {
       checkInput([policy], 1);
       if (!Number.isInteger(want) || want < 1) throw new HttpError(400, "INVALID_REQUEST", "A lease must ask for at least one unit.");
       const now = Date.now();
+      this.#lastUsedAt = now;
       const id = policyId(policy);
       const [state] = this.#store.readStates([id]);
       const { lease, nextState } = grantLease(policy, state, now, want);
       if (nextState !== null) {
-        const idle = idleAt(policy, nextState, now);
-        this.#store.write([{ policy: id, state: nextState, idleAt: idle }]);
-        await this.#scheduleCleanup(idle);
+        const idle = this.#store.write([{ id, policy, state: nextState }]);
+        if (idle !== null) await this.#scheduleCleanup(idle);
       }
       return lease;
     });
@@ -99,16 +103,19 @@ export class RateLimiterDO extends DurableObject<Env> {
 
   /**
    * Cleanup: drops fully replenished states and expired answers, then either schedules the next
-   * cleanup (at least CLEANUP_DELAY_MS away) or, when nothing is left, removes the key's storage
-   * entirely. Safe to run twice.
+   * cleanup (at least CLEANUP_DELAY_MS away) or, when nothing is left and the key has not been used
+   * for CLEANUP_DELAY_MS, removes the key's storage entirely. A key in steady use under a high
+   * limit is replenished at every alarm; dropping its database would only make the next decision
+   * create it again. Safe to run twice.
    */
   override async alarm(): Promise<void> {
-    const next = this.#store.sweep(Date.now());
-    if (next === null) {
+    const now = Date.now();
+    const next = this.#store.sweep(now);
+    if (next === null && now - this.#lastUsedAt >= CLEANUP_DELAY_MS) {
       await this.#store.destroy();
       return;
     }
-    const at = Math.max(next, Date.now() + CLEANUP_DELAY_MS);
+    const at = Math.max(next ?? 0, now + CLEANUP_DELAY_MS);
     this.#store.alarmAt = at;
     await this.ctx.storage.setAlarm(at);
   }

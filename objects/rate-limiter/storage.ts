@@ -2,8 +2,12 @@
  * The RateLimiterDO's SQLite: one row per policy used on this key (its algorithm state and the time
  * it is fully replenished), the answers kept for `requestId` retries, and the cleanup alarm's time.
  * Every method is synchronous, so a caller can read, decide and write with no await in between.
- * Parsed states are cached in memory; SQLite stays the source of truth across restarts.
+ * The exact states live in memory; SQLite holds, per policy, a state at least as spent (written
+ * ahead with a reserve, see reserve.ts), which is what a restarted actor starts from.
  */
+import { idleAt } from "./decision";
+import type { Policy } from "./policy";
+import { stateToWrite } from "./reserve";
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS _limit_state (policy TEXT PRIMARY KEY, state TEXT NOT NULL, idle_at INTEGER NOT NULL);
@@ -12,15 +16,19 @@ const SCHEMA = `
 `;
 
 export interface StateWrite {
-  policy: string;
+  /** The policy's id (`policyId`), its row's key. */
+  id: string;
+  policy: Policy;
+  /** The new exact state, refreshed to now. */
   state: unknown;
-  /** When the policy will be fully replenished (absolute ms): from then on the row can go. */
-  idleAt: number;
 }
 
 export class LimitStore {
   readonly #storage: DurableObjectStorage;
+  /** Exact states by policy id (null: never used). */
   readonly #cache = new Map<string, unknown>();
+  /** What SQLite holds by policy id (null: no row), for the ids read since the last clear. */
+  readonly #stored = new Map<string, unknown>();
   #ready = false;
   #alarmAt: number | null | undefined;
 
@@ -57,25 +65,39 @@ export class LimitStore {
       const row = this.#readable?.exec<{ state: string }>("SELECT state FROM _limit_state WHERE policy = ?", policy).toArray()[0];
       const state = row ? (JSON.parse(row.state) as unknown) : null;
       this.#cache.set(policy, state);
+      this.#stored.set(policy, state);
       return state;
     });
   }
 
-  /** Writes states (and an answer to keep for a requestId) in one transaction. */
-  write(states: readonly StateWrite[], remembered?: { requestId: string; decision: unknown; expiresAt: number }): void {
+  /**
+   * Takes new exact states (read first with `readStates`) and an answer to keep for a requestId.
+   * Writes, in one transaction, the answer and each state its stored row does not already cover
+   * (ahead, with a reserve). Returns the earliest time a written row can be cleaned up, or null
+   * when nothing was written.
+   */
+  write(states: readonly StateWrite[], remembered?: { requestId: string; decision: unknown; expiresAt: number }): number | null {
+    const rows: { id: string; state: unknown; idleAt: number }[] = [];
+    for (const { id, policy, state } of states) {
+      this.#cache.set(id, state);
+      const ahead = stateToWrite(policy, this.#stored.get(id) ?? null, state);
+      if (ahead !== null) rows.push({ id, state: ahead, idleAt: idleAt(policy, ahead, ahead.at) });
+    }
+    if (rows.length === 0 && !remembered) return null;
     const sql = this.#sql;
     const writeAll = () => {
-      for (const { policy, state, idleAt } of states) {
-        sql.exec("INSERT OR REPLACE INTO _limit_state (policy, state, idle_at) VALUES (?, ?, ?)", policy, JSON.stringify(state), idleAt);
+      for (const { id, state, idleAt } of rows) {
+        sql.exec("INSERT OR REPLACE INTO _limit_state (policy, state, idle_at) VALUES (?, ?, ?)", id, JSON.stringify(state), idleAt);
       }
       if (remembered) {
         sql.exec("INSERT OR REPLACE INTO _request (request_id, decision, expires_at) VALUES (?, ?, ?)", remembered.requestId, JSON.stringify(remembered.decision), remembered.expiresAt);
       }
     };
     // One statement is atomic on its own; the common single-policy decision skips the savepoint.
-    if (states.length === 1 && !remembered) writeAll();
+    if (rows.length + (remembered ? 1 : 0) === 1) writeAll();
     else this.#storage.transactionSync(writeAll);
-    for (const { policy, state } of states) this.#cache.set(policy, state);
+    for (const { id, state } of rows) this.#stored.set(id, state);
+    return Math.min(...rows.map((row) => row.idleAt), remembered?.expiresAt ?? Number.POSITIVE_INFINITY);
   }
 
   /** The answer stored for a requestId that has not expired, or null. */
@@ -92,12 +114,14 @@ export class LimitStore {
       const cleared = sql.exec("DELETE FROM _limit_state").rowsWritten;
       sql.exec("DELETE FROM _request");
       this.#cache.clear();
+      this.#stored.clear();
       return cleared;
     }
     let cleared = 0;
     for (const policy of policies) {
       cleared += sql.exec("DELETE FROM _limit_state WHERE policy = ?", policy).rowsWritten;
       this.#cache.delete(policy);
+      this.#stored.delete(policy);
     }
     return cleared;
   }
@@ -107,7 +131,11 @@ export class LimitStore {
     const sql = this.#readable;
     if (sql === null) return null;
     const idle = sql.exec<{ policy: string }>("DELETE FROM _limit_state WHERE idle_at <= ? RETURNING policy", now).toArray();
-    for (const { policy } of idle) this.#cache.delete(policy);
+    // A row is idle no sooner than the exact state it covers, so both can go.
+    for (const { policy } of idle) {
+      this.#cache.delete(policy);
+      this.#stored.delete(policy);
+    }
     sql.exec("DELETE FROM _request WHERE expires_at <= ?", now);
     const next = sql.exec<{ next: number | null }>("SELECT min(t) AS next FROM (SELECT min(idle_at) AS t FROM _limit_state UNION ALL SELECT min(expires_at) FROM _request)").one().next;
     return next ?? null;
@@ -132,6 +160,7 @@ export class LimitStore {
     await this.#storage.deleteAlarm();
     await this.#storage.deleteAll();
     this.#cache.clear();
+    this.#stored.clear();
     this.#ready = false;
     this.#alarmAt = undefined;
   }

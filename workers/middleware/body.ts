@@ -50,7 +50,39 @@ export async function readJson(request: Request, maxBytes: number): Promise<unkn
     throw tooLarge(maxBytes);
   }
   if (!request.body) throw new HttpError(400, "INVALID_JSON", "The request body is empty; send a JSON document.");
-  const reader = request.body.getReader();
+  const bytes = Number.isInteger(declared) ? await readDeclared(request, maxBytes) : await readStreamed(request.body, request, maxBytes);
+  let text: string;
+  try {
+    text = UTF8.decode(bytes);
+  } catch (cause) {
+    throw new HttpError(400, "INVALID_JSON", "The request body is not valid UTF-8.", { cause });
+  }
+  if (nestingExceeds(text, MAX_JSON_DEPTH)) {
+    throw new HttpError(400, "JSON_TOO_DEEP", `The request body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels; flatten it.`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new HttpError(400, "INVALID_JSON", `The request body is not valid JSON: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/** Strict UTF-8 (a malformed body is refused, not repaired); `decode` without `stream` keeps no state. */
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+/**
+ * A body whose Content-Length was within the limit: HTTP framing delivers exactly that many bytes,
+ * so one native read is safe. The size is checked again for bodies built in-process.
+ */
+async function readDeclared(request: Request, maxBytes: number): Promise<Uint8Array> {
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  if (bytes.byteLength > maxBytes) throw tooLarge(maxBytes);
+  return bytes;
+}
+
+/** A body of unknown length (chunked): read chunk by chunk, refused as soon as it passes the limit. */
+async function readStreamed(body: ReadableStream<Uint8Array>, request: Request, maxBytes: number): Promise<Uint8Array> {
+  const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
@@ -69,20 +101,7 @@ export async function readJson(request: Request, maxBytes: number): Promise<unkn
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
-  } catch (cause) {
-    throw new HttpError(400, "INVALID_JSON", "The request body is not valid UTF-8.", { cause });
-  }
-  if (nestingExceeds(text, MAX_JSON_DEPTH)) {
-    throw new HttpError(400, "JSON_TOO_DEEP", `The request body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels; flatten it.`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (cause) {
-    throw new HttpError(400, "INVALID_JSON", `The request body is not valid JSON: ${(cause as Error).message}`, { cause });
-  }
+  return bytes;
 }
 
 function tooLarge(maxBytes: number): HttpError {

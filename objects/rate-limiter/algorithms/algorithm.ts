@@ -23,4 +23,10 @@ export interface Algorithm<S> {
   status(policy: Policy, state: S, cost: number): Status;
   /** The refreshed state after admitting `cost` units; callers check `status` first. */
   debit(policy: Policy, state: S, cost: number): S;
+  /**
+   * True when `stored`, refreshed to `current.at` or any later time, never admits more than
+   * `current` would (`current` is refreshed). The actor then need not write `current`: a restart
+   * that reloads `stored` can only admit less. Absent: every change is written.
+   */
+  covers?(policy: Policy, stored: S, current: S): boolean;
 }

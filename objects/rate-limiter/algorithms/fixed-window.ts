@@ -33,4 +33,10 @@ export const fixedWindow: Algorithm<FixedWindowState> = {
   },
 
   debit: (_policy, state, cost) => ({ at: state.at, start: state.start, used: state.used + cost }),
+
+  // The same window with at least as much used; both start afresh at the same instant after it.
+  covers(policy, stored, current) {
+    const refreshed = fixedWindow.refresh(policy, stored, current.at);
+    return refreshed.start === current.start && refreshed.used >= current.used;
+  },
 };

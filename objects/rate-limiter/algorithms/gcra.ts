@@ -37,4 +37,7 @@ export const gcra: Algorithm<GcraState> = {
   },
 
   debit: (policy, state, cost) => ({ at: state.at, debt: state.debt + cost * policy.periodMs }),
+
+  // Both debts drain at the same rate, so the larger one stays larger.
+  covers: (policy, stored, current) => gcra.refresh(policy, stored, current.at).debt >= current.debt,
 };

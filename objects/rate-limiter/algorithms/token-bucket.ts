@@ -45,4 +45,6 @@ export const tokenBucket: Algorithm<TokenBucketState> = {
   },
 
   debit: (_policy, state, cost) => ({ at: state.at, tokens: state.tokens - cost, anchor: state.anchor }),
+  // No `covers`: a bucket holding fewer tokens can stay below full where the exact one fills up
+  // and restarts its refill cadence later, so it would refill sooner. Every change is written.
 };
