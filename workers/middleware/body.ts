@@ -50,7 +50,7 @@ export async function readJson(request: Request, maxBytes: number): Promise<unkn
     throw tooLarge(maxBytes);
   }
   if (!request.body) throw new HttpError(400, "INVALID_JSON", "The request body is empty; send a JSON document.");
-  const bytes = Number.isInteger(declared) ? await readDeclared(request, maxBytes) : await readStreamed(request.body, request, maxBytes);
+  const bytes = await readLimited(request.body, request, maxBytes);
   let text: string;
   try {
     text = UTF8.decode(bytes);
@@ -71,17 +71,10 @@ export async function readJson(request: Request, maxBytes: number): Promise<unkn
 const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 /**
- * A body whose Content-Length was within the limit: HTTP framing delivers exactly that many bytes,
- * so one native read is safe. The size is checked again for bodies built in-process.
+ * Reads the body chunk by chunk and refuses it as soon as it passes the limit, whatever its
+ * Content-Length says (a declared length is only trusted to refuse early, never to read at once).
  */
-async function readDeclared(request: Request, maxBytes: number): Promise<Uint8Array> {
-  const bytes = new Uint8Array(await request.arrayBuffer());
-  if (bytes.byteLength > maxBytes) throw tooLarge(maxBytes);
-  return bytes;
-}
-
-/** A body of unknown length (chunked): read chunk by chunk, refused as soon as it passes the limit. */
-async function readStreamed(body: ReadableStream<Uint8Array>, request: Request, maxBytes: number): Promise<Uint8Array> {
+async function readLimited(body: ReadableStream<Uint8Array>, request: Request, maxBytes: number): Promise<Uint8Array> {
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
