@@ -29,8 +29,8 @@ export function reserveUnits(policy: Policy): number {
 export function stateToWrite(policy: Policy, stored: unknown, current: unknown): TimedState | null {
   const algorithm = ALGORITHMS[policy.algorithm];
   const now = current as TimedState;
-  if (stored !== null && algorithm.covers?.(policy, stored as TimedState, now)) return null;
   if (!algorithm.covers) return now;
+  if (stored !== null && algorithm.covers(policy, stored as TimedState, now)) return null;
   const reserve = Math.min(reserveUnits(policy), algorithm.status(policy, now, 1).remaining);
   return reserve > 0 ? algorithm.debit(policy, now, reserve) : now;
 }

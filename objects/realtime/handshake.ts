@@ -21,6 +21,9 @@ export function callerFromHeaders(headers: Headers): Caller | null {
   return raw ? (JSON.parse(raw) as Caller) : null;
 }
 
+/** Declines every extension the client offered (see upgradeResponse). */
+const NO_EXTENSIONS = "none";
+
 /**
  * The 101 answer for an accepted socket, selecting our subprotocol when the client offered it.
  * It declines permessage-deflate, which the runtime would otherwise accept whenever a client
@@ -33,9 +36,6 @@ export function upgradeResponse(client: WebSocket, selectProtocol: boolean): Res
   if (selectProtocol) headers["Sec-WebSocket-Protocol"] = PROTOCOL;
   return new Response(null, { status: 101, webSocket: client, headers });
 }
-
-/** Declines every extension the client offered (see upgradeResponse). */
-export const NO_EXTENSIONS = "none";
 
 /**
  * Accepts a socket only to close it at once with a protocol close code (4401, 4403, 1013): a
