@@ -150,6 +150,7 @@ describe.each(["gcra", "token_bucket", "sliding_window", "fixed_window"] as cons
 
   it("writing ahead with a reserve never admits what the model would not, across restarts, and a restart costs at most the reserve", () => {
     const reserveCase = fc.record({
+      holdMs: fc.integer({ min: 0, max: 1_000 }),
       limit: fc.integer({ min: 90, max: 400 }),
       periodMs: fc.integer({ min: 1, max: 40 }),
       burst: fc.integer({ min: 0, max: 60 }),
@@ -157,7 +158,7 @@ describe.each(["gcra", "token_bucket", "sliding_window", "fixed_window"] as cons
       ops: fc.array(fc.record({ dt: fc.integer({ min: 0, max: 30 }), cost: fc.integer({ min: 1, max: 60 }), restart: fc.boolean() }), { minLength: 1, maxLength: 60 }),
     });
     fc.assert(
-      fc.property(reserveCase, ({ limit, periodMs, burst, aligned, ops }) => {
+      fc.property(reserveCase, ({ holdMs, limit, periodMs, burst, aligned, ops }) => {
         const policy = policyOf(algorithm, limit, periodMs, burst, aligned);
         const model = models[algorithm](policy, START);
         const peek = (state: unknown, t: number) => evaluate([policy], [state], t, 0, false).decision.remaining;
@@ -176,9 +177,15 @@ describe.each(["gcra", "token_bucket", "sliding_window", "fixed_window"] as cons
           const { decision, nextStates } = evaluate([policy], [memory], clock, c, true);
           if (nextStates) {
             memory = nextStates[0];
-            stored = stateToWrite(policy, stored, memory) ?? stored;
+            stored = stateToWrite(policy, stored, memory, holdMs) ?? stored;
           }
           if (decision.allowed) expect(model.request(clock, c)).toBe(true);
+          // A reloaded state may be dated ahead of the clock (gcra holds its reserve): the wait it
+          // answers still counts from now, exactly: denied a millisecond early, admitted on time.
+          else {
+            expect(evaluate([policy], [memory], clock + decision.retryAfterMs - 1, c, false).decision.allowed).toBe(false);
+            expect(evaluate([policy], [memory], clock + decision.retryAfterMs, c, false).decision.allowed).toBe(true);
+          }
         }
       }),
       { numRuns: 400 },
@@ -319,6 +326,32 @@ describe("writing ahead", () => {
       }
     }
     expect(writes).toBe(5);
+  });
+
+  it("holds a slow gcra key's reserve for a minute: decided once a second for five minutes, it writes 5 times, not 300", () => {
+    const policy = policyOf("gcra", 1_000, 60_000, 0);
+    let memory: unknown = null;
+    let stored: unknown = null;
+    let writes = 0;
+    for (let second = 0; second < 300; second++) {
+      const now = START + second * 1_000;
+      const { decision, nextStates } = evaluate([policy], [memory], now, 1, true);
+      expect(decision.remaining).toBe(999);
+      memory = nextStates![0];
+      const ahead = stateToWrite(policy, stored, memory);
+      if (ahead) {
+        stored = ahead;
+        writes++;
+      }
+      // Reloaded at any moment, the stored state is 10 units (the reserve) short of the exact one at most.
+      expect(evaluate([policy], [stored], now, 0, false).decision.remaining).toBeGreaterThanOrEqual(999 - 10);
+    }
+    // Held for 60 s, then drained within 0.6 s: written at 0, 61, 122, 183 and 244 s (held until 304 s).
+    expect(writes).toBe(5);
+    // A restart inside the hold waits out the held reserve from now, not from the state's later date.
+    const reloaded = evaluate([policy], [stored], START + 250_000, 1_000, false).decision;
+    expect(reloaded.allowed).toBe(false);
+    expect(reloaded.retryAfterMs).toBe(304_000 - 250_000 + 600);
   });
 
   it("reserves nothing under a capacity of 100, so small policies are written on every change", () => {

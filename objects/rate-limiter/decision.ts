@@ -3,7 +3,7 @@
  * must allow; a denial debits none. The actor persists the states this returns and nothing else.
  */
 import type { RateLimitAlgorithm } from "../../shared/config";
-import { ALGORITHMS, type TimedState } from "./algorithms";
+import { ALGORITHMS, type TimedState, statusAt } from "./algorithms";
 import { type Policy, capacity } from "./policy";
 
 export type DecisionMode = "enforce" | "dry_run" | "shadow";
@@ -57,7 +57,7 @@ export function evaluate(policies: readonly Policy[], states: readonly unknown[]
   const refreshed = policies.map((policy, i) => {
     const algorithm = ALGORITHMS[policy.algorithm];
     const state = algorithm.refresh(policy, (states[i] as TimedState | null) ?? algorithm.fresh(policy, now), now);
-    return { policy, algorithm, state, status: algorithm.status(policy, state, asked) };
+    return { policy, algorithm, state, status: statusAt(algorithm, policy, state, now, asked) };
   });
   const allowed = refreshed.every(({ status }) => status.retryAfterMs === 0);
   const commit = allowed && debit && cost > 0;
@@ -67,13 +67,13 @@ export function evaluate(policies: readonly Policy[], states: readonly unknown[]
     const base = { name: policy.name, algorithm: policy.algorithm, limit: policy.limit, periodMs: policy.periodMs, burst: policy.burst };
     if (commit) {
       const next = algorithm.debit(policy, state, cost);
-      const after = algorithm.status(policy, next, 1);
+      const after = statusAt(algorithm, policy, next, now, 1);
       nextStates.push(next);
       results.push({ ...base, allowed: true, remaining: after.remaining, retryAfterMs: 0, resetAfterMs: after.resetAfterMs });
     } else {
       // A dry run reports what admitting would leave; a denial or a peek reports the state as it is.
       const remaining = allowed && cost > 0 ? status.remaining - cost : status.remaining;
-      const resetAfterMs = allowed && cost > 0 ? algorithm.status(policy, algorithm.debit(policy, state, cost), 1).resetAfterMs : status.resetAfterMs;
+      const resetAfterMs = allowed && cost > 0 ? statusAt(algorithm, policy, algorithm.debit(policy, state, cost), now, 1).resetAfterMs : status.resetAfterMs;
       results.push({ ...base, allowed: status.retryAfterMs === 0, remaining, retryAfterMs: status.retryAfterMs, resetAfterMs });
     }
   }

@@ -2,7 +2,7 @@
  * Leases for the platform limiter: a batch of units debited from the actor in one call, which an
  * isolate then hands out locally. Pure, like the algorithms.
  */
-import { ALGORITHMS, type TimedState } from "./algorithms";
+import { ALGORITHMS, type TimedState, statusAt } from "./algorithms";
 import type { Policy } from "./policy";
 
 export interface Lease {
@@ -20,12 +20,12 @@ export interface Lease {
 export function grantLease(policy: Policy, state: unknown, now: number, want: number): { lease: Lease; nextState: unknown } {
   const algorithm = ALGORITHMS[policy.algorithm];
   const current = algorithm.refresh(policy, (state as TimedState | null) ?? algorithm.fresh(policy, now), now);
-  const status = algorithm.status(policy, current, 1);
+  const status = statusAt(algorithm, policy, current, now, 1);
   if (status.retryAfterMs > 0) {
     return { lease: { granted: 0, remaining: status.remaining, retryAfterMs: status.retryAfterMs, resetAfterMs: status.resetAfterMs }, nextState: null };
   }
   const granted = Math.min(want, status.remaining);
   const next = algorithm.debit(policy, current, granted);
-  const after = algorithm.status(policy, next, 1);
+  const after = statusAt(algorithm, policy, next, now, 1);
   return { lease: { granted, remaining: after.remaining, retryAfterMs: 0, resetAfterMs: after.resetAfterMs }, nextState: next };
 }

@@ -16,6 +16,13 @@ import { type Policy, capacity } from "./policy";
  */
 export const RESERVE_FRACTION = 0.01;
 
+/**
+ * How long a gcra key far below its limit keeps its reserve in storage before the reserve starts
+ * to drain (see gcra's `ahead`): such a key commits about once a minute instead of on every
+ * decision more than 1% of its period after the last write.
+ */
+export const RESERVE_HOLD_MS = 60_000;
+
 /** The most units a restart can count as used that were not: ⌊capacity × RESERVE_FRACTION⌋. */
 export function reserveUnits(policy: Policy): number {
   return Math.floor(capacity(policy) * RESERVE_FRACTION);
@@ -24,13 +31,15 @@ export function reserveUnits(policy: Policy): number {
 /**
  * The state to write for `current` (refreshed to now), or null when `stored` (the state storage
  * holds, null for none) already covers it and nothing needs writing. The written state is
- * `current` with up to `reserveUnits` more debited, never past what is left.
+ * `current` with up to `reserveUnits` more debited, never past what is left (as the algorithm's
+ * `ahead` stores it: gcra may date it up to `holdMs` ahead).
  */
-export function stateToWrite(policy: Policy, stored: unknown, current: unknown): TimedState | null {
+export function stateToWrite(policy: Policy, stored: unknown, current: unknown, holdMs = RESERVE_HOLD_MS): TimedState | null {
   const algorithm = ALGORITHMS[policy.algorithm];
   const now = current as TimedState;
   if (!algorithm.covers) return now;
   if (stored !== null && algorithm.covers(policy, stored as TimedState, now)) return null;
   const reserve = Math.min(reserveUnits(policy), algorithm.status(policy, now, 1).remaining);
-  return reserve > 0 ? algorithm.debit(policy, now, reserve) : now;
+  if (reserve === 0) return now;
+  return algorithm.ahead ? algorithm.ahead(policy, now, reserve, holdMs) : algorithm.debit(policy, now, reserve);
 }

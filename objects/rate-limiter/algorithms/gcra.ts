@@ -38,6 +38,18 @@ export const gcra: Algorithm<GcraState> = {
 
   debit: (policy, state, cost) => ({ at: state.at, debt: state.debt + cost * policy.periodMs }),
 
-  // Both debts drain at the same rate, so the larger one stays larger.
+  // Both debts drain at the same rate once both are current, so the larger one stays larger; a
+  // stored state dated ahead keeps its debt until its own time, while the current one drains.
   covers: (policy, stored, current) => gcra.refresh(policy, stored, current.at).debt >= current.debt,
+
+  // A debt drains with time, so a reserve debited on top of it lasts only as long as the reserve
+  // takes to drain (1% of the period for a 1% reserve), however few units the key spends. A key
+  // far below its limit (its debt at most half the reserve) is therefore stored as owing just the
+  // reserve, dated holdMs ahead so that it does not start draining before then: storage stays
+  // covered while time passes, and a restart still loses at most the reserve.
+  ahead(policy, current, units, holdMs) {
+    const reserve = units * policy.periodMs;
+    if (2 * current.debt <= reserve) return { at: current.at + holdMs, debt: reserve };
+    return gcra.debit(policy, current, units);
+  },
 };

@@ -1,6 +1,7 @@
 /** The algorithms by name. */
 import type { RateLimitAlgorithm } from "../../../shared/config";
-import type { Algorithm } from "./algorithm";
+import type { Policy } from "../policy";
+import type { Algorithm, Status } from "./algorithm";
 import { fixedWindow } from "./fixed-window";
 import { gcra } from "./gcra";
 import { slidingWindow } from "./sliding-window";
@@ -20,3 +21,20 @@ export const ALGORITHMS: Record<RateLimitAlgorithm, Algorithm<TimedState>> = {
   sliding_window: slidingWindow as Algorithm<TimedState>,
   fixed_window: fixedWindow as Algorithm<TimedState>,
 };
+
+/**
+ * The algorithm's `status` with its waits counted from `now`. A state refreshed to `now` can still
+ * be dated later (one a restarted actor reloaded from storage held ahead, see reserve.ts, or one
+ * written before the clock went back); the algorithm counts from the state's own time, so each
+ * wait grows by the difference.
+ */
+export function statusAt(algorithm: Algorithm<TimedState>, policy: Policy, state: TimedState, now: number, cost: number): Status {
+  const status = algorithm.status(policy, state, cost);
+  const ahead = state.at - now;
+  if (ahead <= 0) return status;
+  return {
+    remaining: status.remaining,
+    retryAfterMs: status.retryAfterMs === 0 ? 0 : status.retryAfterMs + ahead,
+    resetAfterMs: status.resetAfterMs === 0 ? 0 : status.resetAfterMs + ahead,
+  };
+}
