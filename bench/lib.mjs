@@ -1,5 +1,5 @@
 // Shared benchmark plumbing: servers, load generation (autocannon), tables and JSON results.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import autocannon from "autocannon";
@@ -33,6 +33,28 @@ export async function startTracked(cleanup, prefix, options = {}) {
     rmSync(dir, { recursive: true, force: true });
   });
   return { ...server, persistDir: dir };
+}
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * CPU seconds used so far by each process of the process group `pgid` (a server's `child.pid`),
+ * from /proc (Linux): an array of { pid, command, user, system }.
+ */
+export function groupCpu(pgid) {
+  const processes = [];
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[2]) !== pgid) continue;
+      const command = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim();
+      processes.push({ pid: Number(pid), command, user: Number(fields[11]) / CLOCK_TICKS_PER_SECOND, system: Number(fields[12]) / CLOCK_TICKS_PER_SECOND });
+    } catch {
+      // the process ended while being read
+    }
+  }
+  return processes;
 }
 
 /** Starts Actorbase (fresh state dir) and tracks it for cleanup. */

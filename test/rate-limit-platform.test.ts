@@ -113,6 +113,47 @@ describe("IsolateLimiter (the in-isolate tier)", () => {
     expect(actor.calls).toEqual([1, 2, 4]); // the lease of 2 served two waiting requests; the third started the next round
   });
 
+  it("tops up ahead: while the next lease is on its way, the caller's other requests spend what is left without waiting", async () => {
+    let now = 0;
+    const limiter = new IsolateLimiter(() => now);
+    const actor = fakeActor(1_000_000);
+    for (let i = 0; i < 6; i++) {
+      now += 1;
+      await limiter.admit("sub:ahead", policy(100_000), actor.fetch, null);
+    }
+    expect(actor.calls).toEqual([1, 2, 4, 8]); // 9 units held after the top-up of 8, none spent since
+    let release: () => void = () => {};
+    const slow: LeaseFetcher = async (want) => {
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      return actor.fetch(want);
+    };
+    const spend = () => limiter.admit("sub:ahead", policy(100_000), slow, null);
+    for (let i = 0; i < 5; i++) expect(await spend()).toMatchObject({ allowed: true, calledActor: false }); // 4 left: half of 8
+    const topping = spend(); // leaves 3: under half, so this request asks for the next lease
+    const meanwhile = await Promise.all([spend(), spend(), spend()]); // the 3 left, no waiting
+    expect(meanwhile.every((a) => a.allowed && !a.calledActor)).toBe(true);
+    expect(actor.calls).toEqual([1, 2, 4, 8]); // the top-up has not reached the actor yet
+    release();
+    expect(await topping).toMatchObject({ allowed: true, calledActor: true });
+    expect(actor.calls).toEqual([1, 2, 4, 8, 16]);
+    expect(await spend()).toMatchObject({ allowed: true, calledActor: false }); // from the 16
+  });
+
+  it("keeps a request admitted when its top-up fails, and leaves the error to the next refill", async () => {
+    const limiter = new IsolateLimiter(() => 0);
+    const actor = fakeActor(1_000_000);
+    for (let i = 0; i < 3; i++) await limiter.admit("sub:fails", policy(100_000), actor.fetch, null); // leases 1, 2, then a top-up of 4
+    const failing: LeaseFetcher = async () => {
+      throw new Error("actor unavailable");
+    };
+    const spent = [];
+    for (let i = 0; i < 4; i++) spent.push(await limiter.admit("sub:fails", policy(100_000), failing, null));
+    expect(spent.every((a) => a.allowed)).toBe(true); // the 4 units held; the top-up after the third failed
+    await expect(limiter.admit("sub:fails", policy(100_000), failing, null)).rejects.toThrow("actor unavailable");
+  });
+
   it("keeps its memory bounded, forgetting the oldest callers first", async () => {
     const limiter = new IsolateLimiter(() => 0, 100);
     const actor = fakeActor(1_000_000);

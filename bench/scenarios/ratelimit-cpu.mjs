@@ -3,28 +3,14 @@
 // on one hot key or 1,000 keys (RATELIMIT_CPU_KEYS=hot|spread, default spread). Req/s moves with
 // whatever else the shared machine runs; CPU per request much less, so this shows where a
 // decision's cost goes. Two rounds, each a fixed number of requests after a warm-up.
-import { readFileSync, readdirSync } from "node:fs";
 import autocannon from "autocannon";
-import { BENCH_VARS, saveResult, startActorbase, startBaseline, table } from "../lib.mjs";
+import { BENCH_VARS, groupCpu, saveResult, startActorbase, startBaseline, table } from "../lib.mjs";
 
 const KEYS = 1_000;
 const REQUESTS = 15_000;
-const TICKS_PER_SECOND = 100;
 
-/** CPU seconds used so far by every process in the group `pgid`. */
-function groupCpuSeconds(pgid) {
-  let total = 0;
-  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[2]) === pgid) total += (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-    } catch {
-      // the process ended while being read
-    }
-  }
-  return total;
-}
+/** CPU seconds used so far by every process of the server started as `pgid`. */
+const serverCpuSeconds = (pgid) => groupCpu(pgid).reduce((sum, p) => sum + p.user + p.system, 0);
 
 export async function run({ name, cleanup }) {
   const actorbase = await startActorbase(cleanup);
@@ -42,10 +28,10 @@ export async function run({ name, cleanup }) {
   for (const round of [1, 2]) {
     for (const [target, server, request] of targets) {
       await autocannon({ url: server.url, requests: [request], connections: 50, amount: 3_000 });
-      const before = groupCpuSeconds(server.child.pid);
+      const before = serverCpuSeconds(server.child.pid);
       const started = Date.now();
       const result = await autocannon({ url: server.url, requests: [request], connections: 50, amount: REQUESTS });
-      const cpu = groupCpuSeconds(server.child.pid) - before;
+      const cpu = serverCpuSeconds(server.child.pid) - before;
       rows.push({ round, keys: spread ? `${KEYS} keys` : "one hot key", target, "req/s": Math.round(REQUESTS / ((Date.now() - started) / 1000)), "server CPU µs/request": Math.round((cpu / REQUESTS) * 1e6), errors: result.errors + result.non2xx });
     }
   }

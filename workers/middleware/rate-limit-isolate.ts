@@ -6,8 +6,11 @@
  *
  * Lease size adapts per caller: it doubles when a lease is used up before it expires and halves
  * when units expire unused, within [1, capacity / 100] (at most 128), so a low limit (under 200)
- * is leased one unit at a time, i.e. decided exactly by the actor. Leased units are already
- * debited: the global count can never exceed the limit, whatever the number of isolates.
+ * is leased one unit at a time, i.e. decided exactly by the actor. A lease of two or more is topped
+ * up ahead: the request that leaves less than half of it asks for the next one while the others
+ * keep spending the rest, so a steady caller's requests do not all stop at the end of each lease
+ * to wait for the actor. Leased units are already debited: the global count can never exceed the
+ * limit, whatever the number of isolates.
  */
 import type { Lease } from "../../objects/rate-limiter/lease";
 import { type Policy, capacity } from "../../objects/rate-limiter/policy";
@@ -37,10 +40,18 @@ interface Slot {
   inFlight: number;
   /** Settles when the current sized lease call does; others wait on it, but never for long. */
   pending: Promise<void> | null;
+  /** When the top-up under way started (0: none); one older than a lease's life is presumed lost. */
+  toppingUpSince: number;
 }
 
 /** How long a request waits on another request's lease before asking the actor itself. */
 export const LEASE_WAIT_MS = 50;
+
+/**
+ * How many leases in a row a request may wait on (a lease it waited for can be spent by others,
+ * and the request that spends its last units tops up the next): at most this × LEASE_WAIT_MS.
+ */
+const MAX_WAITS = 2;
 
 /** Largest lease, whatever the policy. */
 export const MAX_LEASE = 128;
@@ -86,7 +97,7 @@ export class IsolateLimiter {
 
   /**
    * Admits one request for `key` from the local lease, leasing more from the actor when it runs out.
-   * A request waits on another request's lease for at most LEASE_WAIT_MS, then asks the actor
+   * A request waits on other requests' leases for at most MAX_WAITS × LEASE_WAIT_MS, then asks the actor
    * itself: workerd cancels a request's I/O when its client goes away, and a request awaiting that
    * promise without a bound would hang until the runtime kills it (seen in the soak as "code had
    * hung" 500s). Each lease is debited at the actor, so concurrent leases can only leave units
@@ -94,14 +105,15 @@ export class IsolateLimiter {
    */
   async admit(key: string, policy: Policy, fetchLease: LeaseFetcher, credential: string | null): Promise<Admission> {
     const slot = this.#slot(key);
-    for (let waited = false; ; waited = true) {
+    for (let waits = 0; ; waits++) {
       const now = this.#clock();
       if (slot.blockedUntil > now) return this.#deny(slot, now, credential, false);
       if (slot.tokens > 0 && slot.expiresAt > now) {
         slot.tokens -= 1;
-        return { allowed: true, remaining: slot.actorRemaining + slot.tokens, retryAfterMs: 0, resetAfterMs: Math.max(0, slot.resetAt - now), calledActor: false };
+        const calledActor = this.#needsTopUp(slot, policy, now) && (await this.#topUp(slot, policy, fetchLease, now));
+        return { allowed: true, remaining: slot.actorRemaining + slot.tokens, retryAfterMs: 0, resetAfterMs: Math.max(0, slot.resetAt - this.#clock()), calledActor };
       }
-      if (waited || slot.pending === null) break;
+      if (waits === MAX_WAITS || slot.pending === null) break;
       await Promise.race([slot.pending, new Promise((resolve) => setTimeout(resolve, LEASE_WAIT_MS))]);
     }
     const now = this.#clock();
@@ -140,6 +152,48 @@ export class IsolateLimiter {
     return { allowed: true, remaining: slot.actorRemaining + slot.tokens, retryAfterMs: 0, resetAfterMs: Math.max(0, slot.resetAt - at), calledActor: true };
   }
 
+  /** True when less than half of a lease of two or more is left and no top-up is under way. */
+  #needsTopUp(slot: Slot, policy: Policy, now: number): boolean {
+    if (slot.size < 2 || slot.tokens * 2 >= slot.size) return false;
+    return slot.toppingUpSince === 0 || now - slot.toppingUpSince > leaseTtl(policy);
+  }
+
+  /**
+   * Leases the next batch (twice the size, within the cap) for a request already admitted from a
+   * token. Requests that run out meanwhile wait on it like on any sized lease. A denial leaves the
+   * units still held usable; the next ordinary refill learns the retry time. A failed call is left
+   * to the next ordinary refill too: this request was admitted from a unit already held. Returns
+   * whether the actor answered.
+   */
+  async #topUp(slot: Slot, policy: Policy, fetchLease: LeaseFetcher, now: number): Promise<boolean> {
+    slot.size = Math.min(maxLease(policy), slot.size * 2);
+    slot.toppingUpSince = now;
+    const call = fetchLease(slot.size);
+    const settled = call.then(
+      () => undefined,
+      () => undefined,
+    );
+    slot.pending = settled;
+    let lease: Lease | null = null;
+    try {
+      lease = await call;
+    } catch {
+      // See above: the next ordinary refill meets the error and answers it.
+    } finally {
+      if (slot.toppingUpSince === now) slot.toppingUpSince = 0;
+      if (slot.pending === settled) slot.pending = null;
+    }
+    if (lease === null) return false;
+    const at = this.#clock();
+    slot.actorRemaining = lease.remaining;
+    slot.resetAt = at + lease.resetAfterMs;
+    if (lease.granted > 0) {
+      slot.tokens = (slot.expiresAt > at ? slot.tokens : 0) + lease.granted;
+      slot.expiresAt = at + leaseTtl(policy);
+    }
+    return true;
+  }
+
   #deny(slot: Slot, now: number, credential: string | null, calledActor: boolean): Admission {
     if (credential !== null) this.#remember(this.#blockedCredentials, credential, slot.blockedUntil);
     return { allowed: false, remaining: 0, retryAfterMs: slot.blockedUntil - now, resetAfterMs: Math.max(0, slot.resetAt - now), calledActor };
@@ -148,7 +202,7 @@ export class IsolateLimiter {
   #slot(key: string): Slot {
     let slot = this.#slots.get(key);
     if (!slot) {
-      slot = { tokens: 0, expiresAt: 0, size: 1, actorRemaining: 0, resetAt: 0, blockedUntil: 0, inFlight: 0, pending: null };
+      slot = { tokens: 0, expiresAt: 0, size: 1, actorRemaining: 0, resetAt: 0, blockedUntil: 0, inFlight: 0, pending: null, toppingUpSince: 0 };
       this.#remember(this.#slots, key, slot);
     }
     return slot;
