@@ -141,6 +141,63 @@ describe("IsolateLimiter (the in-isolate tier)", () => {
     expect(await spend()).toMatchObject({ allowed: true, calledActor: false }); // from the 16
   });
 
+  it("keeps each batch's own expiry: units of a lease are never spent after it expires, whatever top-ups landed", async () => {
+    let now = 0;
+    const limiter = new IsolateLimiter(() => now);
+    const actor = fakeActor(1 + 2 + 4 + 8 + 16); // exactly the leases below; any later one is refused
+    const admit = () => limiter.admit("sub:expiry", policy(100_000), actor.fetch, null); // leases last 1,000 ms
+    for (let i = 0; i < 6; i++) await admit(); // leases 1 and 2, top-ups of 4 and 8 (at t = 0): 1 + 8 held
+    now = 600;
+    for (let i = 0; i < 5; i++) await admit(); // the 1, then 4 of the 8 (granted at 0, expiring at 1,000)
+    await admit(); // leaves 3 of the 8: tops up 16 at t = 600, expiring at 1,600
+    expect(actor.calls).toEqual([1, 2, 4, 8, 16]);
+    now = 1_000; // the 3 left of the 8 expire now; only the 16 may be spent
+    const admissions = [];
+    for (let i = 0; i < 20; i++) admissions.push(await admit());
+    expect(admissions.filter((a) => a.allowed)).toHaveLength(16);
+    expect(admissions.at(-1)).toMatchObject({ allowed: false });
+  });
+
+  it("does not retry a top-up the actor refused until the retry time it gave", async () => {
+    let now = 0;
+    const limiter = new IsolateLimiter(() => now);
+    const actor = fakeActor(7); // enough for leases 1 and 2 and a top-up of 4; the top-up of 8 is refused
+    const admit = () => limiter.admit("sub:refused", policy(100_000), actor.fetch, null);
+    for (let i = 0; i < 3; i++) await admit(); // leases 1, 2, top-up 4: the actor is now out of units
+    const spent = [];
+    for (let i = 0; i < 4; i++) spent.push(await admit()); // 4 held units; the third leaves 1 and asks for 8
+    expect(spent.every((a) => a.allowed)).toBe(true);
+    expect(actor.calls).toEqual([1, 2, 4, 8]); // one refused top-up, not one per admitted request
+    expect(await admit()).toMatchObject({ allowed: false, calledActor: true }); // the ordinary refill learns the wait
+    now += 5_000;
+    actor.state.units = 100;
+    expect(await admit()).toMatchObject({ allowed: true, calledActor: true });
+  });
+
+  it("asks for one unit, not another full lease, when it gives up waiting on a slow top-up", async () => {
+    const limiter = new IsolateLimiter(() => 0);
+    const actor = fakeActor(1_000);
+    for (let i = 0; i < 3; i++) await limiter.admit("sub:slowtop", policy(100_000), actor.fetch, null); // leases 1, 2, top-up 4
+    let release: () => void = () => {};
+    const slow: LeaseFetcher = async (want) => {
+      if (want > 1) {
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+      }
+      return actor.fetch(want);
+    };
+    const admit = () => limiter.admit("sub:slowtop", policy(100_000), slow, null);
+    for (let i = 0; i < 2; i++) await admit(); // 2 of the 4 left
+    const topping = admit(); // leaves 1: tops up 8, which hangs
+    await admit(); // the last unit
+    expect(await admit()).toMatchObject({ allowed: true, calledActor: true }); // waited twice, then asked for itself
+    expect(actor.calls).toEqual([1, 2, 4, 1]);
+    release();
+    await topping;
+    expect(actor.calls).toEqual([1, 2, 4, 1, 8]);
+  });
+
   it("keeps a request admitted when its top-up fails, and leaves the error to the next refill", async () => {
     const limiter = new IsolateLimiter(() => 0);
     const actor = fakeActor(1_000_000);

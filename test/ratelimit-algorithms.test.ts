@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ALGORITHMS, type TimedState } from "../objects/rate-limiter/algorithms";
 import { evaluate } from "../objects/rate-limiter/decision";
 import { type Policy, capacity } from "../objects/rate-limiter/policy";
-import { reserveUnits, stateToWrite } from "../objects/rate-limiter/reserve";
+import { holdMs, reserveUnits, stateToWrite } from "../objects/rate-limiter/reserve";
 import type { RateLimitAlgorithm } from "../shared/config";
 
 /** A request in a generated history: the clock moves by `dt` (may go backwards), then asks `cost`. */
@@ -148,7 +148,7 @@ describe.each(["gcra", "token_bucket", "sliding_window", "fixed_window"] as cons
     );
   });
 
-  it("writing ahead with a reserve never admits what the model would not, across restarts, and a restart costs at most the reserve", () => {
+  it("writing ahead with a reserve never admits what the model would not, across restarts, and a restart costs at most the reserve (and gcra its hold's refill)", () => {
     const reserveCase = fc.record({
       holdMs: fc.integer({ min: 0, max: 1_000 }),
       limit: fc.integer({ min: 90, max: 400 }),
@@ -162,6 +162,11 @@ describe.each(["gcra", "token_bucket", "sliding_window", "fixed_window"] as cons
         const policy = policyOf(algorithm, limit, periodMs, burst, aligned);
         const model = models[algorithm](policy, START);
         const peek = (state: unknown, t: number) => evaluate([policy], [state], t, 0, false).decision.remaining;
+        // The exact state of what was admitted, never reloaded: what the actor would hold had it never restarted.
+        let truth: unknown = null;
+        let restarts = 0;
+        // A restarted gcra actor keeps the hold of what it reloaded, so the key also misses the hold's refill (+1: whole units).
+        const lossPerRestart = reserveUnits(policy) + (algorithm === "gcra" ? Math.ceil((holdMs * limit) / periodMs) : 0) + 1;
         let clock = START;
         let memory: unknown = null;
         let stored: unknown = null;
@@ -172,6 +177,7 @@ describe.each(["gcra", "token_bucket", "sliding_window", "fixed_window"] as cons
             expect(peek(stored, clock)).toBeLessThanOrEqual(peek(memory, clock));
             expect(peek(stored, clock)).toBeGreaterThanOrEqual(peek(memory, clock) - reserveUnits(policy));
             memory = stored;
+            restarts++;
           }
           const c = Math.min(cost, capacity(policy));
           const { decision, nextStates } = evaluate([policy], [memory], clock, c, true);
@@ -179,10 +185,18 @@ describe.each(["gcra", "token_bucket", "sliding_window", "fixed_window"] as cons
             memory = nextStates[0];
             stored = stateToWrite(policy, stored, memory, holdMs) ?? stored;
           }
-          if (decision.allowed) expect(model.request(clock, c)).toBe(true);
+          if (decision.allowed) {
+            expect(model.request(clock, c)).toBe(true);
+            const exact = evaluate([policy], [truth], clock, c, true);
+            expect(exact.decision.allowed).toBe(true);
+            truth = exact.nextStates![0];
+          }
+          // Whatever happened since, the actor has never more left than the exact state, and at most the restarts' losses less.
+          expect(peek(memory, clock)).toBeLessThanOrEqual(peek(truth, clock));
+          expect(peek(memory, clock)).toBeGreaterThanOrEqual(peek(truth, clock) - restarts * lossPerRestart);
           // A reloaded state may be dated ahead of the clock (gcra holds its reserve): the wait it
           // answers still counts from now, exactly: denied a millisecond early, admitted on time.
-          else {
+          if (!decision.allowed) {
             expect(evaluate([policy], [memory], clock + decision.retryAfterMs - 1, c, false).decision.allowed).toBe(false);
             expect(evaluate([policy], [memory], clock + decision.retryAfterMs, c, false).decision.allowed).toBe(true);
           }
@@ -328,8 +342,9 @@ describe("writing ahead", () => {
     expect(writes).toBe(5);
   });
 
-  it("holds a slow gcra key's reserve for a minute: decided once a second for five minutes, it writes 5 times, not 300", () => {
+  it("holds a slow gcra key's reserve for a tenth of its period: decided once a second for five minutes, it writes 43 times, not 300", () => {
     const policy = policyOf("gcra", 1_000, 60_000, 0);
+    expect(holdMs(policy)).toBe(6_000);
     let memory: unknown = null;
     let stored: unknown = null;
     let writes = 0;
@@ -346,12 +361,35 @@ describe("writing ahead", () => {
       // Reloaded at any moment, the stored state is 10 units (the reserve) short of the exact one at most.
       expect(evaluate([policy], [stored], now, 0, false).decision.remaining).toBeGreaterThanOrEqual(999 - 10);
     }
-    // Held for 60 s, then drained within 0.6 s: written at 0, 61, 122, 183 and 244 s (held until 304 s).
-    expect(writes).toBe(5);
+    // Held for 6 s, then drained within 0.6 s: written every 7 s, at 0, 7, ... 294 s (held until 300 s).
+    expect(writes).toBe(43);
     // A restart inside the hold waits out the held reserve from now, not from the state's later date.
-    const reloaded = evaluate([policy], [stored], START + 250_000, 1_000, false).decision;
+    const reloaded = evaluate([policy], [stored], START + 297_000, 1_000, false).decision;
     expect(reloaded.allowed).toBe(false);
-    expect(reloaded.retryAfterMs).toBe(304_000 - 250_000 + 600);
+    expect(reloaded.retryAfterMs).toBe(300_000 - 297_000 + 600);
+  });
+
+  it("costs a key restarted inside its hold at most the reserve plus the hold's refill, then refills as before", () => {
+    const policy = policyOf("gcra", 1_000, 1_000, 0); // one unit a millisecond; reserve 10, hold 100 ms
+    expect([reserveUnits(policy), holdMs(policy)]).toEqual([10, 100]);
+    const first = evaluate([policy], [null], START, 1, true).nextStates![0];
+    const stored = stateToWrite(policy, null, first)!;
+    // The actor restarts 1 ms later and reloads `stored`; the exact actor would have kept `first`.
+    let restarted: unknown = stored;
+    let exact: unknown = first;
+    for (let i = 0; i < 10; i++) {
+      const r = evaluate([policy], [restarted], START + 1, 99, true);
+      const e = evaluate([policy], [exact], START + 1, 99, true);
+      expect(r.decision.allowed && e.decision.allowed).toBe(true);
+      restarted = r.nextStates![0];
+      exact = e.nextStates![0];
+    }
+    const left = (state: unknown, t: number) => evaluate([policy], [state], t, 0, false).decision.remaining;
+    for (const t of [START + 1, START + 50, START + 100, START + 200, START + 1_500]) {
+      expect(left(restarted, t)).toBeLessThanOrEqual(left(exact, t));
+      expect(left(restarted, t)).toBeGreaterThanOrEqual(left(exact, t) - 10 - 100);
+    }
+    expect(evaluate([policy], [restarted], START + 1_500, 500, false).decision.allowed).toBe(true);
   });
 
   it("reserves nothing under a capacity of 100, so small policies are written on every change", () => {

@@ -29,8 +29,12 @@ export interface Admission {
 }
 
 interface Slot {
+  /** Units of the lease being spent, and when they expire. */
   tokens: number;
   expiresAt: number;
+  /** Units of a top-up not yet being spent, and when they expire (each batch keeps its own expiry). */
+  nextTokens: number;
+  nextExpiresAt: number;
   size: number;
   /** The actor's remaining after the last grant, and when the policy is fully replenished. */
   actorRemaining: number;
@@ -40,8 +44,10 @@ interface Slot {
   inFlight: number;
   /** Settles when the current sized lease call does; others wait on it, but never for long. */
   pending: Promise<void> | null;
-  /** When the top-up under way started (0: none); one older than a lease's life is presumed lost. */
-  toppingUpSince: number;
+  /** The top-up under way (when it started), or null; one older than a lease's life is presumed lost. */
+  topUp: { since: number } | null;
+  /** No top-up before this time: the actor refused the last one (its retry time) or it failed. */
+  noTopUpUntil: number;
 }
 
 /** How long a request waits on another request's lease before asking the actor itself. */
@@ -108,22 +114,22 @@ export class IsolateLimiter {
     for (let waits = 0; ; waits++) {
       const now = this.#clock();
       if (slot.blockedUntil > now) return this.#deny(slot, now, credential, false);
-      if (slot.tokens > 0 && slot.expiresAt > now) {
-        slot.tokens -= 1;
+      if (this.#take(slot, now)) {
         const calledActor = this.#needsTopUp(slot, policy, now) && (await this.#topUp(slot, policy, fetchLease, now));
-        return { allowed: true, remaining: slot.actorRemaining + slot.tokens, retryAfterMs: 0, resetAfterMs: Math.max(0, slot.resetAt - this.#clock()), calledActor };
+        return { allowed: true, remaining: slot.actorRemaining + slot.tokens + slot.nextTokens, retryAfterMs: 0, resetAfterMs: Math.max(0, slot.resetAt - this.#clock()), calledActor };
       }
       if (waits === MAX_WAITS || slot.pending === null) break;
       await Promise.race([slot.pending, new Promise((resolve) => setTimeout(resolve, LEASE_WAIT_MS))]);
     }
     const now = this.#clock();
     let want = 1;
-    if (slot.inFlight === 0) {
+    if (slot.inFlight === 0 && !this.#toppingUp(slot, policy, now)) {
       // Adapt the lease size only on the first refill of a round, from how the last lease went.
-      if (slot.tokens > 0) slot.size = Math.max(1, Math.floor(slot.size / 2)); // units expired unused
+      if (slot.tokens > 0 || slot.nextTokens > 0) slot.size = Math.max(1, Math.floor(slot.size / 2)); // units expired unused
       else if (slot.expiresAt > now) slot.size = Math.min(maxLease(policy), slot.size * 2); // used up in time
       slot.size = Math.min(slot.size, maxLease(policy));
       slot.tokens = 0;
+      slot.nextTokens = 0;
       want = slot.size;
     }
     slot.inFlight += 1;
@@ -149,25 +155,48 @@ export class IsolateLimiter {
     }
     slot.tokens = (slot.expiresAt > at ? slot.tokens : 0) + lease.granted - 1;
     slot.expiresAt = at + leaseTtl(policy);
-    return { allowed: true, remaining: slot.actorRemaining + slot.tokens, retryAfterMs: 0, resetAfterMs: Math.max(0, slot.resetAt - at), calledActor: true };
+    return { allowed: true, remaining: slot.actorRemaining + slot.tokens + slot.nextTokens, retryAfterMs: 0, resetAfterMs: Math.max(0, slot.resetAt - at), calledActor: true };
   }
 
-  /** True when less than half of a lease of two or more is left and no top-up is under way. */
+  /** Takes one leased unit: from the lease being spent, else from a top-up, which then becomes it. */
+  #take(slot: Slot, now: number): boolean {
+    if (!(slot.tokens > 0 && slot.expiresAt > now) && slot.nextTokens > 0 && slot.nextExpiresAt > now) {
+      slot.tokens = slot.nextTokens;
+      slot.expiresAt = slot.nextExpiresAt;
+      slot.nextTokens = 0;
+    }
+    if (!(slot.tokens > 0 && slot.expiresAt > now)) return false;
+    slot.tokens -= 1;
+    return true;
+  }
+
+  /** True while a top-up is under way (one older than a lease's life is presumed lost). */
+  #toppingUp(slot: Slot, policy: Policy, now: number): boolean {
+    return slot.topUp !== null && now - slot.topUp.since <= leaseTtl(policy);
+  }
+
+  /**
+   * True when less than half of a lease of two or more is left, no top-up is under way or waiting
+   * to be spent, and the actor has not just refused one.
+   */
   #needsTopUp(slot: Slot, policy: Policy, now: number): boolean {
-    if (slot.size < 2 || slot.tokens * 2 >= slot.size) return false;
-    return slot.toppingUpSince === 0 || now - slot.toppingUpSince > leaseTtl(policy);
+    if (slot.size < 2 || slot.tokens * 2 >= slot.size || slot.nextTokens > 0) return false;
+    return !this.#toppingUp(slot, policy, now) && now >= slot.noTopUpUntil;
   }
 
   /**
    * Leases the next batch (twice the size, within the cap) for a request already admitted from a
-   * token. Requests that run out meanwhile wait on it like on any sized lease. A denial leaves the
-   * units still held usable; the next ordinary refill learns the retry time. A failed call is left
-   * to the next ordinary refill too: this request was admitted from a unit already held. Returns
-   * whether the actor answered.
+   * token; it is kept apart from the units being spent, with its own expiry, so no unit outlives
+   * its lease. Requests that run out meanwhile wait on it like on any sized lease. A refusal leaves
+   * the units still held usable and no top-up is tried again before the actor's retry time (the
+   * next ordinary refill learns it too); a failed call waits a lease's life before the next try
+   * and is otherwise left to the next ordinary refill, since this request was admitted from a
+   * unit already held. Returns true: the request called the actor.
    */
   async #topUp(slot: Slot, policy: Policy, fetchLease: LeaseFetcher, now: number): Promise<boolean> {
     slot.size = Math.min(maxLease(policy), slot.size * 2);
-    slot.toppingUpSince = now;
+    const mine = { since: now };
+    slot.topUp = mine;
     const call = fetchLease(slot.size);
     const settled = call.then(
       () => undefined,
@@ -180,16 +209,24 @@ export class IsolateLimiter {
     } catch {
       // See above: the next ordinary refill meets the error and answers it.
     } finally {
-      if (slot.toppingUpSince === now) slot.toppingUpSince = 0;
+      if (slot.topUp === mine) slot.topUp = null;
       if (slot.pending === settled) slot.pending = null;
     }
-    if (lease === null) return false;
     const at = this.#clock();
+    if (lease === null) {
+      slot.noTopUpUntil = at + leaseTtl(policy);
+      return true;
+    }
     slot.actorRemaining = lease.remaining;
     slot.resetAt = at + lease.resetAfterMs;
-    if (lease.granted > 0) {
-      slot.tokens = (slot.expiresAt > at ? slot.tokens : 0) + lease.granted;
-      slot.expiresAt = at + leaseTtl(policy);
+    if (lease.granted === 0) {
+      slot.noTopUpUntil = at + lease.retryAfterMs;
+    } else if (slot.nextTokens > 0 && slot.nextExpiresAt > at) {
+      // Another top-up landed first (this one was presumed lost): never extend its units' life.
+      slot.nextTokens += lease.granted;
+    } else {
+      slot.nextTokens = lease.granted;
+      slot.nextExpiresAt = at + leaseTtl(policy);
     }
     return true;
   }
@@ -202,7 +239,7 @@ export class IsolateLimiter {
   #slot(key: string): Slot {
     let slot = this.#slots.get(key);
     if (!slot) {
-      slot = { tokens: 0, expiresAt: 0, size: 1, actorRemaining: 0, resetAt: 0, blockedUntil: 0, inFlight: 0, pending: null, toppingUpSince: 0 };
+      slot = { tokens: 0, expiresAt: 0, nextTokens: 0, nextExpiresAt: 0, size: 1, actorRemaining: 0, resetAt: 0, blockedUntil: 0, inFlight: 0, pending: null, topUp: null, noTopUpUntil: 0 };
       this.#remember(this.#slots, key, slot);
     }
     return slot;
@@ -214,7 +251,7 @@ export class IsolateLimiter {
       const now = this.#clock();
       for (const [k, v] of map) {
         const slot = v as Partial<Slot> | number;
-        const stale = typeof slot === "number" ? slot <= now : !slot.inFlight && (slot.blockedUntil ?? 0) <= now && (slot.expiresAt ?? 0) <= now;
+        const stale = typeof slot === "number" ? slot <= now : !slot.inFlight && (slot.blockedUntil ?? 0) <= now && (slot.expiresAt ?? 0) <= now && (slot.nextExpiresAt ?? 0) <= now;
         if (stale) map.delete(k);
       }
       for (const k of map.keys()) {

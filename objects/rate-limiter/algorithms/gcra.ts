@@ -46,7 +46,9 @@ export const gcra: Algorithm<GcraState> = {
   // takes to drain (1% of the period for a 1% reserve), however few units the key spends. A key
   // far below its limit (its debt at most half the reserve) is therefore stored as owing just the
   // reserve, dated holdMs ahead so that it does not start draining before then: storage stays
-  // covered while time passes, and a restart still loses at most the reserve.
+  // covered while time passes. The state stored holds at most the reserve more than the exact
+  // one; a restarted actor, which cannot know when the old one last decided, keeps the date, so
+  // the key also gets no refill until then (see holdMs in reserve.ts for the bound).
   ahead(policy, current, units, holdMs) {
     const reserve = units * policy.periodMs;
     if (2 * current.debt <= reserve) return { at: current.at + holdMs, debt: reserve };
