@@ -174,10 +174,11 @@ describe("IsolateLimiter (the in-isolate tier)", () => {
     expect(await admit()).toMatchObject({ allowed: true, calledActor: true });
   });
 
-  it("asks for one unit, not another full lease, when it gives up waiting on a slow top-up", async () => {
-    const limiter = new IsolateLimiter(() => 0);
+  it.each([60_000, 500])("asks for one unit, not another full lease, when it gives up waiting on a slow top-up (period %i ms)", async (periodMs) => {
+    // The real clock: at 500 ms a lease lives 50 ms, less than a waiter waits, and the top-up must still count as under way.
+    const limiter = new IsolateLimiter();
     const actor = fakeActor(1_000);
-    for (let i = 0; i < 3; i++) await limiter.admit("sub:slowtop", policy(100_000), actor.fetch, null); // leases 1, 2, top-up 4
+    for (let i = 0; i < 3; i++) await limiter.admit("sub:slowtop", policy(100_000, periodMs), actor.fetch, null); // leases 1, 2, top-up 4
     let release: () => void = () => {};
     const slow: LeaseFetcher = async (want) => {
       if (want > 1) {
@@ -187,7 +188,7 @@ describe("IsolateLimiter (the in-isolate tier)", () => {
       }
       return actor.fetch(want);
     };
-    const admit = () => limiter.admit("sub:slowtop", policy(100_000), slow, null);
+    const admit = () => limiter.admit("sub:slowtop", policy(100_000, periodMs), slow, null);
     for (let i = 0; i < 2; i++) await admit(); // 2 of the 4 left
     const topping = admit(); // leaves 1: tops up 8, which hangs
     await admit(); // the last unit
@@ -196,6 +197,36 @@ describe("IsolateLimiter (the in-isolate tier)", () => {
     release();
     await topping;
     expect(actor.calls).toEqual([1, 2, 4, 1, 8]);
+  });
+
+  it("never lets a refill that lands late extend the life of units already held", async () => {
+    let now = 0;
+    const limiter = new IsolateLimiter(() => now);
+    const actor = fakeActor(1_000_000);
+    for (let i = 0; i < 3; i++) await limiter.admit("sub:late", policy(100_000), actor.fetch, null); // leases 1, 2, top-up 4
+    const gates: Array<() => void> = [];
+    const gated: LeaseFetcher = async (want) => {
+      await new Promise<void>((resolve) => gates.push(resolve));
+      return actor.fetch(want);
+    };
+    const admit = () => limiter.admit("sub:late", policy(100_000), gated, null);
+    await admit();
+    await admit(); // 2 of the 4 left
+    const topping = admit(); // leaves 1: tops up 8, held at its gate
+    await admit(); // the last unit
+    const waiter = admit(); // waits twice on the top-up, then asks for one unit itself
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(gates).toHaveLength(2);
+    now = 100;
+    gates[0]!();
+    await topping; // the 8 land at t = 100 and expire at 1,100
+    await admit();
+    await admit(); // 6 of them left
+    now = 900;
+    gates[1]!();
+    expect(await waiter).toMatchObject({ allowed: true, calledActor: true }); // its unit lands at t = 900
+    now = 1_500; // the 6 expired at 1,100, whatever landed later
+    expect(await limiter.admit("sub:late", policy(100_000), actor.fetch, null)).toMatchObject({ allowed: true, calledActor: true });
   });
 
   it("keeps a request admitted when its top-up fails, and leaves the error to the next refill", async () => {

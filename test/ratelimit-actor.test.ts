@@ -80,7 +80,7 @@ describe("RateLimiterDO state", () => {
     expect(after).toBeLessThanOrEqual(exact);
     expect(after).toBeGreaterThanOrEqual(exact - 10);
     // fixed_window stored its first unit plus the reserve (11 used); gcra, far below its limit,
-    // stored the reserve alone (owing 10, held for a minute).
+    // stored the reserve alone (owing 10, held for a tenth of its hour-long period, capped at a minute).
     expect(after).toBe({ gcra: 990, fixed_window: 989, token_bucket: 994, sliding_window: 994 }[algorithm]);
   });
 

@@ -5,8 +5,8 @@
 // SQLite write committed per request) is shown too: a decision that has to write its state commits
 // once (objects/rate-limiter/reserve.ts writes ahead, so a busy key commits only now and then).
 // The 1,000 keys run twice: with gcra (each key decided about once a second, far below its limit,
-// so it holds a 1% reserve for a minute) and with fixed_window (whose reserve lasts the whole
-// window). Target: decisions/s at least 80% of the Worker → DO no-op.
+// so it holds a 1% reserve for a tenth of the period, 6 s) and with fixed_window (whose reserve
+// lasts the whole window). Target: decisions/s at least 80% of the Worker → DO no-op.
 import { BENCH_VARS, abba, load, saveResult, startActorbase, startBaseline, table } from "../lib.mjs";
 
 const CONNECTIONS = 50;

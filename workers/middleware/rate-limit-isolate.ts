@@ -28,13 +28,17 @@ export interface Admission {
   calledActor: boolean;
 }
 
-interface Slot {
-  /** Units of the lease being spent, and when they expire. */
+/** Units of one lease not yet spent, and when they expire. */
+interface Batch {
   tokens: number;
   expiresAt: number;
-  /** Units of a top-up not yet being spent, and when they expire (each batch keeps its own expiry). */
-  nextTokens: number;
-  nextExpiresAt: number;
+}
+
+interface Slot {
+  /** Leased units not yet spent, at most two batches, each keeping its own lease's expiry. */
+  batches: Batch[];
+  /** When the latest lease expires (tells a lease used up in time from one whose units expired). */
+  leasedUntil: number;
   size: number;
   /** The actor's remaining after the last grant, and when the policy is fully replenished. */
   actorRemaining: number;
@@ -44,7 +48,7 @@ interface Slot {
   inFlight: number;
   /** Settles when the current sized lease call does; others wait on it, but never for long. */
   pending: Promise<void> | null;
-  /** The top-up under way (when it started), or null; one older than a lease's life is presumed lost. */
+  /** The top-up under way (when it started), or null; one older than TOP_UP_LOST_MS is presumed lost. */
   topUp: { since: number } | null;
   /** No top-up before this time: the actor refused the last one (its retry time) or it failed. */
   noTopUpUntil: number;
@@ -58,6 +62,9 @@ export const LEASE_WAIT_MS = 50;
  * and the request that spends its last units tops up the next): at most this × LEASE_WAIT_MS.
  */
 const MAX_WAITS = 2;
+
+/** A top-up unanswered for this long is presumed lost (its request went away), so another may start. */
+const TOP_UP_LOST_MS = 1_000;
 
 /** Largest lease, whatever the policy. */
 export const MAX_LEASE = 128;
@@ -115,21 +122,22 @@ export class IsolateLimiter {
       const now = this.#clock();
       if (slot.blockedUntil > now) return this.#deny(slot, now, credential, false);
       if (this.#take(slot, now)) {
-        const calledActor = this.#needsTopUp(slot, policy, now) && (await this.#topUp(slot, policy, fetchLease, now));
-        return { allowed: true, remaining: slot.actorRemaining + slot.tokens + slot.nextTokens, retryAfterMs: 0, resetAfterMs: Math.max(0, slot.resetAt - this.#clock()), calledActor };
+        const calledActor = this.#needsTopUp(slot, now) && (await this.#topUp(slot, policy, fetchLease, now));
+        const at = this.#clock();
+        return { allowed: true, remaining: slot.actorRemaining + held(slot, at), retryAfterMs: 0, resetAfterMs: Math.max(0, slot.resetAt - at), calledActor };
       }
       if (waits === MAX_WAITS || slot.pending === null) break;
       await Promise.race([slot.pending, new Promise((resolve) => setTimeout(resolve, LEASE_WAIT_MS))]);
     }
     const now = this.#clock();
     let want = 1;
-    if (slot.inFlight === 0 && !this.#toppingUp(slot, policy, now)) {
+    if (slot.inFlight === 0 && !this.#toppingUp(slot, now)) {
       // Adapt the lease size only on the first refill of a round, from how the last lease went.
-      if (slot.tokens > 0 || slot.nextTokens > 0) slot.size = Math.max(1, Math.floor(slot.size / 2)); // units expired unused
-      else if (slot.expiresAt > now) slot.size = Math.min(maxLease(policy), slot.size * 2); // used up in time
+      // No unit is usable here, so units still held have expired unused.
+      if (slot.batches.some((batch) => batch.tokens > 0)) slot.size = Math.max(1, Math.floor(slot.size / 2));
+      else if (slot.leasedUntil > now) slot.size = Math.min(maxLease(policy), slot.size * 2); // used up in time
       slot.size = Math.min(slot.size, maxLease(policy));
-      slot.tokens = 0;
-      slot.nextTokens = 0;
+      slot.batches = [];
       want = slot.size;
     }
     slot.inFlight += 1;
@@ -153,35 +161,33 @@ export class IsolateLimiter {
       slot.blockedUntil = at + lease.retryAfterMs;
       return this.#deny(slot, at, credential, true);
     }
-    slot.tokens = (slot.expiresAt > at ? slot.tokens : 0) + lease.granted - 1;
-    slot.expiresAt = at + leaseTtl(policy);
-    return { allowed: true, remaining: slot.actorRemaining + slot.tokens + slot.nextTokens, retryAfterMs: 0, resetAfterMs: Math.max(0, slot.resetAt - at), calledActor: true };
+    addBatch(slot, lease.granted - 1, at + leaseTtl(policy), at);
+    return { allowed: true, remaining: slot.actorRemaining + held(slot, at), retryAfterMs: 0, resetAfterMs: Math.max(0, slot.resetAt - at), calledActor: true };
   }
 
-  /** Takes one leased unit: from the lease being spent, else from a top-up, which then becomes it. */
+  /** Takes one leased unit, from the usable batch that expires first. */
   #take(slot: Slot, now: number): boolean {
-    if (!(slot.tokens > 0 && slot.expiresAt > now) && slot.nextTokens > 0 && slot.nextExpiresAt > now) {
-      slot.tokens = slot.nextTokens;
-      slot.expiresAt = slot.nextExpiresAt;
-      slot.nextTokens = 0;
+    let first: Batch | null = null;
+    for (const batch of slot.batches) {
+      if (batch.tokens > 0 && batch.expiresAt > now && (first === null || batch.expiresAt < first.expiresAt)) first = batch;
     }
-    if (!(slot.tokens > 0 && slot.expiresAt > now)) return false;
-    slot.tokens -= 1;
+    if (first === null) return false;
+    first.tokens -= 1;
     return true;
   }
 
-  /** True while a top-up is under way (one older than a lease's life is presumed lost). */
-  #toppingUp(slot: Slot, policy: Policy, now: number): boolean {
-    return slot.topUp !== null && now - slot.topUp.since <= leaseTtl(policy);
+  /** True while a top-up is under way (one older than TOP_UP_LOST_MS is presumed lost). */
+  #toppingUp(slot: Slot, now: number): boolean {
+    return slot.topUp !== null && now - slot.topUp.since <= TOP_UP_LOST_MS;
   }
 
   /**
-   * True when less than half of a lease of two or more is left, no top-up is under way or waiting
-   * to be spent, and the actor has not just refused one.
+   * True when less than half of a lease of two or more is left (counting a top-up not yet being
+   * spent), no top-up is under way, and the actor has not just refused one.
    */
-  #needsTopUp(slot: Slot, policy: Policy, now: number): boolean {
-    if (slot.size < 2 || slot.tokens * 2 >= slot.size || slot.nextTokens > 0) return false;
-    return !this.#toppingUp(slot, policy, now) && now >= slot.noTopUpUntil;
+  #needsTopUp(slot: Slot, now: number): boolean {
+    if (slot.size < 2 || held(slot, now) * 2 >= slot.size) return false;
+    return !this.#toppingUp(slot, now) && now >= slot.noTopUpUntil;
   }
 
   /**
@@ -219,15 +225,8 @@ export class IsolateLimiter {
     }
     slot.actorRemaining = lease.remaining;
     slot.resetAt = at + lease.resetAfterMs;
-    if (lease.granted === 0) {
-      slot.noTopUpUntil = at + lease.retryAfterMs;
-    } else if (slot.nextTokens > 0 && slot.nextExpiresAt > at) {
-      // Another top-up landed first (this one was presumed lost): never extend its units' life.
-      slot.nextTokens += lease.granted;
-    } else {
-      slot.nextTokens = lease.granted;
-      slot.nextExpiresAt = at + leaseTtl(policy);
-    }
+    if (lease.granted === 0) slot.noTopUpUntil = at + lease.retryAfterMs;
+    else addBatch(slot, lease.granted, at + leaseTtl(policy), at);
     return true;
   }
 
@@ -239,7 +238,7 @@ export class IsolateLimiter {
   #slot(key: string): Slot {
     let slot = this.#slots.get(key);
     if (!slot) {
-      slot = { tokens: 0, expiresAt: 0, nextTokens: 0, nextExpiresAt: 0, size: 1, actorRemaining: 0, resetAt: 0, blockedUntil: 0, inFlight: 0, pending: null, topUp: null, noTopUpUntil: 0 };
+      slot = { batches: [], leasedUntil: 0, size: 1, actorRemaining: 0, resetAt: 0, blockedUntil: 0, inFlight: 0, pending: null, topUp: null, noTopUpUntil: 0 };
       this.#remember(this.#slots, key, slot);
     }
     return slot;
@@ -251,7 +250,7 @@ export class IsolateLimiter {
       const now = this.#clock();
       for (const [k, v] of map) {
         const slot = v as Partial<Slot> | number;
-        const stale = typeof slot === "number" ? slot <= now : !slot.inFlight && (slot.blockedUntil ?? 0) <= now && (slot.expiresAt ?? 0) <= now && (slot.nextExpiresAt ?? 0) <= now;
+        const stale = typeof slot === "number" ? slot <= now : !slot.inFlight && (slot.blockedUntil ?? 0) <= now && (slot.leasedUntil ?? 0) <= now;
         if (stale) map.delete(k);
       }
       for (const k of map.keys()) {
@@ -261,4 +260,28 @@ export class IsolateLimiter {
     }
     map.set(key, value);
   }
+}
+
+/** Usable leased units: those of batches that have not expired. */
+function held(slot: Slot, now: number): number {
+  let units = 0;
+  for (const batch of slot.batches) if (batch.expiresAt > now) units += batch.tokens;
+  return units;
+}
+
+/**
+ * Keeps newly leased units with their own expiry: as a batch of their own (expired and empty
+ * batches are dropped), or, when two are already held, added to the one that expires first, so
+ * that no unit ever outlives its lease.
+ */
+function addBatch(slot: Slot, tokens: number, expiresAt: number, now: number): void {
+  slot.leasedUntil = Math.max(slot.leasedUntil, expiresAt);
+  if (tokens <= 0) return;
+  slot.batches = slot.batches.filter((batch) => batch.tokens > 0 && batch.expiresAt > now);
+  if (slot.batches.length < 2) {
+    slot.batches.push({ tokens, expiresAt });
+    return;
+  }
+  const first = slot.batches[0]!.expiresAt <= slot.batches[1]!.expiresAt ? slot.batches[0]! : slot.batches[1]!;
+  first.tokens += tokens;
 }
