@@ -324,43 +324,42 @@ describe("algorithm promises over long histories", () => {
 });
 
 describe("writing ahead", () => {
-  it("writes a gcra key of limit 1,000 once per 11 admitted units: the unit and a reserve of 10", () => {
-    const policy = policyOf("gcra", 1_000, 60_000, 0);
-    expect(reserveUnits(policy)).toBe(10);
+  /**
+   * Admits one unit at each time, writing ahead as the actor does; `check` sees each answer and
+   * what storage then holds. Returns the number of writes and the last state written.
+   */
+  function admitEach(policy: Policy, times: readonly number[], check?: (remaining: number, stored: unknown, now: number) => void) {
     let memory: unknown = null;
     let stored: unknown = null;
     let writes = 0;
-    for (let i = 0; i < 50; i++) {
-      const { nextStates } = evaluate([policy], [memory], START, 1, true);
+    for (const now of times) {
+      const { decision, nextStates } = evaluate([policy], [memory], now, 1, true);
       memory = nextStates![0];
       const ahead = stateToWrite(policy, stored, memory);
       if (ahead) {
         stored = ahead;
         writes++;
       }
+      check?.(decision.remaining, stored, now);
     }
-    expect(writes).toBe(5);
+    return { writes, stored };
+  }
+
+  it("writes a gcra key of limit 1,000 once per 11 admitted units: the unit and a reserve of 10", () => {
+    const policy = policyOf("gcra", 1_000, 60_000, 0);
+    expect(reserveUnits(policy)).toBe(10);
+    expect(admitEach(policy, Array(50).fill(START)).writes).toBe(5);
   });
 
   it("holds a slow gcra key's reserve for a tenth of its period: decided once a second for five minutes, it writes 43 times, not 300", () => {
     const policy = policyOf("gcra", 1_000, 60_000, 0);
     expect(holdMs(policy)).toBe(6_000);
-    let memory: unknown = null;
-    let stored: unknown = null;
-    let writes = 0;
-    for (let second = 0; second < 300; second++) {
-      const now = START + second * 1_000;
-      const { decision, nextStates } = evaluate([policy], [memory], now, 1, true);
-      expect(decision.remaining).toBe(999);
-      memory = nextStates![0];
-      const ahead = stateToWrite(policy, stored, memory);
-      if (ahead) {
-        stored = ahead;
-        writes++;
-      }
+    const seconds = Array.from({ length: 300 }, (_, second) => START + second * 1_000);
+    const { writes, stored } = admitEach(policy, seconds, (remaining, stored, now) => {
+      expect(remaining).toBe(999);
       // Reloaded at any moment, the stored state is 10 units (the reserve) short of the exact one at most.
       expect(evaluate([policy], [stored], now, 0, false).decision.remaining).toBeGreaterThanOrEqual(999 - 10);
-    }
+    });
     // Held for 6 s, then drained within 0.6 s: written every 7 s, at 0, 7, ... 294 s (held until 300 s).
     expect(writes).toBe(43);
     // A restart inside the hold waits out the held reserve from now, not from the state's later date.
@@ -369,7 +368,7 @@ describe("writing ahead", () => {
     expect(reloaded.retryAfterMs).toBe(300_000 - 297_000 + 600);
   });
 
-  it("costs a key restarted inside its hold at most the reserve plus the hold's refill, then refills as before", () => {
+  it("costs a key restarted inside its hold at most the reserve plus the hold's refill, once", () => {
     const policy = policyOf("gcra", 1_000, 1_000, 0); // one unit a millisecond; reserve 10, hold 100 ms
     expect([reserveUnits(policy), holdMs(policy)]).toEqual([10, 100]);
     const first = evaluate([policy], [null], START, 1, true).nextStates![0];

@@ -22,8 +22,8 @@ export const RESERVE_FRACTION = 0.01;
  * knows what storage holds, so it keeps the hold too, and the key gets no refill until the hold
  * ends: a restart costs it at most its reserve plus a tenth of a period's refill.
  */
-export const HOLD_FRACTION = 0.1;
-export const MAX_HOLD_MS = 60_000;
+const HOLD_FRACTION = 0.1;
+const MAX_HOLD_MS = 60_000;
 
 /** The hold for a policy (ms): ⌊periodMs × HOLD_FRACTION⌋, at most MAX_HOLD_MS. */
 export function holdMs(policy: Policy): number {
