@@ -1,17 +1,45 @@
 // Realtime benchmark plumbing: many raw WebSocket subscribers (the `ws` package) that record, per
 // client, which seqs arrived (loss and duplicates) and how long each took (delivery latency).
+import { Worker } from "node:worker_threads";
 import WebSocket from "ws";
 import { percentile, startBenchWorker } from "./lib.mjs";
 
-const SEQ = /"seq":(\d+)/;
-const SENT_AT = /"body":"(\d+)"/;
+const CHANGE_FRAME = Buffer.from('{"type":"change');
+const SEQ = Buffer.from('"seq":');
+const SENT_AT = Buffer.from('"body":"');
+
+/** The decimal integer at `at` in a byte buffer (0 when there is none). */
+function intAt(bytes, at) {
+  let n = 0;
+  for (let c = bytes[at]; c >= 0x30 && c <= 0x39; c = bytes[++at]) n = n * 10 + c - 0x30;
+  return n;
+}
+
+/**
+ * Records one delivered seq. Seqs are kept as runs of consecutive seqs (one run when delivery is
+ * exact), so 500 subscribers can take hundreds of thousands of changes per second without a map
+ * entry each; anything but the next seq starts a new run and is looked at by `deliveryStats`.
+ */
+function record(client, seq) {
+  client.received++;
+  const run = client.runs.at(-1);
+  if (run && seq === run[1] + 1) {
+    run[1] = seq;
+  } else {
+    if (run && seq <= client.highest) client.outOfOrder++;
+    client.runs.push([seq, seq]);
+  }
+  if (seq > client.highest) client.highest = seq;
+}
 
 /**
  * Opens `count` subscribers, `concurrency` at a time. `kind` is "actorbase" (bearer subprotocol,
- * then a subscribe message) or "naive" (the baseline answers `subscribed` on connect).
- * Resolves with { clients, connectMs: [...], failures, close() }.
+ * then a subscribe message; `batch` asks for `changes` frames, as the TypeScript client does) or
+ * "naive" (the baseline answers `subscribed` on connect). Each client counts `received` changes and
+ * `frames` carrying them, and with `latency` records each change's delivery time from the send time
+ * its row's body carries. Resolves with { clients, connectMs: [...], failures, close() }.
  */
-export async function openSubscribers({ kind, url, token, count, filter = "", concurrency = 100 }) {
+export async function openSubscribers({ kind, url, token, count, filter = "", batch = false, latency = true, concurrency = 100 }) {
   const clients = [];
   const connectMs = [];
   let failures = 0;
@@ -20,28 +48,36 @@ export async function openSubscribers({ kind, url, token, count, filter = "", co
     new Promise((resolve) => {
       const started = Date.now();
       const protocols = kind === "actorbase" ? ["actorbase.v1", `bearer.${token}`] : undefined;
-      const ws = new WebSocket(url, protocols);
-      const client = { ws, seen: new Map(), latencies: [], received: 0, lastAt: 0 };
+      // Frames are scanned as bytes below; the server sends valid UTF-8 (JSON.stringify).
+      const ws = new WebSocket(url, protocols, { skipUTF8Validation: true });
+      const client = { ws, runs: [], highest: 0, outOfOrder: 0, latencies: [], received: 0, frames: 0, lastAt: 0 };
       const timer = setTimeout(() => {
         failures++;
         ws.terminate();
         resolve();
       }, 30_000);
       ws.on("message", (data) => {
-        const text = data.toString();
-        if (text.startsWith('{"type":"change"')) {
-          // Cheap field reads (no JSON.parse) so the load generator is not the bottleneck.
+        if (data.length > CHANGE_FRAME.length && data.compare(CHANGE_FRAME, 0, CHANGE_FRAME.length, 0, CHANGE_FRAME.length) === 0) {
+          // Byte scans, no decoding or JSON.parse, so the subscribers cost this shared machine as
+          // little as they can. A `changes` frame holds several changes, each with one seq followed
+          // by its row's body (rows have no seq column); the body carries the write's send time.
           const now = Date.now();
-          const seq = Number(SEQ.exec(text)?.[1]);
-          client.received++;
+          for (let at = data.indexOf(SEQ); at !== -1; at = data.indexOf(SEQ, at)) {
+            at += SEQ.length;
+            record(client, intAt(data, at));
+            if (!latency) continue;
+            const body = data.indexOf(SENT_AT, at);
+            if (body === -1) continue;
+            at = body + SENT_AT.length;
+            const sentAt = intAt(data, at);
+            if (sentAt > 0) client.latencies.push(now - sentAt);
+          }
+          client.frames++;
           client.lastAt = now;
-          client.seen.set(seq, (client.seen.get(seq) ?? 0) + 1);
-          const sentAt = Number(SENT_AT.exec(text)?.[1]);
-          if (sentAt > 0) client.latencies.push(now - sentAt);
           return;
         }
-        const message = JSON.parse(text);
-        if (message.type === "ready") ws.send(JSON.stringify({ type: "subscribe", id: "s1", table: "notes", filter }));
+        const message = JSON.parse(data.toString());
+        if (message.type === "ready") ws.send(JSON.stringify({ type: "subscribe", id: "s1", table: "notes", filter, ...(batch ? { batch: true } : {}) }));
         else if (message.type === "subscribed") {
           clearTimeout(timer);
           connectMs.push(Date.now() - started);
@@ -73,6 +109,49 @@ export async function openSubscribers({ kind, url, token, count, filter = "", co
   };
 }
 
+/**
+ * `openSubscribers` on a worker thread (bench/subscriber-thread.mjs). Resolves with { clients
+ * (count), failures, connectMs, totals() → { received, frames, lastAt }, stats(expectedSeqs),
+ * drained(total, timeoutMs), close() }; every method answers asynchronously.
+ */
+export async function openSubscribersInThread(options) {
+  const worker = new Worker(new URL("./subscriber-thread.mjs", import.meta.url), { workerData: options });
+  const waiting = new Map();
+  let nextId = 0;
+  const opened = await new Promise((resolve, reject) => {
+    worker.on("message", (message) => {
+      if (message.opened) return resolve(message.opened);
+      waiting.get(message.id)?.resolve(message.result);
+      waiting.delete(message.id);
+    });
+    const fail = (err) => {
+      reject(err);
+      for (const call of waiting.values()) call.reject(err);
+      waiting.clear();
+    };
+    worker.on("error", fail);
+    worker.on("exit", () => fail(new Error("the subscriber thread exited")));
+  });
+  let closed = null;
+  const call = (name, ...args) =>
+    new Promise((resolve, reject) => {
+      if (closed) return reject(new Error("the subscribers are closed"));
+      const id = nextId++;
+      waiting.set(id, { resolve, reject });
+      worker.postMessage({ id, call: name, args });
+    });
+  return {
+    ...opened,
+    totals: () => call("totals"),
+    stats: (expectedSeqs) => call("stats", expectedSeqs),
+    drained: (total, timeoutMs) => call("drained", total, timeoutMs),
+    close: () => {
+      closed ??= call("close").then(() => worker.terminate());
+      return closed;
+    },
+  };
+}
+
 /** Loss, duplicates and latency percentiles over clients that should each have seen `expectedSeqs`. */
 export function deliveryStats(clients, expectedSeqs) {
   let lost = 0;
@@ -81,15 +160,12 @@ export function deliveryStats(clients, expectedSeqs) {
   const latencies = [];
   for (const client of clients) {
     for (const seq of expectedSeqs) {
-      const times = client.seen.get(seq) ?? 0;
+      let times = 0;
+      for (const [first, last] of client.runs) if (seq >= first && seq <= last) times++;
       if (times === 0) lost++;
       if (times > 1) duplicates += times - 1;
     }
-    let last = -Infinity;
-    for (const seq of client.seen.keys()) {
-      if (seq < last) outOfOrder++;
-      last = seq;
-    }
+    outOfOrder += client.outOfOrder;
     for (const ms of client.latencies) latencies.push(ms);
   }
   return {
@@ -134,7 +210,8 @@ export function startNaive(cleanup) {
 }
 
 /**
- * The systems under test, behind one interface: open subscribers, write one row. `naive` accepts
+ * The systems under test, behind one interface: open subscribers, write one row. Actorbase's
+ * subscribers ask for `batch` frames, as the TypeScript client does. `naive` accepts
  * permessage-deflate as the runtime does by default; `naivePlain` is the same loop declining it,
  * as Actorbase does, to show how much of the difference is compression.
  */
@@ -156,7 +233,7 @@ export function sides(actorbase, naive, serviceKey, tokenFor) {
     actorbase: {
       label: "Actorbase RealtimeDO",
       open: async (block, count, options = {}) =>
-        openSubscribers({ kind: "actorbase", url: `${wsUrl(actorbase.url)}/api/realtime/${block}`, token: await tokenFor(block), count, ...options }),
+        openSubscribers({ kind: "actorbase", url: `${wsUrl(actorbase.url)}/api/realtime/${block}`, token: await tokenFor(block), count, batch: true, ...options }),
       write: async (block) => {
         const response = await fetch(`${actorbase.url}/api/db/${block}/tables/notes`, {
           method: "POST",

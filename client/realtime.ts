@@ -7,7 +7,7 @@
 import ReconnectingWebSocket from "partysocket/ws";
 import {
   BEARER_PREFIX,
-  type ChangeEvent,
+  type ChangeEntry,
   type ClientMessage,
   CloseCode,
   PROTOCOL,
@@ -52,7 +52,7 @@ interface SubscriptionHandle {
   readonly id: string;
   message(): ClientMessage;
   handleSubscribed(event: SubscribedEvent): void;
-  handleChange(event: ChangeEvent): void;
+  handleChange(event: ChangeEntry): void;
   handleReset(): void;
   handleError(error: ActorbaseError): void;
 }
@@ -92,7 +92,8 @@ export class Subscription<T = Row> implements SubscriptionHandle {
 
   /** The subscribe message for (re)sending: `since` once we have a position, else snapshot if asked. */
   message(): ClientMessage {
-    const base = { type: "subscribe" as const, id: this.id, table: this.table, filter: this.filter };
+    // batch: under load several changes arrive in one frame; the application still gets them one at a time.
+    const base = { type: "subscribe" as const, id: this.id, table: this.table, filter: this.filter, batch: true };
     if (this.lastSeq !== null) return { ...base, since: this.lastSeq };
     return this.#options.snapshot ? { ...base, snapshot: true } : base;
   }
@@ -107,7 +108,7 @@ export class Subscription<T = Row> implements SubscriptionHandle {
   }
 
   /** @internal Delivers a change once: anything at or below the last delivered seq is a duplicate. */
-  handleChange(event: ChangeEvent): void {
+  handleChange(event: ChangeEntry): void {
     if (this.#ended || this.lastSeq === null || event.seq <= this.lastSeq) return;
     this.lastSeq = event.seq;
     const change: TableChange<T> = { op: event.op, seq: event.seq, table: event.table, row: event.row as T };
@@ -246,6 +247,11 @@ export class RealtimeConnection {
         return this.#subscriptions.get(message.id)?.handleSubscribed(message);
       case "change":
         return this.#subscriptions.get(message.sub)?.handleChange(message);
+      case "changes": {
+        const subscription = this.#subscriptions.get(message.sub);
+        for (const entry of message.changes) subscription?.handleChange(entry);
+        return;
+      }
       case "reset":
         return this.#subscriptions.get(message.sub)?.handleReset();
       case "broadcast":

@@ -46,6 +46,11 @@ export interface SubscribeMessage {
   since?: number;
   /** Answer `subscribed` with the matching rows, consistent with the changes that follow. */
   snapshot?: boolean;
+  /**
+   * Deliver this subscription's changes as `changes` messages, each carrying every change of one
+   * hand-off (or replay page) in seq order, instead of one `change` message per change.
+   */
+  batch?: boolean;
 }
 
 export interface UnsubscribeMessage {
@@ -115,6 +120,16 @@ export interface ChangeEvent {
   old?: Row;
 }
 
+/** One change inside a `changes` message: a `change` event without `type` and `sub`. */
+export type ChangeEntry = Omit<ChangeEvent, "type" | "sub">;
+
+/** Several changes of one subscription, in seq order (subscriptions made with `batch: true`). */
+export interface ChangesEvent {
+  type: "changes";
+  sub: string;
+  changes: ChangeEntry[];
+}
+
 /** The change log no longer reaches back to `since`: refetch, the subscription continues live. */
 export interface ResetEvent {
   type: "reset";
@@ -160,6 +175,7 @@ export type ServerMessage =
   | ReadyEvent
   | SubscribedEvent
   | ChangeEvent
+  | ChangesEvent
   | ResetEvent
   | BroadcastEvent
   | PresenceDiffEvent

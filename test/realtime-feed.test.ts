@@ -7,7 +7,7 @@ import type { ChangeSource } from "../objects/realtime/database";
 import { ChangeFeed } from "../objects/realtime/feed";
 import { DEFAULT_REALTIME_LIMITS } from "../objects/realtime/limits";
 import { RealtimeStore } from "../objects/realtime/store";
-import { ChangeFanOut, type Subscription } from "../objects/realtime/subscriptions";
+import { ChangeFanOut, RunDelivery, type Subscription } from "../objects/realtime/subscriptions";
 import { compileFilter } from "../objects/realtime/visibility";
 import { parseBlock } from "../shared/block";
 import type { Caller } from "../shared/caller";
@@ -30,8 +30,8 @@ function fakeConnection(id: string, caller: Caller): FakeConnection {
   };
 }
 
-function liveSubscription(conn: Connection, filter = ""): Subscription {
-  return { conn, id: "s", table: "notes", filter, predicate: compileFilter(block, "notes", filter), cursor: 0, live: true, ended: false };
+function liveSubscription(conn: Connection, filter = "", batch = false): Subscription {
+  return { conn, id: "s", table: "notes", filter, predicate: compileFilter(block, "notes", filter), batch, cursor: 0, live: true, ended: false };
 }
 
 const change = (seq: number, title = `t${seq}`): Change => ({ seq, table: "notes", op: "insert", id: `r${seq}`, row: { id: `r${seq}`, title } });
@@ -126,6 +126,97 @@ describe("ChangeFeed", () => {
   });
 });
 
+describe("batch subscriptions", () => {
+  const entriesOf = (frames: Array<Record<string, unknown>>) => frames.filter((f) => f.type === "changes").map((f) => f.changes as Array<Record<string, unknown>>);
+
+  it("get one changes frame per hand-off carrying, in seq order, exactly what change frames carry", async () => {
+    const log = logOf([change(1), change(2), change(3), change(4)]);
+    await withFeed("feed-batch", log, async (feed) => {
+      const single = fakeConnection("one", service);
+      const batched = fakeConnection("many", service);
+      feed.add(liveSubscription(single));
+      feed.add(liveSubscription(batched, "", true));
+      await feed.publish([change(1), change(2), change(3)]);
+      await feed.publish([change(4)]);
+      const changeFrames = single.frames();
+      expect(changeFrames.map((f) => f.seq)).toEqual([1, 2, 3, 4]);
+      const batches = entriesOf(batched.frames());
+      expect(batches.map((entries) => entries.map((e) => e.seq))).toEqual([[1, 2, 3], [4]]);
+      expect(batched.frames().every((f) => f.sub === "s")).toBe(true);
+      const { type: _type, sub: _sub, ...first } = changeFrames[0] as Record<string, unknown>;
+      expect(batches[0]?.[0]).toEqual(first);
+    });
+  });
+
+  it("get a backfilled gap in the same frame as the hand-off that revealed it", async () => {
+    const log = logOf([change(1), change(2), change(3)]);
+    await withFeed("feed-batch-gap", log, async (feed) => {
+      const conn = fakeConnection("c", service);
+      feed.add(liveSubscription(conn, "", true));
+      await feed.publish([change(3)]);
+      expect(entriesOf(conn.frames()).map((entries) => entries.map((e) => e.seq))).toEqual([[1, 2, 3]]);
+    });
+  });
+
+  it("leave out what the filter hides and split a long run into frames of bounded size, order kept", () => {
+    const conn = fakeConnection("c", service);
+    const sub = liveSubscription(conn, "title=neq.skip", true);
+    const run = [1, 2, 3, 4, 5, 6].map((seq) => new ChangeFanOut(change(seq, seq === 2 ? "skip" : `t${seq}`), () => true));
+    new RunDelivery(run, 200).deliver(sub);
+    expect(sub.cursor).toBe(6);
+    const frames = entriesOf(conn.frames());
+    expect(frames.length).toBeGreaterThan(1);
+    expect(frames.flat().map((e) => e.seq)).toEqual([1, 3, 4, 5, 6]);
+    for (const entries of frames) expect(entries.reduce((chars, e) => chars + JSON.stringify(e).length, 0)).toBeLessThanOrEqual(200);
+  });
+
+  it("give a subscription whose cursor is inside the run only what follows its cursor", () => {
+    const fresh = fakeConnection("fresh", service);
+    const ahead = fakeConnection("ahead", service);
+    const subs = [liveSubscription(fresh, "", true), { ...liveSubscription(ahead, "", true), cursor: 3 }];
+    const delivery = new RunDelivery([1, 2, 3, 4, 5].map((seq) => new ChangeFanOut(change(seq), () => true)), 64 * 1024);
+    for (const sub of subs) delivery.deliver(sub);
+    expect(entriesOf(fresh.frames()).flat().map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(entriesOf(ahead.frames()).flat().map((e) => e.seq)).toEqual([4, 5]);
+    expect(subs.map((sub) => sub.cursor)).toEqual([5, 5]);
+  });
+
+  it("share one frame among subscriptions that see the same changes, and keep callers apart that do not", () => {
+    const filtered = defineConfig({
+      namespaces: {
+        team: {
+          kind: "dynamic",
+          rules: { read: ({ auth }) => (auth ? `assignee=eq.${auth.sub}` : false) },
+          tables: { tasks: { columns: { title: { type: "string" }, assignee: { type: "string" } } } },
+        },
+      },
+    });
+    const team = parseBlock("team:t2", filtered);
+    const columns = tableColumns(filtered.namespaces.team?.tables.tasks ?? { columns: {} });
+    const canRead = (caller: Caller, row: Record<string, unknown>) => ruleAllowsRow(filtered, caller, team, "tasks", columns, "read", row);
+    const user = (sub: string): Caller => ({ kind: "user", sub, claims: { sub }, expiresAt: Date.now() + 60_000 });
+    const sent: string[] = [];
+    const conns = ["dana", "dana", "erin"].map((name, i) => {
+      const conn = fakeConnection(`c${i}`, user(name));
+      (conn as { ws: WebSocket }).ws = { send: (frame: string) => sent.push(`${i} ${frame}`) } as unknown as WebSocket;
+      return conn;
+    });
+    const subs = conns.map((conn): Subscription => ({ conn, id: "s", table: "tasks", filter: "", predicate: () => true, batch: true, cursor: 0, live: true, ended: false }));
+    const rows = [
+      { seq: 1, table: "tasks", op: "insert" as const, id: "1", row: { id: "1", title: "a", assignee: "dana" } },
+      { seq: 2, table: "tasks", op: "insert" as const, id: "2", row: { id: "2", title: "b", assignee: "erin" } },
+      { seq: 3, table: "tasks", op: "update" as const, id: "1", row: { id: "1", title: "a", assignee: "erin" }, old: { id: "1", title: "a", assignee: "dana" } },
+    ];
+    const delivery = new RunDelivery(rows.map((c) => new ChangeFanOut(c, canRead)), 64 * 1024);
+    for (const sub of subs) delivery.deliver(sub);
+    const byConn = (i: number) => sent.filter((line) => line.startsWith(`${i} `)).map((line) => JSON.parse(line.slice(2)) as { changes: Array<{ seq: number; op: string }> });
+    expect(byConn(0).flatMap((f) => f.changes.map((e) => [e.seq, e.op]))).toEqual([[1, "insert"], [3, "delete"]]);
+    expect(byConn(1)).toEqual(byConn(0));
+    expect(byConn(2).flatMap((f) => f.changes.map((e) => [e.seq, e.op]))).toEqual([[2, "insert"], [3, "insert"]]);
+    expect(delivery.frames).toBe(3);
+  });
+});
+
 describe("ChangeFanOut with read rules that filter rows", () => {
   const filtered = defineConfig({
     namespaces: {
@@ -141,7 +232,7 @@ describe("ChangeFanOut with read rules that filter rows", () => {
   const dana: Caller = { kind: "user", sub: "dana", claims: {}, expiresAt: Date.now() + 60_000 };
   const canRead = (caller: Caller, row: Record<string, unknown>) => ruleAllowsRow(filtered, caller, team, "tasks", columns, "read", row);
   const conn = fakeConnection("d", dana);
-  const sub: Subscription = { conn, id: "s", table: "tasks", filter: "", predicate: () => true, cursor: 0, live: true, ended: false };
+  const sub: Subscription = { conn, id: "s", table: "tasks", filter: "", predicate: () => true, batch: false, cursor: 0, live: true, ended: false };
   const frame = (c: Change) => {
     const text = new ChangeFanOut(c, canRead).frameFor(sub);
     return text === null ? null : (JSON.parse(text) as Record<string, unknown>);

@@ -115,6 +115,8 @@ describe("RealtimeDO hibernation", () => {
     const b = await join(block, "ben");
     a.send({ type: "subscribe", id: "hot", table: "tasks", filter: "points=gte.3" });
     await a.next("subscribed");
+    b.send({ type: "subscribe", id: "all", table: "tasks", batch: true });
+    await b.next("subscribed");
     a.send({ type: "presence", channel: "room", state: "ann" });
     await a.next("presence.state");
     const stub = env.REALTIME.get(env.REALTIME.idFromName(block));
@@ -127,6 +129,7 @@ describe("RealtimeDO hibernation", () => {
       await woken.webSocketMessage(bSocket as WebSocket, JSON.stringify({ type: "presence", channel: "room", state: "ben" }));
     });
     expect(await a.next("change")).toMatchObject({ sub: "hot", seq: 2, op: "insert", row: { points: 5 } });
+    expect((await b.next("changes")).changes.map((c) => c.seq)).toEqual([1, 2]);
     expect((await b.next("presence.state")).members).toEqual({ [a.id]: "ann", [b.id]: "ben" });
     expect(await a.next("presence")).toEqual({ type: "presence", channel: "room", joins: { [b.id]: "ben" }, leaves: [] });
     await settle();

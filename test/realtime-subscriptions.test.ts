@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
 import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { ChangeEvent } from "../shared/protocol";
+import type { RealtimeDO } from "../objects/realtime/realtime-do";
+import type { ChangeEvent, ChangesEvent } from "../shared/protocol";
 import { SERVICE, call, jsonInit, token } from "./helpers/http";
 import { type TestSocket, connect, settle } from "./helpers/realtime";
 
@@ -174,3 +175,52 @@ describe("RealtimeDO subscriptions", () => {
     expect(summary(await changes(socket, 1))).toEqual([[2, "insert", "new"]]);
   });
 });
+
+describe("RealtimeDO batch subscriptions", () => {
+  const seqsOf = (event: ChangesEvent) => event.changes.map((c) => c.seq);
+
+  it("delivers one committed group as one changes frame, and replays since in one frame per page", async () => {
+    const block = "user:batch1";
+    const socket = await owner(block);
+    socket.send({ type: "subscribe", id: "b", table: "notes", batch: true });
+    await socket.next("subscribed");
+    const ops = ["a", "b", "c"].map((title) => ({ op: "insert", table: "notes", data: { title } }));
+    expect((await call(`/api/db/${block}/batch`, jsonInit("POST", { ops }, SERVICE))).status).toBe(200);
+    const live = await socket.next("changes");
+    expect(live.sub).toBe("b");
+    expect(live.changes.map((c) => [c.seq, c.op, c.table, (c.row as Row).title])).toEqual([[1, "insert", "notes", "a"], [2, "insert", "notes", "b"], [3, "insert", "notes", "c"]]);
+    expect(socket.messages.filter((m) => m.type === "change")).toEqual([]);
+
+    const again = await owner(block);
+    again.send({ type: "subscribe", id: "r", table: "notes", since: 1, batch: true });
+    expect(await again.next("subscribed")).toMatchObject({ seq: 1 });
+    expect(seqsOf(await again.next("changes"))).toEqual([2, 3]);
+  });
+
+  it("spaces hand-offs after busy deliveries, so writes committed meanwhile arrive together", async () => {
+    const block = "user:batch2";
+    const socket = await owner(block);
+    socket.send({ type: "subscribe", id: "b", table: "notes", batch: true });
+    await socket.next("subscribed");
+    const realtime = env.REALTIME.get(env.REALTIME.idFromName(block));
+    // A budget of one frame a second: the first frame is the burst, the second costs a 300 ms pause.
+    await runInDurableObject(realtime, (instance: RealtimeDO) => {
+      instance.limits = { ...instance.limits, deliveryFramesPerSecond: 1, maxHandOffDelayMs: 300 };
+    });
+    await insert(block, { title: "first" });
+    expect(seqsOf(await socket.next("changes"))).toEqual([1]);
+    await insert(block, { title: "second" });
+    expect(seqsOf(await socket.next("changes"))).toEqual([2]);
+    for (const title of ["x", "y", "z"]) await insert(block, { title });
+    expect(seqsOf(await socket.next("changes"))).toEqual([3, 4, 5]);
+    await settle();
+    expect(socket.messages.filter((m) => m.type === "changes")).toHaveLength(3);
+  });
+
+  it("refuses a batch flag that is not a boolean", async () => {
+    const socket = await owner("user:batch3");
+    socket.send({ type: "subscribe", id: "b", table: "notes", batch: "yes" });
+    expect(await socket.next("error")).toMatchObject({ code: "INVALID_MESSAGE", ref: "b" });
+  });
+});
+

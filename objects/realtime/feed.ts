@@ -13,7 +13,10 @@ import { send } from "./connection";
 import type { ChangeSource } from "./database";
 import type { RealtimeLimits } from "./limits";
 import type { RealtimeStore } from "./store";
-import { ChangeFanOut, type Subscription, SubscriptionIndex, readCheckFor } from "./subscriptions";
+import { ChangeFanOut, RunDelivery, type Subscription, SubscriptionIndex, readCheckFor } from "./subscriptions";
+
+/** Largest run of entries (in UTF-16 code units) one `changes` frame carries before another starts. */
+const MAX_BATCH_CHARS = 128 * 1024;
 
 export class ChangeFeed {
   readonly #store: RealtimeStore;
@@ -29,6 +32,8 @@ export class ChangeFeed {
   /** True once the log was read to its end since waking, so `delivered` is the block's seq. */
   #synced = false;
   #pumping: Promise<void> | null = null;
+  /** What the change frames sent to live subscriptions cost since the actor started, in frames (the RealtimeDO paces hand-offs by it). */
+  #deliveryCost = 0;
 
   constructor(store: RealtimeStore, source: () => ChangeSource, block: () => Block | null, limits: () => RealtimeLimits) {
     this.#store = store;
@@ -45,6 +50,10 @@ export class ChangeFeed {
 
   get size(): number {
     return this.#subs.size;
+  }
+
+  get deliveryCost(): number {
+    return this.#deliveryCost;
   }
 
   add(sub: Subscription): void {
@@ -117,12 +126,7 @@ export class ChangeFeed {
   }
 
   #replayPage(sub: Subscription, page: ChangesPage, block: Block): void {
-    for (const change of page.changes) {
-      if (change.seq <= sub.cursor) continue;
-      sub.cursor = change.seq;
-      const frame = new ChangeFanOut(change, readCheckFor(block, change.table)).frameFor(sub);
-      if (frame) send(sub.conn, frame);
-    }
+    new RunDelivery(this.#fanOuts(page.changes, block), MAX_BATCH_CHARS).deliver(sub);
     if (page.changes.length < this.#limits().replayPageSize) sub.cursor = Math.max(sub.cursor, page.seq);
   }
 
@@ -165,7 +169,7 @@ export class ChangeFeed {
       }
       if (this.#delivered === before && page.changes.length === 0 && this.#pending.size > 0) {
         // The log has nothing for a gap it should cover: deliver what we hold, in order, rather than stall.
-        for (const seq of [...this.#pending.keys()].sort((a, b) => a - b)) this.#deliver(this.#pending.get(seq) as Change);
+        this.#deliver([...this.#pending.values()].sort((a, b) => a.seq - b.seq));
         this.#pending.clear();
         this.#persist();
       }
@@ -174,26 +178,32 @@ export class ChangeFeed {
 
   /** Delivers every pending change that directly follows the last delivered one. */
   #drain(): void {
-    const start = this.#delivered;
-    for (let next = this.#pending.get(this.#delivered + 1); next; next = this.#pending.get(this.#delivered + 1)) {
+    const run: Change[] = [];
+    for (let next = this.#pending.get(this.#delivered + 1); next; next = this.#pending.get(next.seq + 1)) {
       this.#pending.delete(next.seq);
-      this.#deliver(next);
+      run.push(next);
     }
-    if (this.#delivered !== start) this.#persist();
+    if (run.length === 0) return;
+    this.#deliver(run);
+    this.#persist();
   }
 
-  #deliver(change: Change): void {
+  /** Delivers a run of changes in seq order to every live subscription of their tables. */
+  #deliver(run: Change[]): void {
     const block = this.#block();
     if (block) {
-      const fanOut = new ChangeFanOut(change, readCheckFor(block, change.table));
-      for (const sub of this.#subs.forTable(change.table)) {
-        if (!sub.live || change.seq <= sub.cursor) continue;
-        sub.cursor = change.seq;
-        const frame = fanOut.frameFor(sub);
-        if (frame) send(sub.conn, frame);
+      const delivery = new RunDelivery(this.#fanOuts(run, block), MAX_BATCH_CHARS);
+      for (const table of delivery.tables) {
+        for (const sub of this.#subs.forTable(table)) if (sub.live) delivery.deliver(sub);
       }
+      this.#deliveryCost += delivery.cost;
     }
-    this.#delivered = Math.max(this.#delivered, change.seq);
+    const last = run[run.length - 1];
+    if (last) this.#delivered = Math.max(this.#delivered, last.seq);
+  }
+
+  #fanOuts(changes: Change[], block: Block): ChangeFanOut[] {
+    return changes.map((change) => new ChangeFanOut(change, readCheckFor(block, change.table)));
   }
 
   #advance(seq: number): void {

@@ -26,6 +26,14 @@ export interface RealtimeLimits {
   snapshotRows: number;
   /** Changes read from the DatabaseDO per backfill or replay page. */
   replayPageSize: number;
+  /**
+   * Change frames per second a block's actor sends before it spaces hand-offs, a frame counting
+   * one more per 4 KiB it carries: past this budget (with one second of it as a burst), the next
+   * hand-off waits off the excess, at most `maxHandOffDelayMs`, and the changes committed meanwhile
+   * arrive in it together. Quiet and moderately busy blocks never wait.
+   */
+  deliveryFramesPerSecond: number;
+  maxHandOffDelayMs: number;
 }
 
 export const DEFAULT_REALTIME_LIMITS: RealtimeLimits = {
@@ -41,4 +49,6 @@ export const DEFAULT_REALTIME_LIMITS: RealtimeLimits = {
   maxNameLength: 128,
   snapshotRows: 1_000,
   replayPageSize: 500,
+  deliveryFramesPerSecond: 12_000,
+  maxHandOffDelayMs: 100,
 };

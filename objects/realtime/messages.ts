@@ -56,6 +56,7 @@ export function parseClientMessage(text: string, limits: RealtimeLimits): Client
         throw new ProtocolError("INVALID_MESSAGE", '"since" must be a non-negative integer seq.', ref);
       }
       if (m.snapshot !== undefined && typeof m.snapshot !== "boolean") throw new ProtocolError("INVALID_MESSAGE", '"snapshot" must be true or false.', ref);
+      if (m.batch !== undefined && typeof m.batch !== "boolean") throw new ProtocolError("INVALID_MESSAGE", '"batch" must be true or false.', ref);
       if (m.snapshot === true && typeof m.since === "number") throw new ProtocolError("INVALID_MESSAGE", 'Ask for "since" or "snapshot", not both.', ref);
       return {
         type: "subscribe",
@@ -64,6 +65,7 @@ export function parseClientMessage(text: string, limits: RealtimeLimits): Client
         filter: filter.startsWith("?") ? filter.slice(1) : filter,
         ...(typeof m.since === "number" ? { since: m.since } : {}),
         ...(m.snapshot === true ? { snapshot: true } : {}),
+        ...(m.batch === true ? { batch: true } : {}),
       };
     }
     case "unsubscribe":

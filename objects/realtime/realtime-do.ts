@@ -45,6 +45,9 @@ export class RealtimeDO extends DurableObject<Env> {
   readonly #feed: ChangeFeed;
   #block: Block | null = null;
   #woken = false;
+  /** Frames the budget still allows (negative: owed), as of `#creditAt`. */
+  #frameCredit = DEFAULT_REALTIME_LIMITS.deliveryFramesPerSecond;
+  #creditAt = Date.now();
   /** The alarm time last set (undefined: not known since waking). */
   #alarmAt: number | null | undefined;
 
@@ -70,12 +73,19 @@ export class RealtimeDO extends DurableObject<Env> {
     this.#restoreSubscriptions();
   }
 
-  /** Receives a committed group of changes from the block's DatabaseDO and delivers them in seq order. */
+  /**
+   * Receives a committed group of changes from the block's DatabaseDO and delivers them in seq
+   * order. Answers once the frames it sent are paid for (see `#pace`): the DatabaseDO sends one
+   * hand-off at a time, so under load the changes committed meanwhile come together in the next
+   * one, and a `batch` subscriber gets them in one frame.
+   */
   async publish(block: string, changes: Change[]): Promise<void> {
     try {
       this.#wake();
       this.#adoptBlock(block);
+      const before = this.#feed.deliveryCost;
       await this.#feed.publish(changes);
+      await this.#pace(this.#feed.deliveryCost - before);
     } catch (err) {
       console.error(JSON.stringify({ msg: "realtime publish failed", block, error: String(err) }));
     }
@@ -227,10 +237,11 @@ export class RealtimeDO extends DurableObject<Env> {
       if (err instanceof HttpError) throw new ProtocolError(err.code, err.detail, id);
       throw err;
     }
-    const sub: Subscription = { conn, id, table, filter: message.filter ?? "", predicate, cursor: 0, live: false, ended: false };
+    const batch = message.batch === true;
+    const sub: Subscription = { conn, id, table, filter: message.filter ?? "", predicate, batch, cursor: 0, live: false, ended: false };
     conn.subscriptions.set(id, sub);
     this.#feed.add(sub);
-    this.#store.addSubscription({ conn: conn.id, id, table, filter: sub.filter });
+    this.#store.addSubscription({ conn: conn.id, id, table, filter: sub.filter, batch });
     try {
       await this.#feed.start(sub, message, caller);
     } catch (err) {
@@ -302,7 +313,17 @@ export class RealtimeDO extends DurableObject<Env> {
       }
       try {
         const predicate = compileFilter(block, stored.table, stored.filter);
-        const sub: Subscription = { conn, id: stored.id, table: stored.table, filter: stored.filter, predicate, cursor: this.#feed.delivered, live: true, ended: false };
+        const sub: Subscription = {
+          conn,
+          id: stored.id,
+          table: stored.table,
+          filter: stored.filter,
+          predicate,
+          batch: stored.batch,
+          cursor: this.#feed.delivered,
+          live: true,
+          ended: false,
+        };
         conn.subscriptions.set(sub.id, sub);
         this.#feed.add(sub);
       } catch {
@@ -336,6 +357,22 @@ export class RealtimeDO extends DurableObject<Env> {
 
   #database(): ChangeSource {
     return databaseOf(this.env, this.#requireBlock());
+  }
+
+  /**
+   * A frame budget as a token bucket: `deliveryFramesPerSecond` refill, one second of them as the
+   * burst; a frame costs one plus one per 4 KiB it carries (`FRAME_COST_CHARS`). Frames past the
+   * budget are a debt the hand-off waits off (at most `maxHandOffDelayMs`), so a block under
+   * sustained load sends fewer, fuller frames and its writes keep the CPU.
+   */
+  async #pace(frames: number): Promise<void> {
+    const { deliveryFramesPerSecond: rate, maxHandOffDelayMs } = this.limits;
+    const now = Date.now();
+    this.#frameCredit = Math.min(rate, this.#frameCredit + ((now - this.#creditAt) * rate) / 1000) - frames;
+    this.#creditAt = now;
+    if (this.#frameCredit >= 0) return;
+    const wait = Math.min(maxHandOffDelayMs, (-this.#frameCredit * 1000) / rate);
+    if (wait >= 1) await scheduler.wait(wait);
   }
 
   /** Keeps the one alarm at the earliest connection deadline. */

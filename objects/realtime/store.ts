@@ -9,6 +9,8 @@ export type StoredSubscription = {
   id: string;
   table: string;
   filter: string;
+  /** Delivered as `changes` messages (see `SubscribeMessage.batch`). */
+  batch: boolean;
 };
 
 export type StoredPresence = {
@@ -19,7 +21,7 @@ export type StoredPresence = {
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS _realtime_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS _subscriptions (conn TEXT NOT NULL, id TEXT NOT NULL, tbl TEXT NOT NULL, filter TEXT NOT NULL, PRIMARY KEY (conn, id));
+CREATE TABLE IF NOT EXISTS _subscriptions (conn TEXT NOT NULL, id TEXT NOT NULL, tbl TEXT NOT NULL, filter TEXT NOT NULL, batch INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (conn, id));
 CREATE TABLE IF NOT EXISTS _presence (channel TEXT NOT NULL, conn TEXT NOT NULL, state TEXT NOT NULL, PRIMARY KEY (channel, conn));
 CREATE INDEX IF NOT EXISTS _presence_conn ON _presence (conn);
 `;
@@ -33,6 +35,9 @@ export class RealtimeStore {
     this.#storage = storage;
     this.#sql = storage.sql;
     this.#sql.exec(SCHEMA);
+    // Actors created before subscriptions could ask for batches lack the column.
+    const columns = this.#sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('_subscriptions')").toArray();
+    if (!columns.some((c) => c.name === "batch")) this.#sql.exec("ALTER TABLE _subscriptions ADD COLUMN batch INTEGER NOT NULL DEFAULT 0");
   }
 
   /** The delivery cursor (the last seq delivered to live subscriptions), 0 before any. */
@@ -61,11 +66,12 @@ export class RealtimeStore {
   }
 
   subscriptions(): StoredSubscription[] {
-    return this.#sql.exec<StoredSubscription>("SELECT conn, id, tbl AS 'table', filter FROM _subscriptions").toArray();
+    const rows = this.#sql.exec<Omit<StoredSubscription, "batch"> & { batch: number }>("SELECT conn, id, tbl AS 'table', filter, batch FROM _subscriptions").toArray();
+    return rows.map((row) => ({ ...row, batch: row.batch === 1 }));
   }
 
   addSubscription(sub: StoredSubscription): void {
-    this.#sql.exec("INSERT OR REPLACE INTO _subscriptions (conn, id, tbl, filter) VALUES (?, ?, ?, ?)", sub.conn, sub.id, sub.table, sub.filter);
+    this.#sql.exec("INSERT OR REPLACE INTO _subscriptions (conn, id, tbl, filter, batch) VALUES (?, ?, ?, ?, ?)", sub.conn, sub.id, sub.table, sub.filter, sub.batch ? 1 : 0);
   }
 
   removeSubscription(conn: string, id: string): void {

@@ -7,7 +7,7 @@
 import type { Block } from "../../shared/block";
 import type { Caller } from "../../shared/caller";
 import type { Change } from "../../shared/change";
-import type { Connection } from "./connection";
+import { type Connection, send } from "./connection";
 import { type RowPredicate, canRead } from "./visibility";
 
 export interface Subscription {
@@ -16,6 +16,8 @@ export interface Subscription {
   readonly table: string;
   readonly filter: string;
   readonly predicate: RowPredicate;
+  /** Asked for `changes` messages (several changes per frame) instead of one `change` per change. */
+  readonly batch: boolean;
   /** The last seq this subscription has been given (or skipped as not matching). */
   cursor: number;
   /** False while the subscription replays from the change log; live fan-out skips it until then. */
@@ -63,53 +65,91 @@ export function readCheckFor(block: Block, table: string): ReadCheck {
   return (caller, row) => canRead(caller, block, table, row);
 }
 
-/** One change being fanned out: serialized once, rule checks cached per connection. */
+/**
+ * What a rule can tell callers apart by: its kind, and a user's `sub` and claims (rules see no
+ * more, see shared/rules.ts). Callers with equal keys get equal read decisions.
+ */
+const callerKeys = new WeakMap<Caller, string>();
+function callerKeyOf(caller: Caller): string {
+  let key = callerKeys.get(caller);
+  if (key === undefined) {
+    key = caller.kind === "user" ? `user ${JSON.stringify([caller.sub, caller.claims])}` : caller.kind;
+    callerKeys.set(caller, key);
+  }
+  return key;
+}
+
+/** Each subscription's view, kept while its socket's caller stays the same object. */
+const views = new WeakMap<Subscription, { caller: Caller; view: string }>();
+
+/** A subscription's view: subscriptions with equal views see exactly the same entries of a change. */
+export function viewOf(sub: Subscription): string {
+  const caller = sub.conn.caller;
+  if (caller === null) return "";
+  const cached = views.get(sub);
+  if (cached?.caller === caller) return cached.view;
+  const view = `${sub.table}\u0000${sub.filter}\u0000${callerKeyOf(caller)}`;
+  views.set(sub, { caller, view });
+  return view;
+}
+
+/** The shapes a change can take for one subscriber: which op, which row, whether `old` rides along. */
+const Shape = { Insert: 0, Update: 1, Delete: 2, DeleteOld: 3 } as const;
+type Shape = (typeof Shape)[keyof typeof Shape];
+
+/**
+ * One change being fanned out: serialized once per shape, and decided once per view, so 500
+ * subscribers with the same filter and caller cost one predicate and one rule check.
+ */
 export class ChangeFanOut {
   readonly change: Change;
   readonly #canRead: ReadCheck;
   readonly #head: string;
   #rowJson: string | undefined;
   #oldJson: string | undefined;
-  readonly #readable = new Map<Connection, { after: boolean; before: boolean }>();
+  readonly #entries: (string | undefined)[] = [];
+  /** The entry (or null: hidden) per view already decided. */
+  readonly #byView = new Map<string, string | null>();
 
   constructor(change: Change, canReadRow: ReadCheck) {
     this.change = change;
     this.#canRead = canReadRow;
-    this.#head = `,"seq":${change.seq},"table":${JSON.stringify(change.table)}`;
+    this.#head = `{"seq":${change.seq},"table":${JSON.stringify(change.table)}`;
   }
 
   /** The frame this subscriber gets for the change, or null when it must not see it. */
-  frameFor(sub: Subscription): string | null {
-    const { change } = this;
-    const conn = sub.conn;
-    if (conn.caller === null) return null;
-    const readable = this.#rulesFor(conn);
-    if (change.op === "insert") {
-      return readable.after && sub.predicate(change.row) ? this.#frame(sub, "insert", "row") : null;
-    }
-    const before = change.old ?? change.row;
-    if (change.op === "delete") {
-      return readable.before && sub.predicate(before) ? this.#frame(sub, "delete", change.old ? "old" : "row") : null;
-    }
-    const inAfter = readable.after && sub.predicate(change.row);
-    const inBefore = change.old ? readable.before && sub.predicate(change.old) : inAfter;
-    if (inAfter && inBefore) return this.#frame(sub, "update", "row", true);
-    if (inAfter) return this.#frame(sub, "insert", "row");
-    if (inBefore) return this.#frame(sub, "delete", "old");
-    return null;
+  frameFor(sub: Subscription, view = viewOf(sub)): string | null {
+    const entry = this.entryFor(sub, view);
+    return entry === null ? null : `{"type":"change","sub":${JSON.stringify(sub.id)},${entry.slice(1)}`;
   }
 
-  #rulesFor(conn: Connection): { after: boolean; before: boolean } {
-    let readable = this.#readable.get(conn);
-    if (!readable) {
-      const caller = conn.caller;
-      const { change } = this;
-      const after = caller !== null && this.#canRead(caller, change.row);
-      const before = change.old === undefined ? after : caller !== null && this.#canRead(caller, change.old);
-      readable = { after, before };
-      this.#readable.set(conn, readable);
+  /** The change as this subscriber sees it (`seq`, `table`, `op`, `row`, `old`?), or null when hidden. */
+  entryFor(sub: Subscription, view = viewOf(sub)): string | null {
+    let entry = this.#byView.get(view);
+    if (entry === undefined) {
+      const shape = this.#shapeFor(sub);
+      entry = shape === null ? null : this.#entry(shape);
+      this.#byView.set(view, entry);
     }
-    return readable;
+    return entry;
+  }
+
+  #shapeFor(sub: Subscription): Shape | null {
+    const { change } = this;
+    const caller = sub.conn.caller;
+    if (caller === null) return null;
+    const after = this.#canRead(caller, change.row);
+    if (change.op === "insert") return after && sub.predicate(change.row) ? Shape.Insert : null;
+    const before = change.old === undefined ? after : this.#canRead(caller, change.old);
+    if (change.op === "delete") {
+      return before && sub.predicate(change.old ?? change.row) ? (change.old ? Shape.DeleteOld : Shape.Delete) : null;
+    }
+    const inAfter = after && sub.predicate(change.row);
+    const inBefore = change.old ? before && sub.predicate(change.old) : inAfter;
+    if (inAfter && inBefore) return Shape.Update;
+    if (inAfter) return Shape.Insert;
+    if (inBefore) return Shape.DeleteOld;
+    return null;
   }
 
   #json(which: "row" | "old"): string {
@@ -117,8 +157,113 @@ export class ChangeFanOut {
     return (this.#oldJson ??= JSON.stringify(this.change.old ?? this.change.row));
   }
 
-  #frame(sub: Subscription, op: Change["op"], rowFrom: "row" | "old", withOld = false): string {
-    const old = withOld && this.change.old ? `,"old":${this.#json("old")}` : "";
-    return `{"type":"change","sub":${JSON.stringify(sub.id)}${this.#head},"op":"${op}","row":${this.#json(rowFrom)}${old}}`;
+  #entry(shape: Shape): string {
+    let entry = this.#entries[shape];
+    if (entry === undefined) {
+      const op = shape === Shape.Insert ? "insert" : shape === Shape.Update ? "update" : "delete";
+      const row = this.#json(shape === Shape.DeleteOld ? "old" : "row");
+      const old = shape === Shape.Update && this.change.old ? `,"old":${this.#json("old")}` : "";
+      entry = `${this.#head},"op":"${op}","row":${row}${old}}`;
+      this.#entries[shape] = entry;
+    }
+    return entry;
   }
+}
+
+/**
+ * What sending a frame costs, in frames: one, plus one per this many characters it carries (from
+ * bench/scenarios/realtime-cpu.mjs on the shared 2-core machine, a frame's fixed cost across the
+ * runtime, the dev proxy and a client is about what 4 KiB of its payload costs).
+ */
+export const FRAME_COST_CHARS = 4096;
+
+/**
+ * Delivers a run of changes (one hand-off, one replay page) in seq order. An ordinary subscription
+ * gets a `change` frame per change; a `batch` one gets its changes in `changes` frames of at most
+ * `maxChars` of entries each. Which changes a subscription sees is decided once per view, and a
+ * `changes` frame is built once per view and subscription id, so 500 sockets watching the same
+ * table with the same filter and caller cost one decision per change and one frame string.
+ */
+export class RunDelivery {
+  readonly #byTable = new Map<string, ChangeFanOut[]>();
+  readonly #maxChars: number;
+  /** Per view: its entries of the whole run, and the frames built from them per subscription id. */
+  readonly #views = new Map<string, { entries: string[]; frames: Map<string, string[]> }>();
+  /** Frames sent so far, and what they cost (see `FRAME_COST_CHARS`). */
+  frames = 0;
+  cost = 0;
+
+  constructor(fanOuts: ChangeFanOut[], maxChars: number) {
+    this.#maxChars = maxChars;
+    for (const fanOut of fanOuts) {
+      const list = this.#byTable.get(fanOut.change.table);
+      if (list) list.push(fanOut);
+      else this.#byTable.set(fanOut.change.table, [fanOut]);
+    }
+  }
+
+  /** The tables the run touches. */
+  get tables(): Iterable<string> {
+    return this.#byTable.keys();
+  }
+
+  /** Gives the subscription every change of its table after its cursor, then moves the cursor past the run. */
+  deliver(sub: Subscription): void {
+    const list = this.#byTable.get(sub.table);
+    if (!list) return;
+    const view = viewOf(sub);
+    const last = (list[list.length - 1] as ChangeFanOut).change.seq;
+    const whole = sub.cursor < (list[0] as ChangeFanOut).change.seq;
+    if (!sub.batch) {
+      for (const fanOut of list) {
+        if (fanOut.change.seq <= sub.cursor) continue;
+        const frame = fanOut.frameFor(sub, view);
+        if (frame) this.#send(sub, frame);
+      }
+    } else if (whole) {
+      let shared = this.#views.get(view);
+      if (!shared) this.#views.set(view, (shared = { entries: entriesOf(list, sub, view), frames: new Map() }));
+      let frames = shared.frames.get(sub.id);
+      if (!frames) shared.frames.set(sub.id, (frames = changesFrames(sub.id, shared.entries, this.#maxChars)));
+      for (const frame of frames) this.#send(sub, frame);
+    } else {
+      const after = list.filter((fanOut) => fanOut.change.seq > sub.cursor);
+      for (const frame of changesFrames(sub.id, entriesOf(after, sub, view), this.#maxChars)) this.#send(sub, frame);
+    }
+    if (last > sub.cursor) sub.cursor = last;
+  }
+
+  #send(sub: Subscription, frame: string): void {
+    send(sub.conn, frame);
+    this.frames++;
+    this.cost += 1 + frame.length / FRAME_COST_CHARS;
+  }
+}
+
+function entriesOf(fanOuts: ChangeFanOut[], sub: Subscription, view: string): string[] {
+  const entries: string[] = [];
+  for (const fanOut of fanOuts) {
+    const entry = fanOut.entryFor(sub, view);
+    if (entry !== null) entries.push(entry);
+  }
+  return entries;
+}
+
+/** `changes` frames carrying `entries` in order, a new frame whenever the next entry would pass `maxChars`. */
+function changesFrames(id: string, entries: string[], maxChars: number): string[] {
+  const frames: string[] = [];
+  const head = `{"type":"changes","sub":${JSON.stringify(id)},"changes":[`;
+  let start = 0;
+  let chars = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const length = (entries[i] as string).length;
+    if (i > start && chars + length > maxChars) {
+      frames.push(`${head}${entries.slice(start, i).join(",")}]}`);
+      start = i;
+      chars = 0;
+    }
+    chars += length;
+  }
+  if (entries.length > start) frames.push(`${head}${entries.slice(start).join(",")}]}`);
+  return frames;
 }
