@@ -249,7 +249,7 @@ export class RealtimeConnection {
         return this.#subscriptions.get(message.sub)?.handleChange(message);
       case "changes": {
         const subscription = this.#subscriptions.get(message.sub);
-        for (const entry of message.changes) subscription?.handleChange(entry);
+        if (subscription) deliverEntries(subscription, message.changes);
         return;
       }
       case "reset":
@@ -340,4 +340,21 @@ function tokenExpiry(token: string): number | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Hands each change of a `changes` frame to its subscription. A throwing `onChange` does not cost
+ * the rest of the frame (its seqs would otherwise be passed over for good by the next frame): every
+ * entry is delivered, then the first error is thrown, as it would have been from its own frame.
+ */
+export function deliverEntries(subscription: Pick<SubscriptionHandle, "handleChange">, entries: ChangeEntry[]): void {
+  let failure: { error: unknown } | null = null;
+  for (const entry of entries) {
+    try {
+      subscription.handleChange(entry);
+    } catch (error) {
+      failure ??= { error };
+    }
+  }
+  if (failure) throw failure.error;
 }

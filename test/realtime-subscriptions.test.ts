@@ -217,6 +217,31 @@ describe("RealtimeDO batch subscriptions", () => {
     expect(socket.messages.filter((m) => m.type === "changes")).toHaveLength(3);
   });
 
+  it("owes at most one longest wait after a burst, and never holds a hand-off that sent nothing", async () => {
+    const block = "user:batch4";
+    const socket = await owner(block);
+    socket.send({ type: "subscribe", id: "p", table: "notes" });
+    await socket.next("subscribed");
+    const realtime = env.REALTIME.get(env.REALTIME.idFromName(block));
+    await runInDurableObject(realtime, (instance: RealtimeDO) => {
+      instance.limits = { ...instance.limits, deliveryFramesPerSecond: 10, maxHandOffDelayMs: 200 };
+    });
+    // 100 change frames against a budget of 10 a second: 90 over, but the debt stops at 200 ms of budget.
+    const ops = Array.from({ length: 100 }, (_, i) => ({ op: "insert", table: "notes", data: { title: `b${i}` } }));
+    expect((await call(`/api/db/${block}/batch`, jsonInit("POST", { ops }, SERVICE))).status).toBe(200);
+    for (let i = 0; i < 100; i++) await socket.next("change");
+    let started = Date.now();
+    await realtime.publish(block, []);
+    expect(Date.now() - started).toBeLessThan(100);
+    await settle(400);
+    await insert(block, { title: "after the burst" });
+    expect(await socket.next("change")).toMatchObject({ seq: 101 });
+    started = Date.now();
+    await insert(block, { title: "next" });
+    expect(await socket.next("change")).toMatchObject({ seq: 102 });
+    expect(Date.now() - started).toBeLessThan(150);
+  });
+
   it("refuses a batch flag that is not a boolean", async () => {
     const socket = await owner("user:batch3");
     socket.send({ type: "subscribe", id: "b", table: "notes", batch: "yes" });

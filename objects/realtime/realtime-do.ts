@@ -362,15 +362,18 @@ export class RealtimeDO extends DurableObject<Env> {
   /**
    * A frame budget as a token bucket: `deliveryFramesPerSecond` refill, one second of them as the
    * burst; a frame costs one plus one per 4 KiB it carries (`FRAME_COST_CHARS`). Frames past the
-   * budget are a debt the hand-off waits off (at most `maxHandOffDelayMs`), so a block under
-   * sustained load sends fewer, fuller frames and its writes keep the CPU.
+   * budget are a debt the hand-off waits off (at most `maxHandOffDelayMs`, and the debt is capped
+   * at that wait), so a block under sustained load sends fewer, fuller frames and its writes keep
+   * the CPU. A hand-off that sent nothing never waits.
    */
   async #pace(frames: number): Promise<void> {
     const { deliveryFramesPerSecond: rate, maxHandOffDelayMs } = this.limits;
     const now = Date.now();
-    this.#frameCredit = Math.min(rate, this.#frameCredit + ((now - this.#creditAt) * rate) / 1000) - frames;
+    // The debt never exceeds one longest wait: a burst delays the next hand-off, not the next minute.
+    const floor = (-rate * maxHandOffDelayMs) / 1000;
+    this.#frameCredit = Math.max(floor, Math.min(rate, this.#frameCredit + ((now - this.#creditAt) * rate) / 1000) - frames);
     this.#creditAt = now;
-    if (this.#frameCredit >= 0) return;
+    if (frames === 0 || this.#frameCredit >= 0) return;
     const wait = Math.min(maxHandOffDelayMs, (-this.#frameCredit * 1000) / rate);
     if (wait >= 1) await scheduler.wait(wait);
   }
