@@ -2,7 +2,7 @@
 // client, which seqs arrived (loss and duplicates) and how long each took (delivery latency).
 import { Worker } from "node:worker_threads";
 import WebSocket from "ws";
-import { percentile, startBenchWorker } from "./lib.mjs";
+import { benchToken, percentile, startBenchWorker } from "./lib.mjs";
 
 const CHANGE_FRAME = Buffer.from('{"type":"change');
 const SEQ = Buffer.from('"seq":');
@@ -150,6 +150,28 @@ export async function openSubscribersInThread(options) {
       return closed;
     },
   };
+}
+
+/**
+ * The frame modes the write scenarios compare, as `batch` flags: `batch` frames (as the TypeScript
+ * client asks), then one `change` frame per change. REALTIME_MODES=batch narrows a run.
+ */
+export function frameModes() {
+  return (process.env.REALTIME_MODES ?? "batch,change").split(",").map((mode) => mode === "batch");
+}
+
+/** `count` subscribers of an Actorbase block that only count what arrives, on a thread; closed by `cleanup`. */
+export async function countingSubscribers(cleanup, actorbase, block, count, batch) {
+  const subscribers = await openSubscribersInThread({
+    kind: "actorbase",
+    url: `${actorbase.url.replace(/^http/, "ws")}/api/realtime/${block}`,
+    token: await benchToken(block.split(":")[1]),
+    count,
+    batch,
+    latency: false,
+  });
+  cleanup.push(() => subscribers.close());
+  return subscribers;
 }
 
 /** Loss, duplicates and latency percentiles over clients that should each have seen `expectedSeqs`. */

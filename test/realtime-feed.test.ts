@@ -126,6 +126,22 @@ describe("ChangeFeed", () => {
   });
 });
 
+/** A namespace whose read rule shows a caller only the tasks assigned to it, and its read check. */
+const assigned = defineConfig({
+  namespaces: {
+    team: {
+      kind: "dynamic",
+      rules: { read: ({ auth }) => (auth ? `assignee=eq.${auth.sub}` : false) },
+      tables: { tasks: { columns: { title: { type: "string" }, assignee: { type: "string" } } } },
+    },
+  },
+});
+function assignedReadCheck(blockName: string) {
+  const team = parseBlock(blockName, assigned);
+  const columns = tableColumns(assigned.namespaces.team?.tables.tasks ?? { columns: {} });
+  return (caller: Caller, row: Record<string, unknown>) => ruleAllowsRow(assigned, caller, team, "tasks", columns, "read", row);
+}
+
 describe("batch subscriptions", () => {
   const entriesOf = (frames: Array<Record<string, unknown>>) => frames.filter((f) => f.type === "changes").map((f) => f.changes as Array<Record<string, unknown>>);
 
@@ -182,18 +198,7 @@ describe("batch subscriptions", () => {
   });
 
   it("share one frame among subscriptions that see the same changes, and keep callers apart that do not", () => {
-    const filtered = defineConfig({
-      namespaces: {
-        team: {
-          kind: "dynamic",
-          rules: { read: ({ auth }) => (auth ? `assignee=eq.${auth.sub}` : false) },
-          tables: { tasks: { columns: { title: { type: "string" }, assignee: { type: "string" } } } },
-        },
-      },
-    });
-    const team = parseBlock("team:t2", filtered);
-    const columns = tableColumns(filtered.namespaces.team?.tables.tasks ?? { columns: {} });
-    const canRead = (caller: Caller, row: Record<string, unknown>) => ruleAllowsRow(filtered, caller, team, "tasks", columns, "read", row);
+    const canRead = assignedReadCheck("team:t2");
     const user = (sub: string): Caller => ({ kind: "user", sub, claims: { sub }, expiresAt: Date.now() + 60_000 });
     const sent: string[] = [];
     const conns = ["dana", "dana", "erin"].map((name, i) => {
@@ -218,19 +223,8 @@ describe("batch subscriptions", () => {
 });
 
 describe("ChangeFanOut with read rules that filter rows", () => {
-  const filtered = defineConfig({
-    namespaces: {
-      team: {
-        kind: "dynamic",
-        rules: { read: ({ auth }) => (auth ? `assignee=eq.${auth.sub}` : false) },
-        tables: { tasks: { columns: { title: { type: "string" }, assignee: { type: "string" } } } },
-      },
-    },
-  });
-  const team = parseBlock("team:t1", filtered);
-  const columns = tableColumns(filtered.namespaces.team?.tables.tasks ?? { columns: {} });
   const dana: Caller = { kind: "user", sub: "dana", claims: {}, expiresAt: Date.now() + 60_000 };
-  const canRead = (caller: Caller, row: Record<string, unknown>) => ruleAllowsRow(filtered, caller, team, "tasks", columns, "read", row);
+  const canRead = assignedReadCheck("team:t1");
   const conn = fakeConnection("d", dana);
   const sub: Subscription = { conn, id: "s", table: "tasks", filter: "", predicate: () => true, batch: false, cursor: 0, live: true, ended: false };
   const frame = (c: Change) => {

@@ -7,8 +7,8 @@
 // included, and how many cores keeping 80% of the quiet insert rate with every frame delivered
 // would take.
 import { cpus } from "node:os";
-import { BENCH_VARS, benchToken, groupCpu, load, saveResult, startActorbase, table } from "../lib.mjs";
-import { openSubscribersInThread } from "../realtime-clients.mjs";
+import { BENCH_VARS, groupCpu, load, saveResult, startActorbase, table } from "../lib.mjs";
+import { countingSubscribers, frameModes } from "../realtime-clients.mjs";
 
 const SUBSCRIBERS = 500;
 
@@ -30,20 +30,10 @@ export async function run({ name, cleanup, duration }) {
   const fixed = (n) => n.toFixed(2);
   const rows = [];
   const derivedRows = [];
-  // Subscribers asking for `batch` frames (as the TypeScript client does), then one `change` frame per change.
-  // REALTIME_MODES=batch narrows a run while investigating; published figures use both.
-  for (const batch of (process.env.REALTIME_MODES ?? "batch,change").split(",").map((mode) => mode === "batch")) {
+  for (const batch of frameModes()) {
     const mode = batch ? "batch" : "change";
     const busy = `${quiet}${mode}`;
-    const subscribers = await openSubscribersInThread({
-      kind: "actorbase",
-      url: `${actorbase.url.replace(/^http/, "ws")}/api/realtime/${busy}`,
-      token: await benchToken(busy.split(":")[1]),
-      count: SUBSCRIBERS,
-      batch,
-      latency: false,
-    });
-    cleanup.push(() => subscribers.close());
+    const subscribers = await countingSubscribers(cleanup, actorbase, busy, SUBSCRIBERS, batch);
     /** Waits until the subscribers have received everything (no frame for half a second), so a run's backlog is not counted in the next. */
     const settle = async () => {
       for (let last = -1; last !== (await subscribers.totals()).received; ) {

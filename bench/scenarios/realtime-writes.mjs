@@ -4,8 +4,8 @@
 // client does), then subscribers that take one `change` frame per change (the protocol's default).
 // The subscribers run on their own thread; after each half every one of them must have received
 // every change of the block exactly once. Target: at least 80% of the throughput without subscribers.
-import { BENCH_VARS, abba, benchToken, load, percentile, saveResult, startActorbase, table } from "../lib.mjs";
-import { openSubscribersInThread, steadyWrites } from "../realtime-clients.mjs";
+import { BENCH_VARS, abba, load, percentile, saveResult, startActorbase, table } from "../lib.mjs";
+import { countingSubscribers, frameModes, steadyWrites } from "../realtime-clients.mjs";
 
 const SUBSCRIBERS = 500;
 const SERVICE = { Authorization: `Bearer ${BENCH_VARS.SERVICE_KEY}`, "Content-Type": "application/json" };
@@ -30,19 +30,10 @@ export async function run({ name, cleanup, duration }) {
   const rows = [];
   const steadyRows = [];
   const checks = [];
-  // REALTIME_MODES=batch narrows a run while investigating; published figures use both.
-  for (const batch of (process.env.REALTIME_MODES ?? "batch,change").split(",").map((mode) => mode === "batch")) {
+  for (const batch of frameModes()) {
     const mode = batch ? "batch" : "change";
     const busy = `${quiet}${mode}`;
-    const subscribers = await openSubscribersInThread({
-      kind: "actorbase",
-      url: `${actorbase.url.replace(/^http/, "ws")}/api/realtime/${busy}`,
-      token: await benchToken(busy.split(":")[1]),
-      count: SUBSCRIBERS,
-      batch,
-      latency: false,
-    });
-    cleanup.push(() => subscribers.close());
+    const subscribers = await countingSubscribers(cleanup, actorbase, busy, SUBSCRIBERS, batch);
     const [none, attached] = await abba(insert(quiet), insert(busy));
     rows.push(
       { frames: mode, subscribers: 0, "inserts/s": none.rps, "p50 ms": none.p50, "p99 ms": none.p99, errors: none.errors, ratio: "1.00" },
