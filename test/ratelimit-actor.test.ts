@@ -1,8 +1,10 @@
 import { env } from "cloudflare:workers";
 import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { evaluate } from "../objects/rate-limiter/decision";
 import type { Policy } from "../objects/rate-limiter/policy";
 import type { RateLimiterDO } from "../objects/rate-limiter/rate-limiter-do";
+import { LimitStore } from "../objects/rate-limiter/storage";
 import { SERVICE, jsonInit } from "./helpers/http";
 import { fetchWorker as call } from "./helpers/worker-fetch";
 
@@ -58,7 +60,7 @@ describe("RateLimiterDO state", () => {
     expect(after).toMatchObject({ allowed: false, remaining: 3 });
   });
 
-  it.each(ALGORITHMS)("%s: with a reserve, commits a fraction of decisions and a restart costs at most 1%% of capacity", async (algorithm) => {
+  it.each(ALGORITHMS)("%s: with a reserve, commits a fraction of decisions and a restart costs at most a hundredth of capacity", async (algorithm) => {
     const key = `reserve-${algorithm}`;
     const body = { limit: 1_000, periodMs: 3_600_000, algorithm };
     const rows = () => runInDurableObject(stub(`key:${key}`), (_instance, state) => state.storage.sql.exec<{ state: string }>("SELECT state FROM _limit_state").toArray().map((row) => row.state));
@@ -79,9 +81,8 @@ describe("RateLimiterDO state", () => {
     const after = (await post(key, { ...body, cost: 0 })).remaining;
     expect(after).toBeLessThanOrEqual(exact);
     expect(after).toBeGreaterThanOrEqual(exact - 10);
-    // fixed_window stored its first unit plus the reserve (11 used); gcra, far below its limit,
-    // stored the reserve alone (owing 10, held for a tenth of its hour-long period, capped at a minute).
-    expect(after).toBe({ gcra: 990, fixed_window: 989, token_bucket: 994, sliding_window: 994 }[algorithm]);
+    // Both stored their first unit plus the reserve (11 used): fixed_window debited, gcra owed on reload.
+    expect(after).toBe({ gcra: 989, fixed_window: 989, token_bucket: 994, sliding_window: 994 }[algorithm]);
   });
 
   it("keeps requestId answers across a restart", async () => {
@@ -111,6 +112,32 @@ describe("RateLimiterDO state", () => {
     await runInDurableObject(stub(name), async (_instance, state) => {
       expect(state.storage.sql.exec("SELECT count(*) AS n FROM _limit_state").one().n).toBe(0);
       expect(state.storage.sql.exec("SELECT count(*) AS n FROM _request").one().n).toBe(1);
+    });
+  });
+
+  it("cleanup keeps a row whose exact state still owes units spent since the write, and reloads a restarted actor's row before dropping it", async () => {
+    const policy: Policy = { name: "p", inline: true, algorithm: "gcra", limit: 1_000, periodMs: 60_000, burst: 0, aligned: false }; // a unit every 60 ms, reserve 10
+    const t0 = 1_000_000;
+    await runInDurableObject(stub("key:sweep-owed"), (_instance, state) => {
+      const store = new LimitStore(state.storage);
+      const admit = (now: number, cost: number) => {
+        const { nextStates } = evaluate([policy], store.readStates([policy], now), now, cost, true);
+        return store.write([{ policy, state: nextStates![0] }]);
+      };
+      const rows = () => state.storage.sql.exec<{ idle_at: number }>("SELECT idle_at FROM _limit_state").toArray().map((row) => row.idle_at);
+      // Written at t0 owing 1 + 10 units: replenished at t0 + 660 ms if nothing more is spent.
+      expect(admit(t0, 1)).toBe(t0 + 660);
+      // At t0 + 600 ms, 5 units: the row still covers them (no write), and the exact state is replenished only at t0 + 900.
+      expect(admit(t0 + 600, 5)).toBeNull();
+      expect(store.sweep(t0 + 700)).toBe(t0 + 900);
+      expect(rows()).toEqual([t0 + 900]);
+      expect(evaluate([policy], store.readStates([policy], t0 + 700), t0 + 700, 0, false).decision.remaining).toBe(996);
+      // A restarted actor (a new store) knows only the row: it counts the reserve as spent from when it reloads.
+      const restarted = new LimitStore(state.storage);
+      expect(restarted.sweep(t0 + 1_000)).toBe(t0 + 1_600);
+      expect(rows()).toEqual([t0 + 1_600]);
+      expect(restarted.sweep(t0 + 1_600)).toBeNull();
+      expect(rows()).toEqual([]);
     });
   });
 

@@ -2,8 +2,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ALGORITHMS, type TimedState } from "../objects/rate-limiter/algorithms";
 import { evaluate } from "../objects/rate-limiter/decision";
-import { type Policy, capacity } from "../objects/rate-limiter/policy";
-import { holdMs, reserveUnits, stateToWrite } from "../objects/rate-limiter/reserve";
+import { type Policy, capacity, policyFromId, policyId } from "../objects/rate-limiter/policy";
+import { reserveUnits, stateToWrite } from "../objects/rate-limiter/reserve";
 import type { RateLimitAlgorithm } from "../shared/config";
 
 /** A request in a generated history: the clock moves by `dt` (may go backwards), then asks `cost`. */
@@ -148,9 +148,8 @@ describe.each(["gcra", "token_bucket", "sliding_window", "fixed_window"] as cons
     );
   });
 
-  it("writing ahead with a reserve never admits what the model would not, across restarts, and a restart costs at most the reserve (and gcra its hold's refill)", () => {
+  it("writing ahead with a reserve never admits what the model would not, across restarts, and a restart costs at most the reserve", () => {
     const reserveCase = fc.record({
-      holdMs: fc.integer({ min: 0, max: 1_000 }),
       limit: fc.integer({ min: 90, max: 400 }),
       periodMs: fc.integer({ min: 1, max: 40 }),
       burst: fc.integer({ min: 0, max: 60 }),
@@ -158,15 +157,15 @@ describe.each(["gcra", "token_bucket", "sliding_window", "fixed_window"] as cons
       ops: fc.array(fc.record({ dt: fc.integer({ min: 0, max: 30 }), cost: fc.integer({ min: 1, max: 60 }), restart: fc.boolean() }), { minLength: 1, maxLength: 60 }),
     });
     fc.assert(
-      fc.property(reserveCase, ({ holdMs, limit, periodMs, burst, aligned, ops }) => {
+      fc.property(reserveCase, ({ limit, periodMs, burst, aligned, ops }) => {
         const policy = policyOf(algorithm, limit, periodMs, burst, aligned);
         const model = models[algorithm](policy, START);
         const peek = (state: unknown, t: number) => evaluate([policy], [state], t, 0, false).decision.remaining;
         // The exact state of what was admitted, never reloaded: what the actor would hold had it never restarted.
         let truth: unknown = null;
         let restarts = 0;
-        // A restarted gcra actor keeps the hold of what it reloaded, so the key also misses the hold's refill (+1: whole units).
-        const lossPerRestart = reserveUnits(policy) + (algorithm === "gcra" ? Math.ceil((holdMs * limit) / periodMs) : 0) + 1;
+        // +1: a gcra debt counts whole units only once fully paid off.
+        const lossPerRestart = reserveUnits(policy) + 1;
         let clock = START;
         let memory: unknown = null;
         let stored: unknown = null;
@@ -176,14 +175,15 @@ describe.each(["gcra", "token_bucket", "sliding_window", "fixed_window"] as cons
             // The restarted actor reloads what was written: never more left than the exact state, at most the reserve less.
             expect(peek(stored, clock)).toBeLessThanOrEqual(peek(memory, clock));
             expect(peek(stored, clock)).toBeGreaterThanOrEqual(peek(memory, clock) - reserveUnits(policy));
-            memory = stored;
+            // As the actor reloads it: brought up to now once (gcra then owes its reserve).
+            memory = ALGORITHMS[algorithm].refresh(policy, stored as TimedState, clock);
             restarts++;
           }
           const c = Math.min(cost, capacity(policy));
           const { decision, nextStates } = evaluate([policy], [memory], clock, c, true);
           if (nextStates) {
             memory = nextStates[0];
-            stored = stateToWrite(policy, stored, memory, holdMs) ?? stored;
+            stored = stateToWrite(policy, stored, memory) ?? stored;
           }
           if (decision.allowed) {
             expect(model.request(clock, c)).toBe(true);
@@ -194,8 +194,7 @@ describe.each(["gcra", "token_bucket", "sliding_window", "fixed_window"] as cons
           // Whatever happened since, the actor has never more left than the exact state, and at most the restarts' losses less.
           expect(peek(memory, clock)).toBeLessThanOrEqual(peek(truth, clock));
           expect(peek(memory, clock)).toBeGreaterThanOrEqual(peek(truth, clock) - restarts * lossPerRestart);
-          // A reloaded state may be dated ahead of the clock (gcra holds its reserve): the wait it
-          // answers still counts from now, exactly: denied a millisecond early, admitted on time.
+          // The wait a reloaded state answers counts from now, exactly: denied a millisecond early, admitted on time.
           if (!decision.allowed) {
             expect(evaluate([policy], [memory], clock + decision.retryAfterMs - 1, c, false).decision.allowed).toBe(false);
             expect(evaluate([policy], [memory], clock + decision.retryAfterMs, c, false).decision.allowed).toBe(true);
@@ -351,44 +350,53 @@ describe("writing ahead", () => {
     expect(admitEach(policy, Array(50).fill(START)).writes).toBe(5);
   });
 
-  it("holds a slow gcra key's reserve for a tenth of its period: decided once a second for five minutes, it writes 43 times, not 300", () => {
+  it("writes a slow gcra key once: decided once a second for five minutes, it never owes more than its reserve", () => {
     const policy = policyOf("gcra", 1_000, 60_000, 0);
-    expect(holdMs(policy)).toBe(6_000);
     const seconds = Array.from({ length: 300 }, (_, second) => START + second * 1_000);
     const { writes, stored } = admitEach(policy, seconds, (remaining, stored, now) => {
       expect(remaining).toBe(999);
-      // Reloaded at any moment, the stored state is 10 units (the reserve) short of the exact one at most.
-      expect(evaluate([policy], [stored], now, 0, false).decision.remaining).toBeGreaterThanOrEqual(999 - 10);
+      // Reloaded at any moment, the stored state has no more left than the exact one, and at most 10 units (the reserve) less.
+      const reloaded = evaluate([policy], [stored], now, 0, false).decision.remaining;
+      expect(reloaded).toBeLessThanOrEqual(remaining);
+      expect(reloaded).toBeGreaterThanOrEqual(remaining - 10);
     });
-    // Held for 6 s, then drained within 0.6 s: written every 7 s, at 0, 7, ... 294 s (held until 300 s).
-    expect(writes).toBe(43);
-    // A restart inside the hold waits out the held reserve from now, not from the state's later date.
+    expect(writes).toBe(1);
+    // Reloaded long after it was written, the state owes the reserve from then on, not from its date.
     const reloaded = evaluate([policy], [stored], START + 297_000, 1_000, false).decision;
     expect(reloaded.allowed).toBe(false);
-    expect(reloaded.retryAfterMs).toBe(300_000 - 297_000 + 600);
+    expect(reloaded.retryAfterMs).toBe(600); // 10 units of 60 ms
   });
 
-  it("costs a key restarted inside its hold at most the reserve plus the hold's refill, once", () => {
-    const policy = policyOf("gcra", 1_000, 1_000, 0); // one unit a millisecond; reserve 10, hold 100 ms
-    expect([reserveUnits(policy), holdMs(policy)]).toEqual([10, 100]);
+  it("writes a busy gcra key again once its debt grows past what the stored state owes", () => {
+    const policy = policyOf("gcra", 1_000, 1_000, 0); // one unit a millisecond; reserve 10
+    // 12 units at once: the first is written owing 10 more, the 12th outgrows it.
+    expect(admitEach(policy, Array(12).fill(START)).writes).toBe(2);
+    // 11 units a millisecond apart: each drains before the next, so the first write covers them all.
+    expect(admitEach(policy, Array.from({ length: 11 }, (_, i) => START + i)).writes).toBe(1);
+  });
+
+  it("costs a restarted key at most its reserve, once, however long after the write it restarts", () => {
+    const policy = policyOf("gcra", 1_000, 1_000, 0); // one unit a millisecond; reserve 10
     const first = evaluate([policy], [null], START, 1, true).nextStates![0];
     const stored = stateToWrite(policy, null, first)!;
-    // The actor restarts 1 ms later and reloads `stored`; the exact actor would have kept `first`.
-    let restarted: unknown = stored;
-    let exact: unknown = first;
-    for (let i = 0; i < 10; i++) {
-      const r = evaluate([policy], [restarted], START + 1, 99, true);
-      const e = evaluate([policy], [exact], START + 1, 99, true);
-      expect(r.decision.allowed && e.decision.allowed).toBe(true);
-      restarted = r.nextStates![0];
-      exact = e.nextStates![0];
+    for (const restartAt of [START + 1, START + 50, START + 60_000]) {
+      // The actor restarts and reloads `stored` (brought up to then once); the exact actor keeps `first`.
+      let restarted: unknown = ALGORITHMS.gcra.refresh(policy, stored, restartAt);
+      let exact: unknown = first;
+      for (let i = 0; i < 10; i++) {
+        const r = evaluate([policy], [restarted], restartAt, 99, true);
+        const e = evaluate([policy], [exact], restartAt, 99, true);
+        expect(r.decision.allowed && e.decision.allowed).toBe(true);
+        restarted = r.nextStates![0];
+        exact = e.nextStates![0];
+      }
+      const left = (state: unknown, t: number) => evaluate([policy], [state], t, 0, false).decision.remaining;
+      for (const t of [restartAt, restartAt + 50, restartAt + 1_500]) {
+        expect(left(restarted, t)).toBeLessThanOrEqual(left(exact, t));
+        expect(left(restarted, t)).toBeGreaterThanOrEqual(left(exact, t) - 10);
+      }
+      expect(evaluate([policy], [restarted], restartAt + 1_500, 1_000, false).decision.allowed).toBe(true);
     }
-    const left = (state: unknown, t: number) => evaluate([policy], [state], t, 0, false).decision.remaining;
-    for (const t of [START + 1, START + 50, START + 100, START + 200, START + 1_500]) {
-      expect(left(restarted, t)).toBeLessThanOrEqual(left(exact, t));
-      expect(left(restarted, t)).toBeGreaterThanOrEqual(left(exact, t) - 10 - 100);
-    }
-    expect(evaluate([policy], [restarted], START + 1_500, 500, false).decision.allowed).toBe(true);
   });
 
   it("reserves nothing under a capacity of 100, so small policies are written on every change", () => {
@@ -396,5 +404,16 @@ describe("writing ahead", () => {
     expect(reserveUnits(policy)).toBe(0);
     const { nextStates } = evaluate([policy], [null], START, 1, true);
     expect(stateToWrite(policy, null, nextStates![0])).toEqual(nextStates![0]);
+  });
+});
+
+describe("policy ids", () => {
+  it("gives back the policy an id was made from, and null for strings no policy makes", () => {
+    const named: Policy = { name: "api|v2:x", inline: false, algorithm: "fixed_window", limit: 10, periodMs: 60_000, burst: 0, aligned: true };
+    const inline: Policy = { name: "inline", inline: true, algorithm: "gcra", limit: 1_000_000_000, periodMs: 1, burst: 5, aligned: false };
+    for (const policy of [named, inline]) expect(policyFromId(policyId(policy))).toEqual(policy);
+    for (const id of ["", "inline", "inline|gcra:1:1:0", "inline|gcra:1:1:0:rolling:x", "other|gcra:1:1:0:rolling", "inline|leaky:1:1:0:rolling", "inline|gcra:1e3:1:0:rolling", "inline|gcra:1:1:0:sometimes"]) {
+      expect(policyFromId(id)).toBeNull();
+    }
   });
 });

@@ -42,6 +42,29 @@ export function policyId(policy: Policy): string {
   return policy.inline ? `inline|${values}` : `name:${policy.name}|${values}`;
 }
 
+/**
+ * The policy a `policyId` was made from, or null for a string no policy makes. An inline policy's
+ * name is not part of its id and comes back as "inline"; nothing that decides depends on it.
+ */
+export function policyFromId(id: string): Policy | null {
+  const bar = id.lastIndexOf("|");
+  const head = id.slice(0, bar);
+  const [algorithm, limit, periodMs, burst, aligned, ...rest] = id.slice(bar + 1).split(":");
+  const inline = head === "inline";
+  if (bar < 0 || rest.length > 0 || (!inline && !head.startsWith("name:"))) return null;
+  if (!(RATE_LIMIT_ALGORITHMS as readonly string[]).includes(algorithm ?? "") || (aligned !== "aligned" && aligned !== "rolling")) return null;
+  const policy: Policy = {
+    name: inline ? "inline" : head.slice("name:".length),
+    inline,
+    algorithm: algorithm as RateLimitAlgorithm,
+    limit: Number(limit),
+    periodMs: Number(periodMs),
+    burst: Number(burst),
+    aligned: aligned === "aligned",
+  };
+  return policyId(policy) === id ? policy : null;
+}
+
 const INLINE_FIELDS = ["limit", "periodMs", "burst", "algorithm", "aligned"] as const;
 
 /**

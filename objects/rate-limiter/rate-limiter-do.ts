@@ -3,7 +3,7 @@ import { HttpError } from "../../shared/errors";
 import { type RpcResult, capture } from "../../shared/rpc";
 import { type Decision, type DecisionMode, DECISION_MODES, checkCost, evaluate } from "./decision";
 import { type Lease, grantLease } from "./lease";
-import { type Policy, policyId } from "./policy";
+import type { Policy } from "./policy";
 import { LimitStore } from "./storage";
 
 /** A decision request as the Worker sends it: resolved policies, never config names. */
@@ -55,12 +55,11 @@ export class RateLimiterDO extends DurableObject<Env> {
         const earlier = this.#store.remembered(input.requestId, now) as Decision | null;
         if (earlier) return { ...earlier, replayed: true };
       }
-      const ids = input.policies.map(policyId);
-      const { decision, nextStates } = evaluate(input.policies, this.#store.readStates(ids), now, input.cost, debits);
+      const { decision, nextStates } = evaluate(input.policies, this.#store.readStates(input.policies, now), now, input.cost, debits);
       const answer: Decision = input.mode === "shadow" ? { ...decision, allowed: true, wouldAllow: decision.allowed } : decision;
       if (nextStates) {
         const remember = input.requestId === null ? undefined : { requestId: input.requestId, decision: answer, expiresAt: now + rememberFor(input.policies) };
-        const idle = this.#store.write(input.policies.map((policy, i) => ({ id: ids[i]!, policy, state: nextStates[i] })), remember);
+        const idle = this.#store.write(input.policies.map((policy, i) => ({ policy, state: nextStates[i] })), remember);
         if (idle !== null) await this.#scheduleCleanup(idle);
       }
       return answer;
@@ -71,13 +70,14 @@ export class RateLimiterDO extends DurableObject<Env> {
   async peek(policies: Policy[]): Promise<RpcResult<Decision>> {
     return capture(() => {
       checkInput(policies, 0);
-      return evaluate(policies, this.#store.readStates(policies.map(policyId)), Date.now(), 0, false).decision;
+      const now = Date.now();
+      return evaluate(policies, this.#store.readStates(policies, now), now, 0, false).decision;
     });
   }
 
   /** Forgets the given policies' state on this key (all state and remembered answers when null). */
   async reset(policies: Policy[] | null): Promise<RpcResult<{ cleared: number }>> {
-    return capture(() => ({ cleared: this.#store.clear(policies === null ? null : policies.map(policyId)) }));
+    return capture(() => ({ cleared: this.#store.clear(policies) }));
   }
 
   /**
@@ -90,11 +90,10 @@ export class RateLimiterDO extends DurableObject<Env> {
       if (!Number.isInteger(want) || want < 1) throw new HttpError(400, "INVALID_REQUEST", "A lease must ask for at least one unit.");
       const now = Date.now();
       this.#lastUsedAt = now;
-      const id = policyId(policy);
-      const [state] = this.#store.readStates([id]);
+      const [state] = this.#store.readStates([policy], now);
       const { lease, nextState } = grantLease(policy, state, now, want);
       if (nextState !== null) {
-        const idle = this.#store.write([{ id, policy, state: nextState }]);
+        const idle = this.#store.write([{ policy, state: nextState }]);
         if (idle !== null) await this.#scheduleCleanup(idle);
       }
       return lease;

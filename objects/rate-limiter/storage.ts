@@ -5,8 +5,9 @@
  * The exact states live in memory; SQLite holds, per policy, a state at least as spent (written
  * ahead with a reserve, see reserve.ts), which is what a restarted actor starts from.
  */
+import { ALGORITHMS, type TimedState } from "./algorithms";
 import { idleAt } from "./decision";
-import type { Policy } from "./policy";
+import { type Policy, policyFromId, policyId } from "./policy";
 import { stateToWrite } from "./reserve";
 
 const SCHEMA = `
@@ -16,8 +17,6 @@ const SCHEMA = `
 `;
 
 export interface StateWrite {
-  /** The policy's id (`policyId`), its row's key. */
-  id: string;
   policy: Policy;
   /** The new exact state, refreshed to now. */
   state: unknown;
@@ -58,14 +57,20 @@ export class LimitStore {
     return this.#storage.sql;
   }
 
-  /** The stored states of these policies (null where the policy has none). */
-  readStates(policies: readonly string[]): unknown[] {
+  /**
+   * The exact states of these policies (null where the policy has none). A state not yet in
+   * memory is read from SQLite and brought up to `now` once, which is when a state written ahead
+   * counts its reserve as spent (gcra's `owed`): what a restarted actor starts from.
+   */
+  readStates(policies: readonly Policy[], now: number): unknown[] {
     return policies.map((policy) => {
-      if (this.#cache.has(policy)) return this.#cache.get(policy);
-      const row = this.#readable?.exec<{ state: string }>("SELECT state FROM _limit_state WHERE policy = ?", policy).toArray()[0];
-      const state = row ? (JSON.parse(row.state) as unknown) : null;
-      this.#cache.set(policy, state);
-      this.#stored.set(policy, state);
+      const id = policyId(policy);
+      if (this.#cache.has(id)) return this.#cache.get(id);
+      const row = this.#readable?.exec<{ state: string }>("SELECT state FROM _limit_state WHERE policy = ?", id).toArray()[0];
+      const stored = row ? (JSON.parse(row.state) as TimedState) : null;
+      const state = stored && ALGORITHMS[policy.algorithm].refresh(policy, stored, now);
+      this.#cache.set(id, state);
+      this.#stored.set(id, stored);
       return state;
     });
   }
@@ -78,7 +83,8 @@ export class LimitStore {
    */
   write(states: readonly StateWrite[], remembered?: { requestId: string; decision: unknown; expiresAt: number }): number | null {
     const rows: { id: string; state: unknown; idleAt: number }[] = [];
-    for (const { id, policy, state } of states) {
+    for (const { policy, state } of states) {
+      const id = policyId(policy);
       this.#cache.set(id, state);
       const ahead = stateToWrite(policy, this.#stored.get(id) ?? null, state);
       if (ahead !== null) rows.push({ id, state: ahead, idleAt: idleAt(policy, ahead, ahead.at) });
@@ -107,7 +113,7 @@ export class LimitStore {
   }
 
   /** Forgets these policies' states, or every state and remembered answer when `policies` is null. */
-  clear(policies: readonly string[] | null): number {
+  clear(policies: readonly Policy[] | null): number {
     const sql = this.#readable;
     if (sql === null) return 0;
     if (policies === null) {
@@ -118,23 +124,36 @@ export class LimitStore {
       return cleared;
     }
     let cleared = 0;
-    for (const policy of policies) {
-      cleared += sql.exec("DELETE FROM _limit_state WHERE policy = ?", policy).rowsWritten;
-      this.#cache.delete(policy);
-      this.#stored.delete(policy);
+    for (const id of policies.map(policyId)) {
+      cleared += sql.exec("DELETE FROM _limit_state WHERE policy = ?", id).rowsWritten;
+      this.#cache.delete(id);
+      this.#stored.delete(id);
     }
     return cleared;
   }
 
-  /** Drops fully replenished states and expired answers; returns the next time anything expires, or null. */
+  /**
+   * Drops fully replenished states and expired answers; returns the next time anything expires, or
+   * null. A row's `idle_at` is when the state it holds replenishes; decisions it still covered
+   * may have spent since, so a row is dropped only when the exact state (in memory, or the row as a
+   * restarted actor reloads it) is replenished too, and otherwise gets that state's time.
+   */
   sweep(now: number): number | null {
     const sql = this.#readable;
     if (sql === null) return null;
-    const idle = sql.exec<{ policy: string }>("DELETE FROM _limit_state WHERE idle_at <= ? RETURNING policy", now).toArray();
-    // A row is idle no sooner than the exact state it covers, so both can go.
-    for (const { policy } of idle) {
-      this.#cache.delete(policy);
-      this.#stored.delete(policy);
+    const due = sql.exec<{ policy: string }>("SELECT policy FROM _limit_state WHERE idle_at <= ?", now).toArray();
+    for (const { policy: id } of due) {
+      const policy = policyFromId(id);
+      // No policy makes this id, so no decision can read the row: nothing to keep it for.
+      const exact = policy && this.readStates([policy], now)[0];
+      const idle = policy && exact ? idleAt(policy, exact, now) : now;
+      if (idle > now) {
+        sql.exec("UPDATE _limit_state SET idle_at = ? WHERE policy = ?", idle, id);
+        continue;
+      }
+      sql.exec("DELETE FROM _limit_state WHERE policy = ?", id);
+      this.#cache.delete(id);
+      this.#stored.delete(id);
     }
     sql.exec("DELETE FROM _request WHERE expires_at <= ?", now);
     const next = sql.exec<{ next: number | null }>("SELECT min(t) AS next FROM (SELECT min(idle_at) AS t FROM _limit_state UNION ALL SELECT min(expires_at) FROM _request)").one().next;

@@ -31,9 +31,8 @@ export interface Algorithm<S> {
   covers?(policy: Policy, stored: S, current: S): boolean;
   /**
    * The state to store ahead of `current` (refreshed) with a reserve of `units` (at most what is
-   * left): one that `covers` current and, reloaded at any later time, is at most `units` more
-   * spent than current would be by then. It may be dated up to `holdMs` ahead of current. Absent:
-   * `current` with the units debited.
+   * left): one that `covers` current and, refreshed to any later time, is at most `units` more
+   * spent than current would be by then. Absent: `current` with the units debited.
    */
-  ahead?(policy: Policy, current: S, units: number, holdMs: number): S;
+  ahead?(policy: Policy, current: S, units: number): S;
 }

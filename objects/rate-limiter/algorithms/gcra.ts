@@ -14,6 +14,11 @@ export interface GcraState {
   at: number;
   /** Theoretical arrival time − at, in units of 1/limit ms; each admitted unit adds periodMs. */
   debt: number;
+  /**
+   * Stored states only (see `ahead`): debt the state takes on when it is next brought up to date,
+   * for the units the actor may have admitted after writing it. `refresh` adds it once and drops it.
+   */
+  owed?: number;
 }
 
 /** GCRA over exact integers (see the file comment for its promise). */
@@ -23,7 +28,7 @@ export const gcra: Algorithm<GcraState> = {
   refresh(policy, state, now) {
     const at = Math.max(now, state.at);
     const drained = (at - state.at) * policy.limit;
-    return { at, debt: drained >= state.debt ? 0 : state.debt - drained };
+    return { at, debt: (drained >= state.debt ? 0 : state.debt - drained) + (state.owed ?? 0) };
   },
 
   status(policy, state, cost) {
@@ -39,19 +44,16 @@ export const gcra: Algorithm<GcraState> = {
   debit: (policy, state, cost) => ({ at: state.at, debt: state.debt + cost * policy.periodMs }),
 
   // Both debts drain at the same rate once both are current, so the larger one stays larger; a
-  // stored state dated ahead keeps its debt until its own time, while the current one drains.
+  // stored state dated ahead (an older version held its reserve that way) keeps its debt until its
+  // own time, while the current one drains. A stored state's `owed` is counted in by refresh.
   covers: (policy, stored, current) => gcra.refresh(policy, stored, current.at).debt >= current.debt,
 
-  // A debt drains with time, so a reserve debited on top of it lasts only as long as the reserve
-  // takes to drain (1% of the period for a 1% reserve), however few units the key spends. A key
-  // far below its limit (its debt at most half the reserve) is therefore stored as owing just the
-  // reserve, dated holdMs ahead so that it does not start draining before then: storage stays
-  // covered while time passes. The state stored holds at most the reserve more than the exact
-  // one; a restarted actor, which cannot know when the old one last decided, keeps the date, so
-  // the key also gets no refill until then (see holdMs in reserve.ts for the bound).
-  ahead(policy, current, units, holdMs) {
-    const reserve = units * policy.periodMs;
-    if (2 * current.debt <= reserve) return { at: current.at + holdMs, debt: reserve };
-    return gcra.debit(policy, current, units);
-  },
+  // The reserve is owed, not debited: a debt debited ahead would drain with time (1% of the
+  // period for a 1% reserve) however few units the key spends, and a key decided less often would
+  // commit every decision. Stored as owing `units` on top of the debt at `current.at`, the state
+  // brought up to any later time t owes max(debt at t, 0) + units, which is at least the exact debt
+  // as long as the exact one has not grown past that: admitting units only adds to the debt, and
+  // time drains both alike. So a key that never owes more than `units` writes once, and a
+  // restarted actor owes the reserve on top of what the state had drained to, and no more.
+  ahead: (policy, current, units) => ({ at: current.at, debt: current.debt, owed: units * policy.periodMs }),
 };
