@@ -115,7 +115,7 @@ describe("RateLimiterDO state", () => {
     });
   });
 
-  it("cleanup keeps a row whose exact state still owes units spent since the write, and reloads a restarted actor's row before dropping it", async () => {
+  it("cleanup keeps a row whose exact state still owes units spent since the write, and counts a restarted actor's reserve once", async () => {
     const policy: Policy = { name: "p", inline: true, algorithm: "gcra", limit: 1_000, periodMs: 60_000, burst: 0, aligned: false }; // a unit every 60 ms, reserve 10
     const t0 = 1_000_000;
     await runInDurableObject(stub("key:sweep-owed"), (_instance, state) => {
@@ -132,11 +132,16 @@ describe("RateLimiterDO state", () => {
       expect(store.sweep(t0 + 700)).toBe(t0 + 900);
       expect(rows()).toEqual([t0 + 900]);
       expect(evaluate([policy], store.readStates([policy], t0 + 700), t0 + 700, 0, false).decision.remaining).toBe(996);
-      // A restarted actor (a new store) knows only the row: it counts the reserve as spent from when it reloads.
-      const restarted = new LimitStore(state.storage);
-      expect(restarted.sweep(t0 + 1_000)).toBe(t0 + 1_600);
-      expect(rows()).toEqual([t0 + 1_600]);
-      expect(restarted.sweep(t0 + 1_600)).toBeNull();
+      expect(store.sweep(t0 + 900)).toBeNull();
+      expect(rows()).toEqual([]);
+      // Written again at t1 owing 1 + 10 units; then the actor restarts (a new store knows only the row).
+      const t1 = t0 + 10_000;
+      expect(admit(t1, 1)).toBe(t1 + 660);
+      // It counts the reserve as spent from when it reloads the row, once.
+      expect(new LimitStore(state.storage).sweep(t1 + 1_000)).toBe(t1 + 1_600);
+      expect(rows()).toEqual([t1 + 1_600]);
+      // Restarted again, it finds the row as the last sweep left it and drops it on time.
+      expect(new LimitStore(state.storage).sweep(t1 + 1_600)).toBeNull();
       expect(rows()).toEqual([]);
     });
   });

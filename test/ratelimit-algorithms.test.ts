@@ -399,6 +399,26 @@ describe("writing ahead", () => {
     }
   });
 
+  it("admits at most the reserve early when the clock reads earlier after a restart than the last decision before it", () => {
+    const policy = policyOf("gcra", 1_000, 60_000, 0); // a unit every 60 ms; reserve 10
+    const T = START;
+    let memory = evaluate([policy], [null], T, 1, true).nextStates![0];
+    const stored = stateToWrite(policy, null, memory)!;
+    // Two minutes later, 10 units at once: the stored state still covers them, nothing is written.
+    const spent = evaluate([policy], [memory], T + 120_000, 10, true);
+    memory = spent.nextStates![0];
+    expect(stateToWrite(policy, stored, memory)).toBeNull();
+    const left = (state: unknown, t: number) => evaluate([policy], [state], t, 0, false).decision.remaining;
+    expect(left(memory, T + 120_000)).toBe(990);
+    // The actor restarts on a clock a second behind: the reloaded reserve starts draining a second early.
+    const reloaded = ALGORITHMS.gcra.refresh(policy, stored as TimedState, T + 119_000);
+    expect(left(reloaded, T + 120_000)).toBe(1_000);
+    // Documented (docs/rate-limiting.md, "Writing ahead"): at most the reserve, 10 units, more than the exact state.
+    expect(left(reloaded, T + 120_000) - left(memory, T + 120_000)).toBeLessThanOrEqual(reserveUnits(policy));
+    // On a clock that does not go back, the reload has no more left than the exact state.
+    expect(left(ALGORITHMS.gcra.refresh(policy, stored as TimedState, T + 120_000), T + 120_000)).toBeLessThanOrEqual(990);
+  });
+
   it("reserves nothing under a capacity of 100, so small policies are written on every change", () => {
     const policy = policyOf("token_bucket", 90, 60_000, 9);
     expect(reserveUnits(policy)).toBe(0);

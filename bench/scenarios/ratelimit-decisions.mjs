@@ -4,9 +4,11 @@
 // ours, ours, no-op) so drift on the shared machine hits both alike. The baseline's /do-insert (one
 // SQLite write committed per request) is shown too: a decision that has to write its state commits
 // once (objects/rate-limiter/reserve.ts writes ahead, so a busy key commits only now and then).
-// The 1,000 keys run twice: with gcra (each key decided about once a second, far below its limit,
-// so it holds a 1% reserve for a tenth of the period, 6 s) and with fixed_window (whose reserve
-// lasts the whole window). Target: decisions/s at least 80% of the Worker → DO no-op.
+// So is the same no-op sent as a POST with the decision's headers and body (what the request's
+// shape alone costs). The 1,000 keys run twice: with gcra (each key decided about once a second,
+// far below its limit, so its stored state owes a 1% reserve and covers it for good) and with
+// fixed_window (whose reserve lasts the whole window). Target: decisions/s at least 80% of the
+// Worker → DO no-op.
 import { BENCH_VARS, abba, load, saveResult, startActorbase, startBaseline, table } from "../lib.mjs";
 
 const CONNECTIONS = 50;
@@ -33,6 +35,7 @@ function patterns() {
       await warmKeys((k) => `${actorbase}/api/ratelimit/k${k}`, { method: "POST", headers, body: decision });
     },
     noop: (_actorbase, baseline, duration) => load({ url: baseline, requests: [{ method: "GET", setupRequest: randomKey((k) => `/do-noop?key=k${k}`) }], connections: CONNECTIONS, duration }),
+    postNoop: (_actorbase, baseline, duration) => load({ url: baseline, requests: [{ method: "POST", headers, body: decision, setupRequest: randomKey((k) => `/do-noop?key=k${k}`) }], connections: CONNECTIONS, duration }),
     insert: (_actorbase, baseline, duration) => load({ url: baseline, requests: [{ method: "POST", body: "x", setupRequest: randomKey((k) => `/do-insert?key=k${k}`) }], connections: CONNECTIONS, duration }),
     ours: (actorbase, _baseline, duration) => load({ url: actorbase, requests: [{ method: "POST", headers, body: decision, setupRequest: randomKey((k) => `/api/ratelimit/k${k}`) }], connections: CONNECTIONS, duration }),
   });
@@ -41,6 +44,7 @@ function patterns() {
       keys: "one hot key, gcra",
       warm: async () => {},
       noop: (_actorbase, baseline, duration) => load({ url: `${baseline}/do-noop?key=hot`, connections: CONNECTIONS, duration }),
+      postNoop: (_actorbase, baseline, duration) => load({ url: `${baseline}/do-noop?key=hot`, method: "POST", headers, body, connections: CONNECTIONS, duration }),
       insert: (_actorbase, baseline, duration) => load({ url: `${baseline}/do-insert?key=hot`, method: "POST", body: "x", connections: CONNECTIONS, duration }),
       ours: (actorbase, _baseline, duration) => load({ url: `${actorbase}/api/ratelimit/hot`, method: "POST", headers, body, connections: CONNECTIONS, duration }),
     },
@@ -65,8 +69,14 @@ export async function run({ name, cleanup, duration }) {
       await pattern.warm(actorbase.url, baseline.url);
       const [bare, decisions] = await abba(() => pattern.noop(actorbase.url, baseline.url, duration), () => pattern.ours(actorbase.url, baseline.url, duration));
       const commit = await pattern.insert(actorbase.url, baseline.url, duration);
+      const posted = await pattern.postNoop(actorbase.url, baseline.url, duration);
       const row = (target, r) => ({ keys: pattern.keys, target, "req/s": r.rps, "p50 ms": r.p50, "p99 ms": r.p99, errors: r.errors + (r.non2xx ?? 0), "ratio to no-op": (r.rps / bare.rps).toFixed(2) });
-      rows.push(row("bare Worker → DO no-op", bare), row("bare Worker → DO insert (1 commit)", commit), row("POST /api/ratelimit/<key>", decisions));
+      rows.push(
+        row("bare Worker → DO no-op", bare),
+        row("bare Worker → DO no-op, POST with the decision's headers and body", posted),
+        row("bare Worker → DO insert (1 commit)", commit),
+        row("POST /api/ratelimit/<key>", decisions),
+      );
     } finally {
       for (const stop of cleanup.splice(mark).reverse()) await stop();
     }

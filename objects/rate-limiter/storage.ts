@@ -136,7 +136,7 @@ export class LimitStore {
    * Drops fully replenished states and expired answers; returns the next time anything expires, or
    * null. A row's `idle_at` is when the state it holds replenishes; decisions it still covered
    * may have spent since, so a row is dropped only when the exact state (in memory, or the row as a
-   * restarted actor reloads it) is replenished too, and otherwise gets that state's time.
+   * restarted actor reloads it) is replenished too, and otherwise is rewritten as that state.
    */
   sweep(now: number): number | null {
     const sql = this.#readable;
@@ -147,8 +147,11 @@ export class LimitStore {
       // No policy makes this id, so no decision can read the row: nothing to keep it for.
       const exact = policy && this.readStates([policy], now)[0];
       const idle = policy && exact ? idleAt(policy, exact, now) : now;
-      if (idle > now) {
-        sql.exec("UPDATE _limit_state SET idle_at = ? WHERE policy = ?", idle, id);
+      if (policy && exact && idle > now) {
+        // Keep it, as the exact state: a row reloaded here already counts its reserve as spent, and
+        // a later restart must not count it again (it would never be replenished).
+        sql.exec("UPDATE _limit_state SET state = ?, idle_at = ? WHERE policy = ?", JSON.stringify(exact), idle, id);
+        this.#stored.set(id, exact);
         continue;
       }
       sql.exec("DELETE FROM _limit_state WHERE policy = ?", id);

@@ -54,6 +54,9 @@ export const gcra: Algorithm<GcraState> = {
   // brought up to any later time t owes max(debt at t, 0) + units, which is at least the exact debt
   // as long as the exact one has not grown past that: admitting units only adds to the debt, and
   // time drains both alike. So a key that never owes more than `units` writes once, and a
-  // restarted actor owes the reserve on top of what the state had drained to, and no more.
+  // restarted actor owes the reserve on top of what the state had drained to, and no more. The
+  // stored state does not say when the decisions it covered were made: an actor restarted on a
+  // clock behind the last of them starts the reserve draining early and can admit up to the
+  // reserve early, once (documented in docs/rate-limiting.md, "Writing ahead").
   ahead: (policy, current, units) => ({ at: current.at, debt: current.debt, owed: units * policy.periodMs }),
 };

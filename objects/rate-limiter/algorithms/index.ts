@@ -24,9 +24,8 @@ export const ALGORITHMS: Record<RateLimitAlgorithm, Algorithm<TimedState>> = {
 
 /**
  * The algorithm's `status` with its waits counted from `now`. A state refreshed to `now` can still
- * be dated later (one a restarted actor reloaded from storage held ahead, see reserve.ts, or one
- * written before the clock went back); the algorithm counts from the state's own time, so each
- * wait grows by the difference.
+ * be dated later (one written before the clock went back, or one an earlier version stored dated
+ * ahead); the algorithm counts from the state's own time, so each wait grows by the difference.
  */
 export function statusAt(algorithm: Algorithm<TimedState>, policy: Policy, state: TimedState, now: number, cost: number): Status {
   const status = algorithm.status(policy, state, cost);
