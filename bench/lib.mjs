@@ -90,14 +90,26 @@ export async function load(options) {
   };
 }
 
-/** Runs A, B, B, A (each a load() call) and returns the mean of each side: drift hits both alike. */
-export async function abba(runA, runB) {
-  const a1 = await runA();
-  const b1 = await runB();
-  const b2 = await runB();
-  const a2 = await runA();
-  const mean = (x, y) => ({ rps: Math.round((x.rps + y.rps) / 2), p50: (x.p50 + y.p50) / 2, p99: (x.p99 + y.p99) / 2, errors: x.errors + y.errors + x.non2xx + y.non2xx });
-  return [mean(a1, a2), mean(b1, b2)];
+/**
+ * Runs A, B, B, A (each a load() call) `rounds` times and returns the mean of each side: drift
+ * hits both alike, and more, shorter rounds average out more of a shared machine's swings.
+ */
+export async function abba(runA, runB, rounds = 1) {
+  const as = [];
+  const bs = [];
+  for (let round = 0; round < rounds; round++) {
+    as.push(await runA());
+    bs.push(await runB());
+    bs.push(await runB());
+    as.push(await runA());
+  }
+  const mean = (runs) => ({
+    rps: Math.round(runs.reduce((sum, r) => sum + r.rps, 0) / runs.length),
+    p50: runs.reduce((sum, r) => sum + r.p50, 0) / runs.length,
+    p99: runs.reduce((sum, r) => sum + r.p99, 0) / runs.length,
+    errors: runs.reduce((sum, r) => sum + r.errors + (r.non2xx ?? 0), 0),
+  });
+  return [mean(as), mean(bs)];
 }
 
 /** A percentile of a numeric array. */

@@ -1,7 +1,7 @@
 // Rate limiting: decisions per second through POST /api/ratelimit/<key> (service key, a limit so
 // high every decision is admitted), on one hot key and spread over 1,000 keys, against the bare
 // Worker → DO no-op of bench/baseline (same key pattern) in the same run, measured ABBA (no-op,
-// ours, ours, no-op) so drift on the shared machine hits both alike. The baseline's /do-insert (one
+// ours, ours, no-op), three rounds of half-length runs, so drift on the shared machine hits both alike. The baseline's /do-insert (one
 // SQLite write committed per request) is shown too: a decision that has to write its state commits
 // once (objects/rate-limiter/reserve.ts writes ahead, so a busy key commits only now and then).
 // So is the same no-op sent as a POST with the decision's headers and body (what the request's
@@ -12,6 +12,8 @@
 import { BENCH_VARS, abba, load, saveResult, startActorbase, startBaseline, table } from "../lib.mjs";
 
 const CONNECTIONS = 50;
+/** ABBA rounds per pattern (see abba in lib.mjs). */
+const ROUNDS = 3;
 const KEYS = 1_000;
 
 /** Uses every key once (50 at a time): creating 1,000 actors and their first cleanup alarm is not what gets measured. */
@@ -67,7 +69,9 @@ export async function run({ name, cleanup, duration }) {
     const baseline = await startBaseline(cleanup);
     try {
       await pattern.warm(actorbase.url, baseline.url);
-      const [bare, decisions] = await abba(() => pattern.noop(actorbase.url, baseline.url, duration), () => pattern.ours(actorbase.url, baseline.url, duration));
+      // Three rounds of half-length runs: 30 s of each side, interleaved more finely than one ABBA.
+      const half = Math.max(3, Math.round(duration / 2));
+      const [bare, decisions] = await abba(() => pattern.noop(actorbase.url, baseline.url, half), () => pattern.ours(actorbase.url, baseline.url, half), ROUNDS);
       const commit = await pattern.insert(actorbase.url, baseline.url, duration);
       const posted = await pattern.postNoop(actorbase.url, baseline.url, duration);
       const row = (target, r) => ({ keys: pattern.keys, target, "req/s": r.rps, "p50 ms": r.p50, "p99 ms": r.p99, errors: r.errors + (r.non2xx ?? 0), "ratio to no-op": (r.rps / bare.rps).toFixed(2) });

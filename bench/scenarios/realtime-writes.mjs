@@ -1,6 +1,6 @@
 // The write path with 500 realtime subscribers attached compared with none: autocannon inserts
 // into a block with no sockets and into a block whose 500 sockets subscribe to the table,
-// measured none, 500, 500, none (ABBA). Twice: subscribers that ask for `batch` (as the TypeScript
+// measured none, 500, 500, none (ABBA), three rounds of half-length runs. Twice: subscribers that ask for `batch` (as the TypeScript
 // client does), then subscribers that take one `change` frame per change (the protocol's default).
 // The subscribers run on their own thread; after each half every one of them must have received
 // every change of the block exactly once. Target: at least 80% of the throughput without subscribers.
@@ -13,8 +13,10 @@ const SERVICE = { Authorization: `Bearer ${BENCH_VARS.SERVICE_KEY}`, "Content-Ty
 export async function run({ name, cleanup, duration }) {
   const actorbase = await startActorbase(cleanup);
   const quiet = `user:writes${Date.now().toString(36)}`;
+  // Three ABBA rounds of half-length runs (see abba in lib.mjs): 30 s of each side by default.
+  const half = Math.max(3, Math.round(duration / 2));
   const insert = (block) => () =>
-    load({ url: `${actorbase.url}/api/db/${block}/tables/notes`, method: "POST", connections: 10, duration, headers: SERVICE, body: JSON.stringify({ title: "bench", body: "0" }) });
+    load({ url: `${actorbase.url}/api/db/${block}/tables/notes`, method: "POST", connections: 10, duration: half, headers: SERVICE, body: JSON.stringify({ title: "bench", body: "0" }) });
   // At a rate the machine can deliver (10 writes/s = 5,000 change deliveries/s), does a write wait on its delivery?
   const timedWrite = (block) => async () => {
     const started = Date.now();
@@ -34,7 +36,7 @@ export async function run({ name, cleanup, duration }) {
     const mode = batch ? "batch" : "change";
     const busy = `${quiet}${mode}`;
     const subscribers = await countingSubscribers(cleanup, actorbase, busy, SUBSCRIBERS, batch);
-    const [none, attached] = await abba(insert(quiet), insert(busy));
+    const [none, attached] = await abba(insert(quiet), insert(busy), 3);
     rows.push(
       { frames: mode, subscribers: 0, "inserts/s": none.rps, "p50 ms": none.p50, "p99 ms": none.p99, errors: none.errors, ratio: "1.00" },
       { frames: mode, subscribers: subscribers.clients, "inserts/s": attached.rps, "p50 ms": attached.p50, "p99 ms": attached.p99, errors: attached.errors, ratio: (attached.rps / none.rps).toFixed(2) },

@@ -1,0 +1,118 @@
+// Where the runtime's CPU goes under a benchmark's load: V8's sampling profiler on the wrangler dev
+// runtime (the Worker and every actor share that isolate), through wrangler's inspector port.
+//
+//   node bench/profile.mjs <workload> [seconds]
+//
+// Workloads: ratelimit-keys (POST /api/ratelimit/<key> over 1,000 gcra keys, as ratelimit-decisions),
+// ratelimit-noop (the baseline's Worker → DO no-op over 1,000 keys), realtime-writes (inserts into a
+// block with 500 batch subscribers, as realtime-writes). Prints the functions with the most samples
+// (self, then including callees) as shares of all samples; idle time is its own line. The
+// .cpuprofile is written to the temp dir for Chrome DevTools. Native work (an RPC call, a socket
+// send, a SQLite statement) counts towards the function that called it.
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import WebSocket from "ws";
+import { BENCH_VARS, load, startActorbase, startBaseline } from "./lib.mjs";
+import { countingSubscribers } from "./realtime-clients.mjs";
+
+const KEYS = 1_000;
+const SERVICE = { Authorization: `Bearer ${BENCH_VARS.SERVICE_KEY}`, "Content-Type": "application/json" };
+const randomKey = (path) => (req) => ({ ...req, path: path(Math.floor(Math.random() * KEYS)) });
+
+/** Each workload starts its server and returns the load to profile (run once to warm up, then profiled). */
+const WORKLOADS = {
+  async "ratelimit-keys"(cleanup, duration) {
+    const server = await startActorbase(cleanup);
+    const body = JSON.stringify({ limit: 1_000_000_000, periodMs: 60_000 });
+    for (let start = 0; start < KEYS; start += 50) {
+      await Promise.all(Array.from({ length: 50 }, (_, i) => fetch(`${server.url}/api/ratelimit/k${start + i}`, { method: "POST", headers: SERVICE, body }).then((r) => r.arrayBuffer())));
+    }
+    return { server, run: () => load({ url: server.url, requests: [{ method: "POST", headers: SERVICE, body, setupRequest: randomKey((k) => `/api/ratelimit/k${k}`) }], connections: 50, duration }) };
+  },
+  async "ratelimit-noop"(cleanup, duration) {
+    const server = await startBaseline(cleanup);
+    return { server, run: () => load({ url: server.url, requests: [{ method: "GET", setupRequest: randomKey((k) => `/do-noop?key=k${k}`) }], connections: 50, duration }) };
+  },
+  async "realtime-writes"(cleanup, duration) {
+    const server = await startActorbase(cleanup);
+    const block = `user:profile${Date.now().toString(36)}`;
+    await countingSubscribers(cleanup, server, block, 500, true);
+    const body = JSON.stringify({ title: "bench", body: "0" });
+    return { server, run: () => load({ url: `${server.url}/api/db/${block}/tables/notes`, method: "POST", connections: 10, duration, headers: SERVICE, body }) };
+  },
+};
+
+/** Connects to the runtime's inspector and returns `send(method, params)` and `close()`. */
+async function inspector(port) {
+  const [target] = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
+  const socket = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => {
+    socket.once("open", resolve);
+    socket.once("error", reject);
+  });
+  let lastId = 0;
+  const pending = new Map();
+  socket.on("message", (data) => {
+    const message = JSON.parse(data);
+    pending.get(message.id)?.(message);
+    pending.delete(message.id);
+  });
+  const send = (method, params = {}) =>
+    new Promise((resolve) => {
+      const id = ++lastId;
+      pending.set(id, resolve);
+      socket.send(JSON.stringify({ id, method, params }));
+    });
+  return { send, close: () => socket.close() };
+}
+
+/** The functions with the most samples, self and including callees, as lines of text. */
+function summarize(profile, top) {
+  const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const name = (node) => `${node.callFrame.functionName || "(anonymous)"} ${node.callFrame.url.split("/").pop()}:${node.callFrame.lineNumber + 1}`;
+  const self = new Map();
+  const inclusive = new Map();
+  for (const sample of profile.samples) {
+    const leaf = name(nodes.get(sample));
+    self.set(leaf, (self.get(leaf) ?? 0) + 1);
+    const seen = new Set();
+    for (let id = sample; id !== undefined; id = parent.get(id)) {
+      const frame = name(nodes.get(id));
+      if (!seen.has(frame)) inclusive.set(frame, (inclusive.get(frame) ?? 0) + 1);
+      seen.add(frame);
+    }
+  }
+  const lines = (counts) =>
+    [...counts]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([frame, count]) => `${((100 * count) / profile.samples.length).toFixed(1).padStart(5)}%  ${frame}`);
+  return [`${profile.samples.length} samples`, "-- self --", ...lines(self), "-- including callees --", ...lines(inclusive)].join("\n");
+}
+
+const [workload, seconds = "10"] = process.argv.slice(2);
+if (!WORKLOADS[workload]) {
+  console.error(`usage: node bench/profile.mjs <${Object.keys(WORKLOADS).join("|")}> [seconds]`);
+  process.exit(2);
+}
+const cleanup = [];
+try {
+  const { server, run } = await WORKLOADS[workload](cleanup, Number(seconds));
+  await run(); // warm up: the profile should not show the JIT's first minutes
+  const { send, close } = await inspector(server.inspectorPort);
+  await send("Profiler.enable");
+  await send("Profiler.setSamplingInterval", { interval: 200 });
+  await send("Profiler.start");
+  const result = await run();
+  const { result: stopped } = await send("Profiler.stop");
+  close();
+  const file = join(tmpdir(), `${workload}-${Date.now()}.cpuprofile`);
+  writeFileSync(file, JSON.stringify(stopped.profile));
+  console.log(`${workload}: ${result.rps} req/s under the profiler (p50 ${result.p50} ms, p99 ${result.p99} ms); profile: ${file}`);
+  console.log(summarize(stopped.profile, 30));
+} finally {
+  for (const stop of cleanup.reverse()) await stop();
+}
