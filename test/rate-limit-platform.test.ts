@@ -104,6 +104,26 @@ describe("IsolateLimiter (the in-isolate tier)", () => {
     expect(actor.calls).toEqual([1, 1]); // waited briefly on the hung lease, then asked for itself
   });
 
+  it("presumes a lease call lost after a second: the caller's next round is sized again and nobody waits on the lost call", async () => {
+    let now = 0;
+    const limiter = new IsolateLimiter(() => now);
+    const actor = fakeActor(1_000);
+    let calls = 0;
+    const fetch: LeaseFetcher = (want) => {
+      calls += 1;
+      if (calls !== 2) return actor.fetch(want);
+      return new Promise<never>(() => {}); // the lease of 2 belongs to a request whose client went away
+    };
+    await limiter.admit("sub:lost", policy(100_000), fetch, null); // lease of 1, used at once
+    void limiter.admit("sub:lost", policy(100_000), fetch, null); // lease of 2: hangs forever
+    now = 1_001;
+    const started = Date.now();
+    for (let i = 0; i < 4; i++) expect(await limiter.admit("sub:lost", policy(100_000), fetch, null)).toMatchObject({ allowed: true });
+    // Without waiting out the lost call (two waits of 50 ms each), one lease of 2, then a top-up of 4.
+    expect(Date.now() - started).toBeLessThan(50);
+    expect(actor.calls).toEqual([1, 2, 4]);
+  });
+
   it("lets concurrent requests wait briefly on one sized lease instead of each calling the actor", async () => {
     const limiter = new IsolateLimiter(() => 0);
     const actor = fakeActor(1_000);

@@ -28,6 +28,12 @@ export interface Admission {
   calledActor: boolean;
 }
 
+/** A lease call under way: when it started, and a promise that settles with it (never rejects). */
+interface LeaseCall {
+  since: number;
+  settled: Promise<void>;
+}
+
 /** Units of one lease not yet spent, and when they expire. */
 interface Batch {
   tokens: number;
@@ -44,12 +50,16 @@ interface Slot {
   actorRemaining: number;
   resetAt: number;
   blockedUntil: number;
-  /** Lease calls under way for this caller (each belongs to the request that made it). */
-  inFlight: number;
-  /** Settles when the current sized lease call does; others wait on it, but never for long. */
-  pending: Promise<void> | null;
-  /** The top-up under way (when it started), or null; one older than TOP_UP_LOST_MS is presumed lost. */
-  topUp: { since: number } | null;
+  /**
+   * The lease call that began the current round (sized from how the last lease went), or null.
+   * Calls older than LEASE_LOST_MS, this one and the two below, are presumed lost: a call whose
+   * request went away may never settle (workerd cancels its I/O).
+   */
+  refill: LeaseCall | null;
+  /** The top-up under way, or null. */
+  topUp: LeaseCall | null;
+  /** The sized lease call (refill or top-up) that requests out of units wait on, never for long. */
+  pending: LeaseCall | null;
   /** No top-up before this time: the actor refused the last one (its retry time) or it failed. */
   noTopUpUntil: number;
 }
@@ -63,8 +73,8 @@ export const LEASE_WAIT_MS = 50;
  */
 const MAX_WAITS = 2;
 
-/** A top-up unanswered for this long is presumed lost (its request went away), so another may start. */
-const TOP_UP_LOST_MS = 1_000;
+/** A lease call unanswered for this long is presumed lost (its request went away), so another may start. */
+const LEASE_LOST_MS = 1_000;
 
 /** Largest lease, whatever the policy. */
 export const MAX_LEASE = 128;
@@ -126,12 +136,14 @@ export class IsolateLimiter {
         const at = this.#clock();
         return { allowed: true, remaining: slot.actorRemaining + held(slot, at), retryAfterMs: 0, resetAfterMs: Math.max(0, slot.resetAt - at), calledActor };
       }
-      if (waits === MAX_WAITS || slot.pending === null) break;
-      await Promise.race([slot.pending, new Promise((resolve) => setTimeout(resolve, LEASE_WAIT_MS))]);
+      const pending = slot.pending;
+      if (waits === MAX_WAITS || pending === null || !live(pending, now)) break;
+      await Promise.race([pending.settled, new Promise((resolve) => setTimeout(resolve, LEASE_WAIT_MS))]);
     }
     const now = this.#clock();
     let want = 1;
-    if (slot.inFlight === 0 && !this.#toppingUp(slot, now)) {
+    const first = !live(slot.refill, now) && !live(slot.topUp, now);
+    if (first) {
       // Adapt the lease size only on the first refill of a round, from how the last lease went.
       // No unit is usable here, so units still held have expired unused.
       if (slot.batches.some((batch) => batch.tokens > 0)) slot.size = Math.max(1, Math.floor(slot.size / 2));
@@ -140,19 +152,16 @@ export class IsolateLimiter {
       slot.batches = [];
       want = slot.size;
     }
-    slot.inFlight += 1;
     const call = fetchLease(want);
-    const settled = call.then(
-      () => undefined,
-      () => undefined,
-    );
-    if (want > 1) slot.pending = settled;
+    const mine = leaseCall(call, now);
+    if (first) slot.refill = mine;
+    if (want > 1) slot.pending = mine;
     let lease: Awaited<ReturnType<LeaseFetcher>>;
     try {
       lease = await call;
     } finally {
-      slot.inFlight -= 1;
-      if (slot.pending === settled) slot.pending = null;
+      if (slot.refill === mine) slot.refill = null;
+      if (slot.pending === mine) slot.pending = null;
     }
     const at = this.#clock();
     slot.actorRemaining = lease.remaining;
@@ -176,18 +185,13 @@ export class IsolateLimiter {
     return true;
   }
 
-  /** True while a top-up is under way (one older than TOP_UP_LOST_MS is presumed lost). */
-  #toppingUp(slot: Slot, now: number): boolean {
-    return slot.topUp !== null && now - slot.topUp.since <= TOP_UP_LOST_MS;
-  }
-
   /**
    * True when less than half of a lease of two or more is left (counting a top-up not yet being
    * spent), no top-up is under way, and the actor has not just refused one.
    */
   #needsTopUp(slot: Slot, now: number): boolean {
     if (slot.size < 2 || held(slot, now) * 2 >= slot.size) return false;
-    return !this.#toppingUp(slot, now) && now >= slot.noTopUpUntil;
+    return !live(slot.topUp, now) && now >= slot.noTopUpUntil;
   }
 
   /**
@@ -201,14 +205,10 @@ export class IsolateLimiter {
    */
   async #topUp(slot: Slot, policy: Policy, fetchLease: LeaseFetcher, now: number): Promise<boolean> {
     slot.size = Math.min(maxLease(policy), slot.size * 2);
-    const mine = { since: now };
-    slot.topUp = mine;
     const call = fetchLease(slot.size);
-    const settled = call.then(
-      () => undefined,
-      () => undefined,
-    );
-    slot.pending = settled;
+    const mine = leaseCall(call, now);
+    slot.topUp = mine;
+    slot.pending = mine;
     let lease: Lease | null = null;
     try {
       lease = await call;
@@ -216,7 +216,7 @@ export class IsolateLimiter {
       // See above: the next ordinary refill meets the error and answers it.
     } finally {
       if (slot.topUp === mine) slot.topUp = null;
-      if (slot.pending === settled) slot.pending = null;
+      if (slot.pending === mine) slot.pending = null;
     }
     const at = this.#clock();
     if (lease === null) {
@@ -238,7 +238,7 @@ export class IsolateLimiter {
   #slot(key: string): Slot {
     let slot = this.#slots.get(key);
     if (!slot) {
-      slot = { batches: [], leasedUntil: 0, size: 1, actorRemaining: 0, resetAt: 0, blockedUntil: 0, inFlight: 0, pending: null, topUp: null, noTopUpUntil: 0 };
+      slot = { batches: [], leasedUntil: 0, size: 1, actorRemaining: 0, resetAt: 0, blockedUntil: 0, refill: null, topUp: null, pending: null, noTopUpUntil: 0 };
       this.#remember(this.#slots, key, slot);
     }
     return slot;
@@ -250,7 +250,8 @@ export class IsolateLimiter {
       const now = this.#clock();
       for (const [k, v] of map) {
         const slot = v as Partial<Slot> | number;
-        const stale = typeof slot === "number" ? slot <= now : !slot.inFlight && (slot.blockedUntil ?? 0) <= now && (slot.leasedUntil ?? 0) <= now;
+        const stale =
+          typeof slot === "number" ? slot <= now : !live(slot.refill ?? null, now) && !live(slot.topUp ?? null, now) && (slot.blockedUntil ?? 0) <= now && (slot.leasedUntil ?? 0) <= now;
         if (stale) map.delete(k);
       }
       for (const k of map.keys()) {
@@ -260,6 +261,22 @@ export class IsolateLimiter {
     }
     map.set(key, value);
   }
+}
+
+/** Tracks a lease call from `now` on. */
+function leaseCall(call: Promise<Lease>, now: number): LeaseCall {
+  return {
+    since: now,
+    settled: call.then(
+      () => undefined,
+      () => undefined,
+    ),
+  };
+}
+
+/** True while a call is under way and not yet presumed lost. */
+function live(call: LeaseCall | null, now: number): boolean {
+  return call !== null && now - call.since <= LEASE_LOST_MS;
 }
 
 /** Usable leased units: those of batches that have not expired. */
