@@ -145,9 +145,9 @@ export class LimitStore {
     for (const { policy: id } of due) {
       const policy = policyFromId(id);
       // No policy makes this id, so no decision can read the row: nothing to keep it for.
-      const exact = policy && this.readStates([policy], now)[0];
+      const exact = policy ? this.readStates([policy], now)[0] : null;
       const idle = policy && exact ? idleAt(policy, exact, now) : now;
-      if (policy && exact && idle > now) {
+      if (idle > now) {
         // Keep it, as the exact state: a row reloaded here already counts its reserve as spent, and
         // a later restart must not count it again (it would never be replenished).
         sql.exec("UPDATE _limit_state SET state = ?, idle_at = ? WHERE policy = ?", JSON.stringify(exact), idle, id);
