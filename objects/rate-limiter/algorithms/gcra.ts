@@ -56,7 +56,7 @@ export const gcra: Algorithm<GcraState> = {
   // time drains both alike. So a key that never owes more than `units` writes once, and a
   // restarted actor owes the reserve on top of what the state had drained to, and no more. The
   // stored state does not say when the decisions it covered were made: an actor restarted on a
-  // clock d ms behind the last of them lives those d ms again and can admit up to the reserve
-  // plus d ms of refill early, once (documented in docs/rate-limiting.md, "Writing ahead").
+  // clock d ms behind the last of them lives those d ms again and can admit up to d ms of refill
+  // early, once (documented in docs/rate-limiting.md, "Writing ahead").
   ahead: (policy, current, units) => ({ at: current.at, debt: current.debt, owed: units * policy.periodMs }),
 };
