@@ -124,6 +124,30 @@ describe("IsolateLimiter (the in-isolate tier)", () => {
     expect(actor.calls).toEqual([1, 2, 4]);
   });
 
+  it("spends the units of a top-up that lands after a refusal came back, and lifts the caller's early block for them", async () => {
+    const limiter = new IsolateLimiter(() => 0);
+    const actor = fakeActor(7); // leases 1 and 2, then a top-up of 4 takes the last units
+    let release: () => void = () => {};
+    const late: LeaseFetcher = async (want) => {
+      const lease = actor.fetch(want); // decided now, answered when released
+      if (want === 4) await new Promise<void>((resolve) => (release = resolve));
+      return lease;
+    };
+    const admit = () => limiter.admit("sub:race", policy(100_000), late, "Bearer race");
+    await admit(); // lease of 1
+    await admit(); // lease of 2, one unit left
+    const topping = admit(); // spends it and tops up 4, answered late
+    expect(await admit()).toMatchObject({ allowed: false, calledActor: true }); // the actor has nothing left: blocked
+    expect(limiter.blockedFor("Bearer race")).toBeGreaterThan(0);
+    release();
+    expect(await topping).toMatchObject({ allowed: true });
+    // The 4 units landed after the refusal: they are spent, not left to expire behind the block.
+    expect(limiter.blockedFor("Bearer race")).toBe(0);
+    for (let i = 0; i < 4; i++) expect(await admit()).toMatchObject({ allowed: true });
+    expect(await admit()).toMatchObject({ allowed: false, calledActor: false }); // then the block holds again
+    expect(actor.calls).toEqual([1, 2, 4, 1, 8]); // the last is a top-up the actor refused
+  });
+
   it("lets concurrent requests wait briefly on one sized lease instead of each calling the actor", async () => {
     const limiter = new IsolateLimiter(() => 0);
     const actor = fakeActor(1_000);

@@ -130,12 +130,13 @@ export class IsolateLimiter {
     const slot = this.#slot(key);
     for (let waits = 0; ; waits++) {
       const now = this.#clock();
-      if (slot.blockedUntil > now) return this.#deny(slot, now, credential, false);
+      // Units held were debited at the actor: spend them even while blocked (a top-up can land after a refusal).
       if (this.#take(slot, now)) {
-        const calledActor = this.#needsTopUp(slot, now) && (await this.#topUp(slot, policy, fetchLease, now));
+        const calledActor = this.#needsTopUp(slot, now) && (await this.#topUp(slot, policy, fetchLease, now, credential));
         const at = this.#clock();
         return { allowed: true, remaining: slot.actorRemaining + held(slot, at), retryAfterMs: 0, resetAfterMs: Math.max(0, slot.resetAt - at), calledActor };
       }
+      if (slot.blockedUntil > now) return this.#deny(slot, now, credential, false);
       const pending = slot.pending;
       if (waits === MAX_WAITS || pending === null || !live(pending, now)) break;
       await Promise.race([pending.settled, new Promise((resolve) => setTimeout(resolve, LEASE_WAIT_MS))]);
@@ -170,8 +171,17 @@ export class IsolateLimiter {
       slot.blockedUntil = at + lease.retryAfterMs;
       return this.#deny(slot, at, credential, true);
     }
-    addBatch(slot, lease.granted - 1, at + leaseTtl(policy), at);
+    this.#addUnits(slot, lease.granted - 1, at + leaseTtl(policy), at, credential);
     return { allowed: true, remaining: slot.actorRemaining + held(slot, at), retryAfterMs: 0, resetAfterMs: Math.max(0, slot.resetAt - at), calledActor: true };
+  }
+
+  /**
+   * Keeps leased units to spend. They are debited already, so a refusal that came back meanwhile
+   * (a concurrent call's) must not leave them behind the credential's early block.
+   */
+  #addUnits(slot: Slot, units: number, expiresAt: number, now: number, credential: string | null): void {
+    addBatch(slot, units, expiresAt, now);
+    if (units > 0 && credential !== null) this.#blockedCredentials.delete(credential);
   }
 
   /** Takes one leased unit, from the usable batch that expires first. */
@@ -201,9 +211,10 @@ export class IsolateLimiter {
    * the units still held usable and no top-up is tried again before the actor's retry time (the
    * next ordinary refill learns it too); a failed call waits a lease's life before the next try
    * and is otherwise left to the next ordinary refill, since this request was admitted from a
-   * unit already held. Returns true: the request called the actor.
+   * unit already held. Units it brings are spendable even if a refusal came back meanwhile (the
+   * credential's early block is lifted). Returns true: the request called the actor.
    */
-  async #topUp(slot: Slot, policy: Policy, fetchLease: LeaseFetcher, now: number): Promise<boolean> {
+  async #topUp(slot: Slot, policy: Policy, fetchLease: LeaseFetcher, now: number, credential: string | null): Promise<boolean> {
     slot.size = Math.min(maxLease(policy), slot.size * 2);
     const call = fetchLease(slot.size);
     const mine = leaseCall(call, now);
@@ -225,8 +236,11 @@ export class IsolateLimiter {
     }
     slot.actorRemaining = lease.remaining;
     slot.resetAt = at + lease.resetAfterMs;
-    if (lease.granted === 0) slot.noTopUpUntil = at + lease.retryAfterMs;
-    else addBatch(slot, lease.granted, at + leaseTtl(policy), at);
+    if (lease.granted === 0) {
+      slot.noTopUpUntil = at + lease.retryAfterMs;
+      return true;
+    }
+    this.#addUnits(slot, lease.granted, at + leaseTtl(policy), at, credential);
     return true;
   }
 
