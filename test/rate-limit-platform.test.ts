@@ -117,10 +117,8 @@ describe("IsolateLimiter (the in-isolate tier)", () => {
     await limiter.admit("sub:lost", policy(100_000), fetch, null); // lease of 1, used at once
     void limiter.admit("sub:lost", policy(100_000), fetch, null); // lease of 2: hangs forever
     now = 1_001;
-    const started = Date.now();
     for (let i = 0; i < 4; i++) expect(await limiter.admit("sub:lost", policy(100_000), fetch, null)).toMatchObject({ allowed: true });
-    // Without waiting out the lost call (two waits of 50 ms each), one lease of 2, then a top-up of 4.
-    expect(Date.now() - started).toBeLessThan(50);
+    // A lease of 2, then a top-up of 4 (held to one-unit refills, it would have made four calls of 1).
     expect(actor.calls).toEqual([1, 2, 4]);
   });
 
