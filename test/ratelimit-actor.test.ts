@@ -100,6 +100,8 @@ describe("RateLimiterDO state", () => {
       expect(state.storage.sql.exec("SELECT count(*) AS n FROM _limit_state").one().n).toBe(1);
       expect(await state.storage.getAlarm()).not.toBeNull();
     });
+    // Restarted (as after an eviction), the actor has no memory of the key being in use: its alarm cleans up.
+    await abortAllDurableObjects();
     // Not yet replenished: the alarm keeps the state and reschedules.
     expect(await runDurableObjectAlarm(stub(name))).toBe(true);
     await runInDurableObject(stub(name), async (_instance, state) => {
@@ -129,19 +131,19 @@ describe("RateLimiterDO state", () => {
       expect(admit(t0, 1)).toBe(t0 + 660);
       // At t0 + 600 ms, 5 units: the row still covers them (no write), and the exact state is replenished only at t0 + 900.
       expect(admit(t0 + 600, 5)).toBeNull();
-      expect(store.sweep(t0 + 700)).toBe(t0 + 900);
+      expect(store.sweep(t0 + 700, true)).toBe(t0 + 900);
       expect(rows()).toEqual([t0 + 900]);
       expect(evaluate([policy], store.readStates([policy], t0 + 700), t0 + 700, 0, false).decision.remaining).toBe(996);
-      expect(store.sweep(t0 + 900)).toBeNull();
+      expect(store.sweep(t0 + 900, true)).toBeNull();
       expect(rows()).toEqual([]);
       // Written again at t1 owing 1 + 10 units; then the actor restarts (a new store knows only the row).
       const t1 = t0 + 10_000;
       expect(admit(t1, 1)).toBe(t1 + 660);
       // It counts the reserve as spent from when it reloads the row, once.
-      expect(new LimitStore(state.storage).sweep(t1 + 1_000)).toBe(t1 + 1_600);
+      expect(new LimitStore(state.storage).sweep(t1 + 1_000, true)).toBe(t1 + 1_600);
       expect(rows()).toEqual([t1 + 1_600]);
       // Restarted again, it finds the row as the last sweep left it and drops it on time.
-      expect(new LimitStore(state.storage).sweep(t1 + 1_600)).toBeNull();
+      expect(new LimitStore(state.storage).sweep(t1 + 1_600, true)).toBeNull();
       expect(rows()).toEqual([]);
     });
   });
@@ -154,17 +156,22 @@ describe("RateLimiterDO state", () => {
     });
   });
 
-  it("keeps the database of a key used within the last minute when its alarm finds nothing left", async () => {
+  it("keeps the state of a key used within the last minute when its alarm finds it replenished, so the next decision writes nothing", async () => {
     const name = "key:alarm-busy";
-    await post("alarm-busy", { limit: 2, periodMs: 50 });
+    const body = { limit: 1_000, periodMs: 50 }; // replenished within 50 ms; a reserve of 10
+    const rows = () => runInDurableObject(stub(name), (_instance, state) => state.storage.sql.exec<{ state: string }>("SELECT state FROM _limit_state").toArray().map((row) => row.state));
+    await post("alarm-busy", body);
+    const written = await rows();
+    expect(written).toHaveLength(1);
     await sleep(100);
     expect(await runDurableObjectAlarm(stub(name))).toBe(true);
     await runInDurableObject(stub(name), async (_instance, state) => {
-      // The replenished state is dropped, the tables and a later alarm stay.
-      expect(state.storage.sql.exec("SELECT count(*) AS n FROM _limit_state").one().n).toBe(0);
       expect(await state.storage.getAlarm()).toBeGreaterThan(Date.now());
     });
-    expect(await post("alarm-busy", { limit: 2, periodMs: 50 })).toMatchObject({ allowed: true, remaining: 1 });
+    // The replenished row stays as it was, and still covers the next decision: nothing is written.
+    expect(await rows()).toEqual(written);
+    expect(await post("alarm-busy", body)).toMatchObject({ allowed: true, remaining: 999 });
+    expect(await rows()).toEqual(written);
   });
 
   it("drops the whole database when nothing is left, runs twice safely, and works again afterwards", async () => {

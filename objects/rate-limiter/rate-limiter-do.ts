@@ -101,16 +101,17 @@ export class RateLimiterDO extends DurableObject<Env> {
   }
 
   /**
-   * Cleanup: drops fully replenished states and expired answers, then either schedules the next
-   * cleanup (at least CLEANUP_DELAY_MS away) or, when nothing is left and the key has not been used
-   * for CLEANUP_DELAY_MS, removes the key's storage entirely. A key in steady use under a high
-   * limit is replenished at every alarm; dropping its database would only make the next decision
-   * create it again. Safe to run twice.
+   * Cleanup: drops expired answers and, once the key has gone unused for CLEANUP_DELAY_MS, its
+   * fully replenished states; then either schedules the next cleanup (at least CLEANUP_DELAY_MS
+   * away) or, when nothing is left, removes the key's storage entirely. A key in use keeps its
+   * states: under a high limit it is replenished at every alarm, and dropping its state would
+   * only make the next decision write it again. Safe to run twice.
    */
   override async alarm(): Promise<void> {
     const now = Date.now();
-    const next = this.#store.sweep(now);
-    if (next === null && now - this.#lastUsedAt >= CLEANUP_DELAY_MS) {
+    const inUse = now - this.#lastUsedAt < CLEANUP_DELAY_MS;
+    const next = this.#store.sweep(now, !inUse);
+    if (next === null && !inUse) {
       await this.#store.destroy();
       return;
     }

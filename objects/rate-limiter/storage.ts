@@ -133,15 +133,16 @@ export class LimitStore {
   }
 
   /**
-   * Drops fully replenished states and expired answers; returns the next time anything expires, or
-   * null. A row's `idle_at` is when the state it holds replenishes; decisions it still covered
-   * may have spent since, so a row is dropped only when the exact state (in memory, or the row as a
-   * restarted actor reloads it) is replenished too, and otherwise is rewritten as that state.
+   * Drops expired answers and, with `states`, fully replenished states; returns the next time
+   * anything expires, or null. A row's `idle_at` is when the state it holds replenishes; decisions
+   * it still covered may have spent since, so a row is dropped only when the exact state (in
+   * memory, or the row as a restarted actor reloads it) is replenished too, and otherwise is
+   * rewritten as that state.
    */
-  sweep(now: number): number | null {
+  sweep(now: number, states: boolean): number | null {
     const sql = this.#readable;
     if (sql === null) return null;
-    const due = sql.exec<{ policy: string }>("SELECT policy FROM _limit_state WHERE idle_at <= ?", now).toArray();
+    const due = states ? sql.exec<{ policy: string }>("SELECT policy FROM _limit_state WHERE idle_at <= ?", now).toArray() : [];
     for (const { policy: id } of due) {
       const policy = policyFromId(id);
       // No policy makes this id, so no decision can read the row: nothing to keep it for.
