@@ -93,9 +93,9 @@ describe("RateLimiterDO state", () => {
     expect(replay).toMatchObject({ remaining: 6, replayed: true });
   });
 
-  it("removes an idle key's storage and alarm once it has fully replenished", async () => {
+  it("drops an idle key's state once it has fully replenished, and keeps its remembered answer", async () => {
     const name = "key:alarm-idle";
-    await post("alarm-idle", { limit: 2, periodMs: 100, cost: 2, requestId: "r1" });
+    await post("alarm-idle", { limit: 2, periodMs: 1_000, cost: 2, requestId: "r1" });
     await runInDurableObject(stub(name), async (_instance, state) => {
       expect(state.storage.sql.exec("SELECT count(*) AS n FROM _limit_state").one().n).toBe(1);
       expect(await state.storage.getAlarm()).not.toBeNull();
@@ -108,12 +108,13 @@ describe("RateLimiterDO state", () => {
       expect(state.storage.sql.exec("SELECT count(*) AS n FROM _limit_state").one().n).toBe(1);
       expect(await state.storage.getAlarm()).not.toBeNull();
     });
-    await sleep(200);
+    await sleep(1_100);
     expect(await runDurableObjectAlarm(stub(name))).toBe(true);
-    // The state is idle and gone; the requestId answer stays for 60 s.
+    // The state is idle and gone; the requestId answer stays for 60 s, and so do the database and its alarm.
     await runInDurableObject(stub(name), async (_instance, state) => {
       expect(state.storage.sql.exec("SELECT count(*) AS n FROM _limit_state").one().n).toBe(0);
       expect(state.storage.sql.exec("SELECT count(*) AS n FROM _request").one().n).toBe(1);
+      expect(await state.storage.getAlarm()).not.toBeNull();
     });
   });
 
@@ -146,6 +147,40 @@ describe("RateLimiterDO state", () => {
       expect(new LimitStore(state.storage).sweep(t1 + 1_600, true)).toBeNull();
       expect(rows()).toEqual([]);
     });
+  });
+
+  it("sweeps only answers while the key is in use: due states stay, expired answers go", async () => {
+    const policy: Policy = { name: "p", inline: true, algorithm: "gcra", limit: 1_000, periodMs: 60_000, burst: 0, aligned: false };
+    const t0 = 1_000_000;
+    await runInDurableObject(stub("key:sweep-in-use"), (_instance, state) => {
+      const store = new LimitStore(state.storage);
+      const { nextStates } = evaluate([policy], store.readStates([policy], t0), t0, 1, true);
+      // The state replenishes at t0 + 660 ms (one unit and a reserve of 10); the answer expires at t0 + 1,000.
+      expect(store.write([{ policy, state: nextStates![0] }], { requestId: "r", decision: {}, expiresAt: t0 + 1_000 })).toBe(t0 + 660);
+      const count = (table: string) => state.storage.sql.exec(`SELECT count(*) AS n FROM ${table}`).one().n;
+      // In use: the due state stays (and still says when it was due); the answer is not expired yet.
+      expect(store.sweep(t0 + 700, false)).toBe(t0 + 660);
+      expect([count("_limit_state"), count("_request")]).toEqual([1, 1]);
+      // Past the answer's expiry it goes, in use or not.
+      expect(store.sweep(t0 + 1_000, false)).toBe(t0 + 660);
+      expect([count("_limit_state"), count("_request")]).toEqual([1, 0]);
+      // Unused: the replenished state goes too, and nothing is left.
+      expect(store.sweep(t0 + 1_000, true)).toBeNull();
+      expect(count("_limit_state")).toBe(0);
+    });
+  });
+
+  it("keeps the database of a key used within the last minute when its alarm finds nothing left", async () => {
+    const name = "key:alarm-reset";
+    await post("alarm-reset", { limit: 2, periodMs: 60_000 });
+    await call("/api/ratelimit/alarm-reset", { method: "DELETE", headers: SERVICE });
+    expect(await runDurableObjectAlarm(stub(name))).toBe(true);
+    await runInDurableObject(stub(name), async (_instance, state) => {
+      // Nothing is left, but the key was just used: the tables and a later alarm stay.
+      expect(state.storage.sql.exec("SELECT count(*) AS n FROM _limit_state").one().n).toBe(0);
+      expect(await state.storage.getAlarm()).toBeGreaterThan(Date.now());
+    });
+    expect(await post("alarm-reset", { limit: 2, periodMs: 60_000 })).toMatchObject({ allowed: true, remaining: 1 });
   });
 
   it("schedules cleanup no sooner than a minute away, so a busy key is not recreated on every decision", async () => {

@@ -20,9 +20,9 @@ const MAX_REMEMBER_MS = 86_400_000;
 /** Shortest time an answer is kept for `requestId` retries. */
 const MIN_REMEMBER_MS = 60_000;
 /**
- * The cleanup alarm never fires sooner than this after it is scheduled. Under a high limit a key
- * replenishes within milliseconds of each request; cleaning it up right away would delete and
- * recreate its database on every decision. So an idle key goes within a minute of replenishing.
+ * The cleanup alarm never fires sooner than this after it is scheduled, and leaves the states of a
+ * key used within this long alone. Under a high limit a key replenishes within milliseconds of each
+ * request; cleaning it up right away would delete and recreate its state on every decision.
  */
 export const CLEANUP_DELAY_MS = 60_000;
 
@@ -35,7 +35,7 @@ export const CLEANUP_DELAY_MS = 60_000;
  */
 export class RateLimiterDO extends DurableObject<Env> {
   readonly #store: LimitStore;
-  /** When this instance last decided or leased (0 after a restart): a key in use keeps its database. */
+  /** When this instance last decided or leased (0 after a restart): a key in use keeps its states and database. */
   #lastUsedAt = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
