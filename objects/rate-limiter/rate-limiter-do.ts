@@ -103,9 +103,9 @@ export class RateLimiterDO extends DurableObject<Env> {
   /**
    * Cleanup: drops expired answers and, once the key has gone unused for CLEANUP_DELAY_MS, its
    * fully replenished states; then either schedules the next cleanup (at least CLEANUP_DELAY_MS
-   * away) or, when nothing is left and the key is unused, removes its storage entirely. A key in use keeps its
-   * states: under a high limit it is replenished at every alarm, and dropping its state would
-   * only make the next decision write it again. Safe to run twice.
+   * away) or, when nothing is left and the key is unused, removes its storage entirely. A key in
+   * use keeps its states: under a high limit it is replenished at every alarm, and dropping its
+   * state would only make the next decision write it again. Safe to run twice.
    */
   override async alarm(): Promise<void> {
     const now = Date.now();
