@@ -8,5 +8,5 @@ export const TEST_SECRETS = {
   JWT_ISSUER: "",
   JWT_AUDIENCE: "",
   CORS_ORIGINS: "https://app.example.com,https://admin.example.com",
-  LOG_FORMAT: "off",
+  LOG_REQUESTS: "off",
 } as const;

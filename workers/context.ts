@@ -14,6 +14,8 @@ export interface RequestState {
   block?: Block;
   /** Extra response headers set by middleware (rate-limit headers, for example). */
   responseHeaders: Headers;
+  /** The error the request ended with, for its log line: the problem's code and, for a 5xx, what was thrown. */
+  failure?: { code: string; cause?: string };
 }
 
 export type AppRequest = IRequest & { state: RequestState };

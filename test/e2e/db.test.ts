@@ -123,8 +123,7 @@ describe("public posts over real HTTP", () => {
     expect((await api(`/api/db/public/tables/posts/${post.id}`, send("PATCH", { title: "x" }, await bearer("someone")))).status).toBe(403);
   });
 
-  // The 413 for an oversized body is tested in workerd (test/db-writes.test.ts): under wrangler dev a
-  // rejected 1 MB upload leaves the dev server answering 503 or hanging for later requests.
+  // The 413 for oversized bodies, chunked or declared, is in test/e2e/body-limits.test.ts.
   it("answers 415 for a non-JSON body", async () => {
     const text = await api("/api/db/public/tables/posts", { method: "POST", body: "title=x", headers: { ...SERVICE_HEADERS, "Content-Type": "text/plain" } });
     expect(text.status).toBe(415);

@@ -6,8 +6,12 @@ import { HttpError } from "../../shared/errors";
  */
 export const MAX_JSON_DEPTH = 64;
 
-/** Unread bodies up to this size are drained before an early answer; larger ones are cancelled. */
-export const DRAIN_LIMIT_BYTES = 4 * 1024 * 1024;
+/**
+ * Unread bodies up to this size are drained before an early answer; larger ones are cancelled.
+ * Draining reads and drops chunks (nothing is kept), so an oversized upload up to this size gets
+ * its 413 even under wrangler dev; past it the connection may be reset instead.
+ */
+export const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
 
 /**
  * Throws away the rest of a request body before an early answer: drains it up to

@@ -1,6 +1,7 @@
 import { HttpError, problemResponse, toProblem } from "../../shared/errors";
-import { discardBody } from "./body";
 import type { AppRequest, Args } from "../context";
+import { discardBody } from "./body";
+import { logRequest } from "./request-log";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
@@ -18,16 +19,15 @@ export function withRequestState(request: AppRequest): void {
 /** The one place an error becomes a response: problem+json with the error's status and code. */
 export function renderError(err: unknown, request: AppRequest): Response {
   const problem = toProblem(err);
-  if (problem.status >= 500) {
-    console.error(JSON.stringify({ id: request.state?.id, msg: "unhandled error", error: String(err), stack: (err as Error)?.stack }));
-  }
+  // Logged once, by finishResponse, with the request's line (the stack only for a 5xx).
+  if (request.state) request.state.failure = problem.status >= 500 ? { code: problem.code, cause: (err as Error)?.stack ?? String(err) } : { code: problem.code };
   const headers = err instanceof HttpError && err.headers ? err.headers : undefined;
   return problemResponse(problem, headers);
 }
 
 /**
  * Last in the chain: every response gets `X-Request-Id`, `Server-Timing` and the headers middleware
- * queued; a missing response becomes a 404; then one structured log line (no tokens, no bodies).
+ * queued; a missing response becomes a 404; then the request log decides whether to write its line.
  */
 export async function finishResponse(response: Response | undefined, request: AppRequest, env: Args[0]): Promise<Response> {
   await discardBody(request); // an early answer (error, DELETE with a body): see discardBody
@@ -46,8 +46,6 @@ export async function finishResponse(response: Response | undefined, request: Ap
     if (!out.headers.has(name)) out.headers.set(name, value);
   });
   out.headers.append("Server-Timing", `total;dur=${ms}`);
-  if (env.LOG_FORMAT !== "off") {
-    console.log(JSON.stringify({ id: state?.id, method: request.method, route: request.route ?? null, path: state?.path ?? null, status: out.status, ms }));
-  }
+  logRequest(request, env, out.status, ms);
   return out;
 }
