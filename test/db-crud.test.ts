@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { databaseFor } from "../objects/database/stub";
+import { databaseFor } from "../objects/database/contract";
 import { SERVICE, call, jsonInit, problem } from "./helpers/http";
 
 type Row = Record<string, unknown> & { id: string; version: number };

@@ -5,7 +5,7 @@ import type { TableConfig } from "../shared/config";
 import { parseListQuery } from "../shared/query";
 import { listRows } from "../objects/database/reads";
 import { prepareTable } from "../objects/database/schema";
-import { databaseFor } from "../objects/database/stub";
+import { databaseFor } from "../objects/database/contract";
 import { SERVICE, call, jsonInit } from "./helpers/http";
 
 const LIMITS = { maxFilterDepth: 8, maxFilterLength: 4096, maxPageSize: 1000, defaultPageSize: 50 };

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { databaseFor } from "../objects/database/stub";
+import { databaseFor } from "../objects/database/contract";
 import { SERVICE, as, call, jsonInit, problem } from "./helpers/http";
 
 type Row = Record<string, unknown> & { id: string; version: number };

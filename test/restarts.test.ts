@@ -8,7 +8,7 @@ import { env } from "cloudflare:workers";
 import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { listRows } from "../objects/database/reads";
-import { databaseFor } from "../objects/database/stub";
+import { databaseFor } from "../objects/database/contract";
 import { prepareTable } from "../objects/database/schema";
 import type { TableConfig } from "../shared/config";
 import type { ChangeEvent } from "../shared/protocol";

@@ -9,45 +9,25 @@ import { type Filter, parseListQuery } from "../../shared/query";
 import { cachedRuleFilter } from "../../shared/query-match";
 import { type RpcResult, capture } from "../../shared/rpc";
 import { checkRule } from "../../shared/rules";
+import { type RealtimeRpc, realtimeFor } from "../realtime/contract";
 import { type BatchOp, parseBatch } from "./batch";
 import { appendChanges, latestSeq, readChanges, trimChanges } from "./change-log";
+import type { ChangesOptions, DatabaseRpc, ListResult, RowResult, WriteOptions, WriteResult } from "./contract";
 import { IdGenerator } from "./ids";
-import { type ListPage, listRows } from "./reads";
+import { listRows } from "./reads";
 import { type TableRuntime, createInternalTables, prepareTable } from "./schema";
 import { type WriteSession, atIndex, deleteOne, insertMany, insertOne, readableRow, updateOne } from "./writes";
-
-/** A list answer: the page, and the seq the rows were read at. */
-export interface ListResult extends ListPage {
-  seq: number;
-}
-
-/** A write answer: HTTP status and body, the seq it created, and whether it replays an earlier response. */
-export interface WriteResult {
-  status: number;
-  body: unknown;
-  seq: number;
-  replayed?: boolean;
-  /** Milliseconds the write transaction took inside the actor (0 where the runtime freezes clocks during execution). */
-  ms?: number;
-}
-
-/** Per-request write options from headers. */
-export interface WriteOptions {
-  idempotencyKey?: string | null;
-  ifMatch?: number | null;
-  onConflict?: string | null;
-}
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
 /** One tenant block's SQLite store: schema, queries, writes and the ordered change log. */
-export class DatabaseDO extends DurableObject<Env> {
+export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
   readonly #sql: SqlStorage;
   readonly #tables = new Map<string, TableRuntime | HttpError>();
   readonly #ids = new IdGenerator();
   #seq: number;
   #block: Block | null = null;
-  #realtime: DurableObjectStub<import("../realtime/realtime-do").RealtimeDO> | null = null;
+  #realtime: RealtimeRpc | null = null;
   #alarmChecked = false;
   #outbox: Change[] = [];
   #publishing = false;
@@ -80,7 +60,7 @@ export class DatabaseDO extends DurableObject<Env> {
   }
 
   /** One row the caller may read (a hidden row is 404, like a missing one), with the seq it was read at. */
-  async getRow(caller: Caller, block: Block, table: string, id: string): Promise<RpcResult<{ row: Record<string, unknown>; seq: number }>> {
+  async getRow(caller: Caller, block: Block, table: string, id: string): Promise<RpcResult<RowResult>> {
     return this.#capture(() => {
       this.#bind(block);
       const runtime = this.#table(table);
@@ -185,7 +165,7 @@ export class DatabaseDO extends DurableObject<Env> {
    * The realtime actor backfills and resumes subscriptions with it; `oldestSeq` tells it when the
    * window no longer reaches back to `since`.
    */
-  async changesSince(since: number, options: { table?: string; limit?: number } = {}): Promise<ChangesPage> {
+  async changesSince(since: number, options: ChangesOptions = {}): Promise<ChangesPage> {
     // NaN or a fraction would reach SQLite as a non-integer (SQLITE_MISMATCH on LIMIT): clamp to integers first.
     const limit = Number.isFinite(options.limit) ? Math.max(1, Math.min(Math.floor(options.limit as number), 10_000)) : 1_000;
     const from = Number.isNaN(since) ? 0 : Math.max(0, Math.min(Math.floor(since), this.#seq));
@@ -314,7 +294,7 @@ export class DatabaseDO extends DurableObject<Env> {
     const changes = this.#outbox;
     this.#outbox = [];
     this.#publishing = true;
-    this.#realtime ??= this.env.REALTIME.get(this.env.REALTIME.idFromName(name));
+    this.#realtime ??= realtimeFor(this.env, name);
     const delivery = this.#realtime
       .publish(name, changes)
       .catch((err: unknown) => {

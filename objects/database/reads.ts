@@ -6,17 +6,11 @@
 import { HttpError } from "../../shared/errors";
 import { type Filter, type ListQuery, andFilters } from "../../shared/query";
 import { filterToSql, quoteIdent } from "../../shared/query-sql";
+import type { ListPage } from "./contract";
 import { type TableRuntime, searchTable } from "./schema";
 
 type Row = Record<string, unknown>;
 type Stored = Record<string, SqlStorageValue>;
-
-/** A list answer before `seq` is added. */
-export interface ListPage {
-  items: Row[];
-  nextCursor: string | null;
-  total?: number;
-}
 
 interface SortKey {
   /** SQL expression. */

@@ -7,7 +7,7 @@ import type { Caller } from "../../shared/caller";
 import type { ChangesPage } from "../../shared/change";
 import type { Row } from "../../shared/protocol";
 import { unwrap } from "../../shared/rpc";
-import { databaseFor } from "../database/stub";
+import { type ChangesOptions, databaseFor } from "../database/contract";
 
 export interface SnapshotPage {
   items: Row[];
@@ -17,7 +17,7 @@ export interface SnapshotPage {
 }
 
 export interface ChangeSource {
-  changesSince(since: number, options: { table?: string; limit?: number }): Promise<ChangesPage>;
+  changesSince(since: number, options: ChangesOptions): Promise<ChangesPage>;
   snapshot(caller: Caller, block: Block, table: string, query: string): Promise<SnapshotPage>;
 }
 

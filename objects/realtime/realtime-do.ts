@@ -18,6 +18,7 @@ import {
   send,
   takeToken,
 } from "./connection";
+import type { RealtimeRpc } from "./contract";
 import { type ChangeSource, databaseOf } from "./database";
 import { ChangeFeed } from "./feed";
 import { INTERNAL_HEADERS, callerFromHeaders, rejectUpgrade, upgradeResponse } from "./handshake";
@@ -35,7 +36,7 @@ const encoder = new TextEncoder();
  * over hibernating sockets. Named like the block's DatabaseDO, which hands it each committed group
  * of changes through `publish`.
  */
-export class RealtimeDO extends DurableObject<Env> {
+export class RealtimeDO extends DurableObject<Env> implements RealtimeRpc {
   /** The abuse limits of this instance (tests lower them through `runInDurableObject`). */
   limits: RealtimeLimits = { ...DEFAULT_REALTIME_LIMITS };
   readonly #store: RealtimeStore;

@@ -1,3 +1,4 @@
+import { realtimeFor } from "../../objects/realtime/contract";
 import { INTERNAL_HEADERS, rejectUpgrade } from "../../objects/realtime/handshake";
 import { authenticateBearer } from "../../shared/auth";
 import type { Caller } from "../../shared/caller";
@@ -45,9 +46,8 @@ export async function connectRealtime(request: AppRequest, ...args: Args | []): 
   headers.set(INTERNAL_HEADERS.block, block.name);
   if (select) headers.set(INTERNAL_HEADERS.subprotocol, "1");
   if (caller) headers.set(INTERNAL_HEADERS.caller, JSON.stringify(caller));
-  const stub = env.REALTIME.get(env.REALTIME.idFromName(block.name));
   // A fresh Request: itty's proxied request object cannot cross to a stub.
-  return stub.fetch(new Request(request.url, { headers }));
+  return realtimeFor(env, block.name).fetch(new Request(request.url, { headers }));
 }
 
 /** Refuses browsers on origins `CORS_ORIGINS` does not list (when it is set); non-browser clients send none. */

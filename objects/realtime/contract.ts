@@ -1,0 +1,19 @@
+/**
+ * The RealtimeDO's contract: its RPC surface and the stub factory. The Worker's realtime route and
+ * the DatabaseDO's hand-off use only this module; `RealtimeDO implements RealtimeRpc`, so the
+ * compiler refuses a signature that drifts. Imports only from `shared/`.
+ */
+import type { Change } from "../../shared/change";
+
+/** The RealtimeDO's surface (docs/realtime.md): the DatabaseDO's hand-off, and WebSocket upgrades. */
+export interface RealtimeRpc {
+  /** Receives a committed group of changes of block `block` from its DatabaseDO and delivers them in seq order. */
+  publish(block: string, changes: Change[]): Promise<void>;
+  /** Accepts a WebSocket upgrade the Worker verified and forwarded (docs/realtime.md, "Connecting and authenticating"). */
+  fetch(request: Request): Promise<Response>;
+}
+
+/** The RealtimeDO serving `blockName` (`user:alice`, `public`), named like the block's DatabaseDO. */
+export function realtimeFor(env: Env, blockName: string): RealtimeRpc {
+  return env.REALTIME.getByName(blockName);
+}
