@@ -1,5 +1,5 @@
 /**
- * The demo app (API.md section 8): personal notes, shared workspace tasks and public posts.
+ * The demo app (docs/configuration.md, under Rules): personal notes, shared workspace tasks and public posts.
  * Edit this file to declare your own namespaces, tables, rules and rate-limit policies.
  */
 import { type RuleContext, defineConfig } from "./shared/config";

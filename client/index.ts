@@ -125,6 +125,7 @@ export function createClient(options: ClientOptions): ActorbaseClient {
 }
 
 export { ActorbaseError } from "./errors";
+export type { ClientErrorCode, ErrorCode } from "./errors";
 export type { BatchOp, ListQuery, ListResult, Stored, SystemColumns, WriteOptions } from "./rest";
 export type { Channel, BroadcastListener, PresenceListener } from "./channel";
 export type { RealtimeConnection, Subscription, SubscribeOptions, TableChange } from "./realtime";

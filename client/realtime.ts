@@ -10,6 +10,7 @@ import {
   type ChangeEntry,
   type ClientMessage,
   CloseCode,
+  closeCodeError,
   PROTOCOL,
   type Row,
   type ServerMessage,
@@ -286,7 +287,7 @@ export class RealtimeConnection {
     this.#connectionId = null;
     for (const channel of this.#channels.values()) channel.disconnected();
     if (code >= 4000 || code === CloseCode.MESSAGE_TOO_BIG) {
-      const error = new ActorbaseError(code, closeCodeName(code), reason || `The socket closed with ${code}.`);
+      const error = new ActorbaseError(code, closeCodeError(code) ?? "CLOSED", reason || `The socket closed with ${code}.`);
       for (const listener of this.#errorListeners) listener(error);
     }
   }
@@ -310,23 +311,6 @@ export class RealtimeConnection {
       const next = await this.#options.token();
       if (next && this.#send({ type: "auth", token: next })) this.#scheduleRefresh(next);
     }, delay);
-  }
-}
-
-function closeCodeName(code: number): string {
-  switch (code) {
-    case CloseCode.AUTH_FAILED:
-      return "AUTH_FAILED";
-    case CloseCode.FORBIDDEN:
-      return "FORBIDDEN";
-    case CloseCode.AUTH_TIMEOUT:
-      return "AUTH_TIMEOUT";
-    case CloseCode.RATE_LIMITED:
-      return "RATE_LIMITED";
-    case CloseCode.MESSAGE_TOO_BIG:
-      return "MESSAGE_TOO_BIG";
-    default:
-      return "CLOSED";
   }
 }
 

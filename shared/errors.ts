@@ -1,15 +1,19 @@
 /**
- * One error type for the whole platform. Throw `HttpError` anywhere; the router converts it exactly
- * once into an RFC 9457 problem+json response. Actors return `ProblemData` across RPC (errors lose
- * their custom fields when they cross an RPC boundary) and the Worker rethrows it with `fromProblem`.
+ * One error type for the whole platform, with two renderers. Throw `HttpError` anywhere; the router
+ * converts it exactly once into an RFC 9457 problem+json response, and the RealtimeDO into a socket
+ * `error` frame. Actors return `ProblemData` across RPC (errors lose their custom fields when they
+ * cross an RPC boundary) and the Worker rethrows it with `fromProblem`. Codes: shared/error-codes.ts.
  */
+import type { ErrorCode } from "./error-codes";
+
+export type { ErrorCode } from "./error-codes";
 
 export interface ProblemData {
   type: string;
   title: string;
   status: number;
   detail: string;
-  code: string;
+  code: ErrorCode;
   errors?: Record<string, string>;
 }
 
@@ -17,6 +21,8 @@ export interface HttpErrorOptions {
   cause?: unknown;
   errors?: Record<string, string>;
   headers?: Record<string, string>;
+  /** On a socket: the subscription id the error is about (the frame's `ref`). */
+  ref?: string;
 }
 
 const TITLES: Record<number, string> = {
@@ -40,12 +46,13 @@ const TITLES: Record<number, string> = {
 /** An error with an HTTP status and a stable UPPER_SNAKE `code` that clients switch on. */
 export class HttpError extends Error {
   readonly status: number;
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly detail: string;
   readonly errors: Record<string, string> | undefined;
   readonly headers: Record<string, string> | undefined;
+  readonly ref: string | undefined;
 
-  constructor(status: number, code: string, detail: string, options: HttpErrorOptions = {}) {
+  constructor(status: number, code: ErrorCode, detail: string, options: HttpErrorOptions = {}) {
     super(detail, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "HttpError";
     this.status = status;
@@ -53,6 +60,7 @@ export class HttpError extends Error {
     this.detail = detail;
     this.errors = options.errors;
     this.headers = options.headers;
+    this.ref = options.ref;
   }
 
   /** Rebuilds an error from the problem data an actor returned over RPC. */
@@ -73,6 +81,11 @@ export class HttpError extends Error {
       code: this.code,
       ...(this.errors ? { errors: this.errors } : {}),
     };
+  }
+
+  /** The same error as a socket `error` frame: `{"type":"error","code","message","ref"?}`. */
+  toFrame(): string {
+    return JSON.stringify({ type: "error", code: this.code, message: this.detail, ...(this.ref === undefined ? {} : { ref: this.ref }) });
   }
 }
 

@@ -1,14 +1,15 @@
 /**
- * The realtime WebSocket protocol (API.md section 5): every message either side may send, as JSON
+ * The realtime WebSocket protocol (docs/realtime.md): every message either side may send, as JSON
  * text frames. Shared by the RealtimeDO and the client so both compile against one definition.
  */
+import { type ErrorCode, isErrorCode } from "./error-codes";
 
 /** The subprotocol the server selects; a client offers it first, then `bearer.<jwt>` when it has a token. */
 export const PROTOCOL = "actorbase.v1";
 /** Prefix of the subprotocol entry that carries a bearer token. */
 export const BEARER_PREFIX = "bearer.";
 
-/** Close codes the server uses (the 4xxx ones mirror HTTP statuses). */
+/** Close codes the server uses (the 4xxx ones mirror HTTP statuses); each name but NORMAL is an `ErrorCode`. */
 export const CloseCode = {
   /** Normal closure (client or server said goodbye). */
   NORMAL: 1000,
@@ -24,7 +25,15 @@ export const CloseCode = {
   AUTH_TIMEOUT: 4408,
   /** The connection sent messages faster than its rate allows. */
   RATE_LIMITED: 4429,
-} as const;
+} as const satisfies Partial<Record<ErrorCode | "NORMAL", number>>;
+
+/** The error code a server close code stands for, or null (a normal or unknown close). */
+export function closeCodeError(code: number): ErrorCode | null {
+  for (const [name, value] of Object.entries(CloseCode)) {
+    if (value === code && isErrorCode(name)) return name;
+  }
+  return null;
+}
 
 export type Row = Record<string, unknown>;
 
@@ -165,7 +174,7 @@ export interface PongEvent {
 export interface ErrorEvent {
   type: "error";
   /** Stable UPPER_SNAKE code, as in HTTP problems. */
-  code: string;
+  code: ErrorCode;
   message: string;
   /** The subscription id the error is about, if any. */
   ref?: string;

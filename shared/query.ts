@@ -5,7 +5,7 @@
  * schema; values are typed by their column here, once, so both compilations judge them alike.
  */
 import { type ColumnConfig, type ColumnType, type LimitsConfig, RESERVED_WORDS, type TableConfig } from "./config";
-import { HttpError } from "./errors";
+import { type ErrorCode, HttpError } from "./errors";
 
 export type CompareOp = "eq" | "neq" | "gt" | "gte" | "lt" | "lte" | "like" | "ilike" | "in" | "is" | "cs";
 export const COMPARE_OPS: readonly CompareOp[] = ["eq", "neq", "gt", "gte", "lt", "lte", "like", "ilike", "in", "is", "cs"];
@@ -57,7 +57,7 @@ const LIST_PARAMS = new Set(["select", "order", "limit", "cursor", "count", "sea
 const FILTER_LIMITS_DEFAULT = { maxFilterDepth: 8, maxFilterLength: 4_096 };
 type FilterLimits = Pick<LimitsConfig, "maxFilterDepth" | "maxFilterLength">;
 
-const badQuery = (detail: string, code = "INVALID_QUERY"): HttpError => new HttpError(400, code, detail);
+const badQuery = (detail: string, code: ErrorCode = "INVALID_QUERY"): HttpError => new HttpError(400, code, detail);
 
 /**
  * Parses a list query string (`done=eq.false&order=priority.desc&limit=20`) against a table's

@@ -23,7 +23,7 @@ import { type ChangeSource, databaseOf } from "./database";
 import { ChangeFeed } from "./feed";
 import { INTERNAL_HEADERS, callerFromHeaders, rejectUpgrade, upgradeResponse } from "./handshake";
 import { DEFAULT_REALTIME_LIMITS, type RealtimeLimits } from "./limits";
-import { ProtocolError, parseClientMessage } from "./messages";
+import { parseClientMessage, protocolError } from "./messages";
 import { Presence } from "./presence";
 import { RealtimeStore } from "./store";
 import type { Subscription } from "./subscriptions";
@@ -126,10 +126,10 @@ export class RealtimeDO extends DurableObject<Env> implements RealtimeRpc {
     if (!takeToken(conn, this.limits.messagesPerSecond, this.limits.messageBurst)) {
       return this.#close(conn, CloseCode.RATE_LIMITED, `More than ${this.limits.messagesPerSecond} messages per second; slow down.`);
     }
-    if (typeof message !== "string") return send(conn, new ProtocolError("BINARY_NOT_SUPPORTED", "Send JSON text frames.").frame());
+    if (typeof message !== "string") return send(conn, protocolError("BINARY_NOT_SUPPORTED", "Send JSON text frames.").toFrame());
     conn.queue = conn.queue.then(() => this.#handle(conn, message)).catch((err) => {
       console.error(JSON.stringify({ msg: "realtime message failed", error: String(err), stack: (err as Error)?.stack }));
-      send(conn, JSON.stringify({ type: "error", code: "INTERNAL", message: "The message could not be handled; retry." }));
+      send(conn, protocolError("INTERNAL", "The message could not be handled; retry.").toFrame());
     });
     await conn.queue;
   }
@@ -172,12 +172,12 @@ export class RealtimeDO extends DurableObject<Env> implements RealtimeRpc {
     try {
       message = parseClientMessage(text, this.limits);
     } catch (err) {
-      if (err instanceof ProtocolError) return send(conn, err.frame());
+      if (err instanceof HttpError) return send(conn, err.toFrame());
       throw err;
     }
     if (message.type === "auth") return this.#authenticate(conn, message.token);
     if (message.type === "ping") return send(conn, PONG_FRAME);
-    if (conn.caller === null) return send(conn, new ProtocolError("AUTH_REQUIRED", 'Send {"type":"auth","token":"..."} first.').frame());
+    if (conn.caller === null) return send(conn, protocolError("AUTH_REQUIRED", 'Send {"type":"auth","token":"..."} first.').toFrame());
     try {
       switch (message.type) {
         case "subscribe":
@@ -192,7 +192,7 @@ export class RealtimeDO extends DurableObject<Env> implements RealtimeRpc {
           return this.#presence.leave(conn, message.channel);
       }
     } catch (err) {
-      if (err instanceof ProtocolError) return send(conn, err.frame());
+      if (err instanceof HttpError) return send(conn, err.toFrame());
       throw err;
     }
   }
@@ -222,20 +222,20 @@ export class RealtimeDO extends DurableObject<Env> implements RealtimeRpc {
     const { id, table } = message;
     const caller = conn.caller;
     if (caller === null) return;
-    if (conn.subscriptions.has(id)) throw new ProtocolError("SUBSCRIPTION_EXISTS", `Subscription "${id}" already exists on this socket; unsubscribe first or pick another id.`, id);
+    if (conn.subscriptions.has(id)) throw protocolError("SUBSCRIPTION_EXISTS", `Subscription "${id}" already exists on this socket; unsubscribe first or pick another id.`, id);
     if (conn.subscriptions.size >= this.limits.subscriptionsPerSocket) {
-      throw new ProtocolError("SUBSCRIPTION_LIMIT", `A socket holds at most ${this.limits.subscriptionsPerSocket} subscriptions.`, id);
+      throw protocolError("SUBSCRIPTION_LIMIT", `A socket holds at most ${this.limits.subscriptionsPerSocket} subscriptions.`, id);
     }
     const tables = config.namespaces[block.namespace]?.tables ?? {};
-    if (!Object.hasOwn(tables, table)) throw new ProtocolError("TABLE_NOT_FOUND", `Table "${table}" is not declared in namespace "${block.namespace}".`, id);
+    if (!Object.hasOwn(tables, table)) throw protocolError("TABLE_NOT_FOUND", `Table "${table}" is not declared in namespace "${block.namespace}".`, id);
     if (!checkRule(config, caller, block, table, "read").allowed) {
-      throw new ProtocolError("FORBIDDEN", `The rules of "${block.namespace}" do not allow you to read "${table}".`, id);
+      throw protocolError("FORBIDDEN", `The rules of "${block.namespace}" do not allow you to read "${table}".`, id);
     }
     let predicate: RowPredicate;
     try {
       predicate = compileFilter(block, table, message.filter ?? "");
     } catch (err) {
-      if (err instanceof HttpError) throw new ProtocolError(err.code, err.detail, id);
+      if (err instanceof HttpError) throw protocolError(err.code, err.detail, id);
       throw err;
     }
     const batch = message.batch === true;
@@ -247,7 +247,7 @@ export class RealtimeDO extends DurableObject<Env> implements RealtimeRpc {
       await this.#feed.start(sub, message, caller);
     } catch (err) {
       this.#unsubscribe(conn, id);
-      if (err instanceof HttpError) throw new ProtocolError(err.code, err.detail, id);
+      if (err instanceof HttpError) throw protocolError(err.code, err.detail, id);
       throw err;
     }
   }
@@ -270,10 +270,10 @@ export class RealtimeDO extends DurableObject<Env> implements RealtimeRpc {
   #joinPresence(conn: Connection, channel: string, state: unknown): void {
     const stateJson = JSON.stringify(state);
     if (utf8Length(stateJson, this.limits.maxPresenceStateBytes) > this.limits.maxPresenceStateBytes) {
-      throw new ProtocolError("PRESENCE_STATE_TOO_LARGE", `Presence state is limited to ${this.limits.maxPresenceStateBytes} bytes of JSON.`);
+      throw protocolError("PRESENCE_STATE_TOO_LARGE", `Presence state is limited to ${this.limits.maxPresenceStateBytes} bytes of JSON.`);
     }
     if (!conn.channels.has(channel) && conn.channels.size >= this.limits.presenceChannelsPerSocket) {
-      throw new ProtocolError("PRESENCE_LIMIT", `A socket joins at most ${this.limits.presenceChannelsPerSocket} presence channels.`);
+      throw protocolError("PRESENCE_LIMIT", `A socket joins at most ${this.limits.presenceChannelsPerSocket} presence channels.`);
     }
     this.#presence.join(conn, channel, stateJson);
   }

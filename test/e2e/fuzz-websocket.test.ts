@@ -12,7 +12,7 @@ import { socketMessage } from "../helpers/fuzz-grammar";
 import { SERVICE_HEADERS, api, baseUrl, token, unique } from "./helpers";
 import { E2E_VARS } from "./secrets";
 
-/** Close codes API.md and docs/realtime.md document; anything else from the server is a failure. */
+/** Close codes docs/realtime.md documents; anything else from the server is a failure. */
 const DOCUMENTED_CLOSES = [1000, 1009, 1013, 4401, 4403, 4408, 4429];
 
 interface Frame {

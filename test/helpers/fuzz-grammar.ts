@@ -247,7 +247,7 @@ export function fuzzRequest(credentials: number, paths: fc.Arbitrary<string> = p
   });
 }
 
-/** The WebSocket client messages of API.md section 5, as raw text, valid or mutated. */
+/** The WebSocket client messages of docs/realtime.md, as raw text, valid or mutated. */
 export const socketMessage: fc.Arbitrary<string> = fc.oneof(
   {
     weight: 3,

@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest";
+import { errorFrom } from "../client/errors";
+import { ERROR_STATUS, isErrorCode } from "../shared/error-codes";
+import { HttpError, problemResponse, toProblem } from "../shared/errors";
+import { CloseCode, closeCodeError } from "../shared/protocol";
+
+describe("the error vocabulary", () => {
+  it("renders one error as problem+json and as a socket error frame", async () => {
+    const error = new HttpError(400, "INVALID_FILTER", '"filter" must be a string.', { ref: "s1" });
+    expect(JSON.parse(error.toFrame())).toEqual({ type: "error", code: "INVALID_FILTER", message: '"filter" must be a string.', ref: "s1" });
+    const response = problemResponse(error.toProblem());
+    expect(response.status).toBe(400);
+    expect(response.headers.get("Content-Type")).toBe("application/problem+json");
+    expect(await response.json()).toMatchObject({ code: "INVALID_FILTER", status: 400, detail: '"filter" must be a string.', type: "https://actorbase.dev/problems/invalid-filter" });
+    expect(JSON.parse(new HttpError(404, "TABLE_NOT_FOUND", "no").toFrame())).not.toHaveProperty("ref");
+  });
+
+  it("turns anything that is not an HttpError into an opaque 500 INTERNAL", () => {
+    expect(toProblem(new TypeError("secret detail"))).toMatchObject({ status: 500, code: "INTERNAL" });
+    expect(JSON.stringify(toProblem(new TypeError("secret detail")))).not.toContain("secret");
+  });
+
+  it("names every server close code with a code of the list, and no other", () => {
+    for (const [name, code] of Object.entries(CloseCode)) {
+      expect(closeCodeError(code)).toBe(name === "NORMAL" ? null : name);
+      if (name !== "NORMAL") expect(isErrorCode(name)).toBe(true);
+    }
+    expect(closeCodeError(4999)).toBeNull();
+  });
+
+  it("gives the client the server's code, or HTTP_ERROR when the answer carries none it knows", async () => {
+    const known = await errorFrom(problemResponse(new HttpError(412, "VERSION_MISMATCH", "stale").toProblem()));
+    expect([known.status, known.code, known.detail]).toEqual([412, "VERSION_MISMATCH", "stale"]);
+    const foreign = await errorFrom(new Response(JSON.stringify({ code: "SOMETHING_ELSE", detail: "?" }), { status: 502 }));
+    expect(foreign.code).toBe("HTTP_ERROR");
+    const page = await errorFrom(new Response("<html>Bad gateway</html>", { status: 502 }));
+    expect([page.code, page.detail]).toEqual(["HTTP_ERROR", "<html>Bad gateway</html>"]);
+  });
+
+  it("keeps every code UPPER_SNAKE with an HTTP status", () => {
+    for (const [code, status] of Object.entries(ERROR_STATUS)) {
+      expect(code).toMatch(/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/);
+      expect(status).toBeGreaterThanOrEqual(400);
+      expect(status).toBeLessThan(600);
+    }
+  });
+});
