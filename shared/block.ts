@@ -35,3 +35,17 @@ export function parseBlock(raw: string, config: ResolvedConfig): Block {
   }
   return { name: `${namespace}:${id}`, namespace, id };
 }
+
+/**
+ * The block an actor serves, from the name it was reached by (`ctx.id.name`, or the copy it remembered).
+ * An actor reached by an id not made from a name has none: a programming error, thrown as a plain Error.
+ */
+export function blockOfActor(actor: string, name: string | undefined, id: DurableObjectId, config: ResolvedConfig): Block {
+  if (name === undefined) {
+    throw new Error(
+      `${actor} ${id.toString()} has no name (ctx.id.name is undefined): reach it with getByName(<block name>), not newUniqueId() or idFromString(). ` +
+        "An actor first woken by its alarm after a runtime restart is nameless too, unless it remembered its name (workerd#6850).",
+    );
+  }
+  return parseBlock(name, config);
+}

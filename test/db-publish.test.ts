@@ -5,11 +5,14 @@ import { SERVICE, call, jsonInit } from "./helpers/http";
 
 afterEach(() => vi.restoreAllMocks());
 
+/** The name a RealtimeDO instance was reached by (`ctx` is protected on DurableObject). */
+const nameOf = (actor: RealtimeDO) => (actor as unknown as { ctx: DurableObjectState }).ctx.id.name;
+
 describe("DatabaseDO realtime hand-off", () => {
   it("hands each committed group of changes to the block's RealtimeDO, in seq order, once", async () => {
     const received: { block: string; seqs: number[] }[] = [];
-    vi.spyOn(RealtimeDO.prototype, "publish").mockImplementation(async (block: string, changes: Change[]) => {
-      received.push({ block, seqs: changes.map((c) => c.seq) });
+    vi.spyOn(RealtimeDO.prototype, "publish").mockImplementation(async function (this: RealtimeDO, changes: Change[]) {
+      received.push({ block: nameOf(this) ?? "", seqs: changes.map((c) => c.seq) });
     });
     const block = "user:publish1";
     await call(`/api/db/${block}/tables/notes`, jsonInit("POST", [{ title: "a" }, { title: "b" }], SERVICE));

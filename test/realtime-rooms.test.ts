@@ -124,7 +124,7 @@ describe("RealtimeDO hibernation", () => {
       // What waking from hibernation does: a new instance, nothing in memory but attachments and SQLite.
       const woken = new RealtimeDO(state, env);
       const task = (seq: number, points: number) => ({ seq, table: "tasks", op: "insert" as const, id: `t${seq}`, row: { id: `t${seq}`, title: "x", points } });
-      await woken.publish(block, [task(1, 1), task(2, 5)]);
+      await woken.publish([task(1, 1), task(2, 5)]);
       const [bSocket] = state.getWebSockets(b.id);
       await woken.webSocketMessage(bSocket as WebSocket, JSON.stringify({ type: "presence", channel: "room", state: "ben" }));
     });

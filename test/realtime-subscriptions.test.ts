@@ -231,7 +231,7 @@ describe("RealtimeDO batch subscriptions", () => {
     expect((await call(`/api/db/${block}/batch`, jsonInit("POST", { ops }, SERVICE))).status).toBe(200);
     for (let i = 0; i < 100; i++) await socket.next("change");
     let started = Date.now();
-    await realtime.publish(block, []);
+    await realtime.publish([]);
     expect(Date.now() - started).toBeLessThan(100);
     await settle(400);
     await insert(block, { title: "after the burst" });

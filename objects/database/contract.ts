@@ -3,7 +3,6 @@
  * The Worker routes and the RealtimeDO use only this module; `DatabaseDO implements DatabaseRpc`,
  * so the compiler refuses a signature that drifts. Imports only from `shared/`.
  */
-import type { Block } from "../../shared/block";
 import type { Caller } from "../../shared/caller";
 import type { ChangesPage } from "../../shared/change";
 import type { Row } from "../../shared/protocol";
@@ -50,20 +49,23 @@ export interface ChangesOptions {
   limit?: number;
 }
 
-/** The DatabaseDO's RPC surface (docs/database.md, "For other actors"). */
+/**
+ * The DatabaseDO's RPC surface (docs/database.md, "For other actors"). The actor knows its block
+ * from the name it was reached by (`databaseFor`), so no method takes it.
+ */
 export interface DatabaseRpc {
   /** Lists rows with the query grammar, the read rule's filter ANDed in; rows and `seq` come from one read. */
-  list(caller: Caller, block: Block, table: string, query: string): Promise<RpcResult<ListResult>>;
+  list(caller: Caller, table: string, query: string): Promise<RpcResult<ListResult>>;
   /** One row the caller may read (a hidden row is 404, like a missing one), with the seq it was read at. */
-  getRow(caller: Caller, block: Block, table: string, id: string): Promise<RpcResult<RowResult>>;
+  getRow(caller: Caller, table: string, id: string): Promise<RpcResult<RowResult>>;
   /** Inserts one row (object body) or many (array body, all or none); `onConflict` turns it into an upsert. */
-  insert(caller: Caller, block: Block, table: string, body: unknown, options?: WriteOptions): Promise<RpcResult<WriteResult>>;
+  insert(caller: Caller, table: string, body: unknown, options?: WriteOptions): Promise<RpcResult<WriteResult>>;
   /** Partially updates a row the caller may read and update; `ifMatch` is the expected version. */
-  update(caller: Caller, block: Block, table: string, id: string, body: unknown, options?: WriteOptions): Promise<RpcResult<WriteResult>>;
+  update(caller: Caller, table: string, id: string, body: unknown, options?: WriteOptions): Promise<RpcResult<WriteResult>>;
   /** Deletes a row the caller may read and delete; answers `{id, deleted: true}`. */
-  remove(caller: Caller, block: Block, table: string, id: string, options?: WriteOptions): Promise<RpcResult<WriteResult>>;
+  remove(caller: Caller, table: string, id: string, options?: WriteOptions): Promise<RpcResult<WriteResult>>;
   /** Runs insert/update/delete ops in one transaction, all or none; answers `{results: [...]}` in op order. */
-  batch(caller: Caller, block: Block, body: unknown, options?: WriteOptions): Promise<RpcResult<WriteResult>>;
+  batch(caller: Caller, body: unknown, options?: WriteOptions): Promise<RpcResult<WriteResult>>;
   /** Changes after `since` (optionally one table), in seq order; `oldestSeq` tells when the log no longer reaches back. */
   changesSince(since: number, options?: ChangesOptions): Promise<ChangesPage>;
 }

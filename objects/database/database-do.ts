@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import config from "../../actorbase.config";
-import type { Block } from "../../shared/block";
+import { type Block, blockOfActor } from "../../shared/block";
 import { type Caller, callerKey } from "../../shared/caller";
 import type { Change, ChangesPage } from "../../shared/change";
 import type { RuleOp } from "../../shared/config";
@@ -26,7 +26,7 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
   readonly #tables = new Map<string, TableRuntime | HttpError>();
   readonly #ids = new IdGenerator();
   #seq: number;
-  #block: Block | null = null;
+  #parsedBlock: Block | null = null;
   #realtime: RealtimeRpc | null = null;
   #alarmChecked = false;
   #outbox: Change[] = [];
@@ -49,30 +49,27 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
    * snapshot: rows and `seq` come from one synchronous read, so the snapshot plus
    * `changesSince(seq)` has no gap and no overlap.
    */
-  async list(caller: Caller, block: Block, table: string, query: string): Promise<RpcResult<ListResult>> {
+  async list(caller: Caller, table: string, query: string): Promise<RpcResult<ListResult>> {
     return this.#capture(() => {
-      this.#bind(block);
       const runtime = this.#table(table);
-      const ruleFilter = this.#readFilter(caller, block, runtime);
+      const ruleFilter = this.#readFilter(caller, runtime);
       const page = listRows(this.#sql, runtime, parseListQuery(query, runtime.columns, config.limits), ruleFilter);
       return { ...page, seq: this.#seq };
     });
   }
 
   /** One row the caller may read (a hidden row is 404, like a missing one), with the seq it was read at. */
-  async getRow(caller: Caller, block: Block, table: string, id: string): Promise<RpcResult<RowResult>> {
+  async getRow(caller: Caller, table: string, id: string): Promise<RpcResult<RowResult>> {
     return this.#capture(() => {
-      this.#bind(block);
       const runtime = this.#table(table);
-      this.#blockRule(caller, block, table, "read");
-      return { row: readableRow({ sql: this.#sql, config, caller, block }, runtime, id), seq: this.#seq };
+      this.#blockRule(caller, table, "read");
+      return { row: readableRow({ sql: this.#sql, config, caller, block: this.#block }, runtime, id), seq: this.#seq };
     });
   }
 
   /** Inserts one row (object body) or many (array body, all or none); `onConflict` turns it into an upsert. */
-  async insert(caller: Caller, block: Block, table: string, body: unknown, options: WriteOptions = {}): Promise<RpcResult<WriteResult>> {
+  async insert(caller: Caller, table: string, body: unknown, options: WriteOptions = {}): Promise<RpcResult<WriteResult>> {
     return this.#capture(() => {
-      this.#bind(block);
       const runtime = this.#table(table);
       const onConflict = options.onConflict ?? null;
       if (onConflict !== null && onConflict !== "id" && !isUniqueColumn(runtime, onConflict)) {
@@ -82,7 +79,7 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
       const rows = many ? (body as unknown[]) : [body];
       if (rows.length === 0) throw new HttpError(422, "VALIDATION_FAILED", "The array is empty; send at least one row.");
       checkRowCount(rows.length);
-      return this.#write(caller, block, options.idempotencyKey ?? null, [`insert ${table} ${onConflict}`, body], (session) => {
+      return this.#write(caller, options.idempotencyKey ?? null, [`insert ${table} ${onConflict}`, body], (session) => {
         if (many && onConflict === null) return { status: 201, body: { items: insertMany(session, runtime, rows, (i) => `items[${i}]`) } };
         const written = rows.map((data, i) => {
           try {
@@ -98,11 +95,10 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
   }
 
   /** Partially updates a row the caller may read and update; `ifMatch` is the expected version (412 otherwise). */
-  async update(caller: Caller, block: Block, table: string, id: string, body: unknown, options: WriteOptions = {}): Promise<RpcResult<WriteResult>> {
+  async update(caller: Caller, table: string, id: string, body: unknown, options: WriteOptions = {}): Promise<RpcResult<WriteResult>> {
     return this.#capture(() => {
-      this.#bind(block);
       const runtime = this.#table(table);
-      return this.#write(caller, block, options.idempotencyKey ?? null, [`update ${table} ${id} ${options.ifMatch}`, body], (session) => ({
+      return this.#write(caller, options.idempotencyKey ?? null, [`update ${table} ${id} ${options.ifMatch}`, body], (session) => ({
         status: 200,
         body: updateOne(session, runtime, id, body, options.ifMatch ?? null),
       }));
@@ -110,11 +106,10 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
   }
 
   /** Deletes a row the caller may read and delete; answers `{id, deleted: true}`. */
-  async remove(caller: Caller, block: Block, table: string, id: string, options: WriteOptions = {}): Promise<RpcResult<WriteResult>> {
+  async remove(caller: Caller, table: string, id: string, options: WriteOptions = {}): Promise<RpcResult<WriteResult>> {
     return this.#capture(() => {
-      this.#bind(block);
       const runtime = this.#table(table);
-      return this.#write(caller, block, options.idempotencyKey ?? null, [`delete ${table} ${id} ${options.ifMatch}`, null], (session) => ({
+      return this.#write(caller, options.idempotencyKey ?? null, [`delete ${table} ${id} ${options.ifMatch}`, null], (session) => ({
         status: 200,
         body: deleteOne(session, runtime, id, options.ifMatch ?? null),
       }));
@@ -122,13 +117,12 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
   }
 
   /** Runs insert/update/delete ops in one transaction, all or none; answers `{results: [...]}` in op order. */
-  async batch(caller: Caller, block: Block, body: unknown, options: WriteOptions = {}): Promise<RpcResult<WriteResult>> {
+  async batch(caller: Caller, body: unknown, options: WriteOptions = {}): Promise<RpcResult<WriteResult>> {
     return this.#capture(() => {
-      this.#bind(block);
       const ops = parseBatch(body, config.limits.maxRowsPerWrite);
       const runtimes = ops.map((op) => this.#table(op.table));
-      for (const op of ops) this.#blockRule(caller, block, op.table, op.op);
-      return this.#write(caller, block, options.idempotencyKey ?? null, ["batch", body], (session) => {
+      for (const op of ops) this.#blockRule(caller, op.table, op.op);
+      return this.#write(caller, options.idempotencyKey ?? null, ["batch", body], (session) => {
         const results: unknown[] = [];
         // Consecutive inserts into one table go through insertMany together; order is kept.
         let inserts: number[] = [];
@@ -172,7 +166,10 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
     return readChanges(this.#sql, this.#seq, from, options.table ?? null, limit);
   }
 
-  /** Removes expired idempotency records and trims the change log; reschedules itself while records remain. */
+  /**
+   * Removes expired idempotency records and trims the change log; reschedules itself while records remain.
+   * Never reads the block: an alarm that wakes an actor after a runtime restart has no `ctx.id.name` (workerd#6850).
+   */
   override async alarm(): Promise<void> {
     const now = Date.now();
     this.#sql.exec(`DELETE FROM _idempotency WHERE expiresAt <= ?`, now);
@@ -183,21 +180,31 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
     else await this.ctx.storage.setAlarm(next);
   }
 
-  /** Learns (and persists) the block this actor serves: the realtime hand-off needs its name. */
-  #bind(block: Block): void {
-    if (this.#block !== null) return;
-    const stored = this.#sql.exec<{ value: string }>(`SELECT value FROM _meta WHERE key = 'block'`).toArray()[0];
-    if (!stored) this.#sql.exec(`INSERT INTO _meta (key, value) VALUES ('block', ?)`, JSON.stringify(block));
-    this.#block = stored ? (JSON.parse(stored.value) as Block) : block;
+  /**
+   * The block this actor serves, parsed at first use from the name it was reached by: the request
+   * paths read it (tables, rules, the realtime hand-off), the constructor and `alarm()` never do.
+   * The name is remembered in `_meta` once: an instance the runtime wakes for its alarm after a
+   * restart stays without `ctx.id.name` for its whole life, requests included (workerd#6850).
+   */
+  get #block(): Block {
+    if (this.#parsedBlock === null) {
+      const stored = this.#sql.exec<{ value: string }>(`SELECT value FROM _meta WHERE key = 'block'`).toArray()[0];
+      const remembered = stored ? (JSON.parse(stored.value) as Block).name : undefined;
+      const block = blockOfActor("DatabaseDO", this.ctx.id.name ?? remembered, this.ctx.id, config);
+      if (block.name !== remembered) this.#sql.exec(`INSERT OR REPLACE INTO _meta (key, value) VALUES ('block', ?)`, JSON.stringify(block));
+      this.#parsedBlock = block;
+    }
+    return this.#parsedBlock;
   }
 
   /** The table's runtime, created or migrated on first use in this wake (a refused migration stays refused). */
   #table(name: string): TableRuntime {
     let runtime = this.#tables.get(name);
     if (runtime === undefined) {
-      const namespace = this.#block ? config.namespaces[this.#block.namespace] : undefined;
-      const tableConfig = namespace && Object.hasOwn(namespace.tables, name) ? namespace.tables[name] : undefined;
-      if (!tableConfig) throw new HttpError(404, "TABLE_NOT_FOUND", `Table "${String(name).slice(0, 64)}" is not declared in namespace "${this.#block?.namespace}".`);
+      const { namespace } = this.#block;
+      const tables = config.namespaces[namespace]?.tables;
+      const tableConfig = tables && Object.hasOwn(tables, name) ? tables[name] : undefined;
+      if (!tableConfig) throw new HttpError(404, "TABLE_NOT_FOUND", `Table "${String(name).slice(0, 64)}" is not declared in namespace "${namespace}".`);
       try {
         runtime = prepareTable(this.ctx.storage, name, tableConfig);
       } catch (err) {
@@ -211,15 +218,16 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
   }
 
   /** Block-level rule check inside the actor (batch ops, realtime snapshots): 401 anonymous, 403 otherwise. */
-  #blockRule(caller: Caller, block: Block, table: string, op: RuleOp): string | null {
+  #blockRule(caller: Caller, table: string, op: RuleOp): string | null {
+    const block = this.#block;
     const decision = checkRule(config, caller, block, table, op);
     if (decision.allowed) return decision.filter;
     if (caller.kind === "anonymous") throw new HttpError(401, "AUTH_REQUIRED", `Sign in to ${op} "${table}" in "${block.name}".`);
     throw new HttpError(403, "FORBIDDEN", `The rules of "${block.namespace}" do not allow you to ${op} "${table}" in "${block.name}".`);
   }
 
-  #readFilter(caller: Caller, block: Block, table: TableRuntime): Filter | null {
-    const filter = this.#blockRule(caller, block, table.name, "read");
+  #readFilter(caller: Caller, table: TableRuntime): Filter | null {
+    const filter = this.#blockRule(caller, table.name, "read");
     if (filter === null) return null;
     try {
       return cachedRuleFilter(filter, table.name, table.columns);
@@ -232,7 +240,7 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
    * Runs writes in one transaction with their change-log entries and idempotency record, then
    * hands the committed changes to the block's RealtimeDO without waiting for it.
    */
-  #write(caller: Caller, block: Block, idempotencyKey: string | null, request: [string, unknown], body: (session: WriteSession) => { status: number; body: unknown }): WriteResult {
+  #write(caller: Caller, idempotencyKey: string | null, request: [string, unknown], body: (session: WriteSession) => { status: number; body: unknown }): WriteResult {
     const key = idempotencyKey === null ? null : `${callerKey(caller)}|${idempotencyKey}`;
     const fingerprint = key === null ? "" : `${request[0]}|${hashText(JSON.stringify(request[1]) ?? "")}`;
     if (key !== null) {
@@ -246,7 +254,7 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
       }
     }
     const now = Date.now();
-    const session: WriteSession = { sql: this.#sql, config, caller, block, now, ids: this.#ids, baseSeq: this.#seq, changes: [] };
+    const session: WriteSession = { sql: this.#sql, config, caller, block: this.#block, now, ids: this.#ids, baseSeq: this.#seq, changes: [] };
     const started = performance.now();
     const result = this.ctx.storage.transactionSync((): WriteResult => {
       const out = body(session);
@@ -285,7 +293,7 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
    * the next one. Failures are logged: the realtime actor backfills from changesSince.
    */
   #publish(changes: Change[]): void {
-    if (changes.length === 0 || this.#block === null) return;
+    if (changes.length === 0) return;
     this.#outbox.push(...changes);
     if (!this.#publishing) this.#flush(this.#block.name);
   }
@@ -296,7 +304,7 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
     this.#publishing = true;
     this.#realtime ??= realtimeFor(this.env, name);
     const delivery = this.#realtime
-      .publish(name, changes)
+      .publish(changes)
       .catch((err: unknown) => {
         this.#realtime = null;
         console.error(JSON.stringify({ msg: "realtime hand-off failed", block: name, seq: changes[changes.length - 1]?.seq, error: String(err) }));

@@ -5,10 +5,13 @@
  */
 import type { Change } from "../../shared/change";
 
-/** The RealtimeDO's surface (docs/realtime.md): the DatabaseDO's hand-off, and WebSocket upgrades. */
+/**
+ * The RealtimeDO's surface (docs/realtime.md): the DatabaseDO's hand-off, and WebSocket upgrades.
+ * The actor knows its block from the name it was reached by (`realtimeFor`), so neither takes it.
+ */
 export interface RealtimeRpc {
-  /** Receives a committed group of changes of block `block` from its DatabaseDO and delivers them in seq order. */
-  publish(block: string, changes: Change[]): Promise<void>;
+  /** Receives a committed group of changes from the block's DatabaseDO and delivers them in seq order. */
+  publish(changes: Change[]): Promise<void>;
   /** Accepts a WebSocket upgrade the Worker verified and forwarded (docs/realtime.md, "Connecting and authenticating"). */
   fetch(request: Request): Promise<Response>;
 }

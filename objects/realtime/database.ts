@@ -2,7 +2,6 @@
  * The RealtimeDO's view of its block's DatabaseDO: the ordered change log (backfill and `since`
  * replays) and consistent snapshots. Both are RPCs to the actor named like this one.
  */
-import type { Block } from "../../shared/block";
 import type { Caller } from "../../shared/caller";
 import type { ChangesPage } from "../../shared/change";
 import type { Row } from "../../shared/protocol";
@@ -18,17 +17,17 @@ export interface SnapshotPage {
 
 export interface ChangeSource {
   changesSince(since: number, options: ChangesOptions): Promise<ChangesPage>;
-  snapshot(caller: Caller, block: Block, table: string, query: string): Promise<SnapshotPage>;
+  snapshot(caller: Caller, table: string, query: string): Promise<SnapshotPage>;
 }
 
-/** The change source of one block, backed by its DatabaseDO. */
-export function databaseOf(env: Env, block: Block): ChangeSource {
-  const actor = databaseFor(env, block.name);
+/** The change source of block `blockName`, backed by its DatabaseDO. */
+export function databaseOf(env: Env, blockName: string): ChangeSource {
+  const actor = databaseFor(env, blockName);
   return {
     changesSince: (since, options) => actor.changesSince(since, options),
-    async snapshot(caller, snapshotBlock, table, query) {
+    async snapshot(caller, table, query) {
       // One synchronous read in the DatabaseDO: the rows and their seq agree.
-      const page = unwrap(await actor.list(caller, snapshotBlock, table, query));
+      const page = unwrap(await actor.list(caller, table, query));
       return { items: page.items, nextCursor: page.nextCursor, seq: page.seq };
     },
   };

@@ -21,7 +21,7 @@ const MAX_BATCH_CHARS = 128 * 1024;
 export class ChangeFeed {
   readonly #store: RealtimeStore;
   readonly #source: () => ChangeSource;
-  readonly #block: () => Block | null;
+  readonly #block: () => Block;
   readonly #limits: () => RealtimeLimits;
   readonly #subs = new SubscriptionIndex();
   /** Changes handed off but not yet deliverable (waiting for an earlier seq). */
@@ -35,7 +35,8 @@ export class ChangeFeed {
   /** What the change frames sent to live subscriptions cost since the actor started, in frames (the RealtimeDO paces hand-offs by it). */
   #deliveryCost = 0;
 
-  constructor(store: RealtimeStore, source: () => ChangeSource, block: () => Block | null, limits: () => RealtimeLimits) {
+  /** `source` and `block` are read at first use, not here: the RealtimeDO learns its block lazily. */
+  constructor(store: RealtimeStore, source: () => ChangeSource, block: () => Block, limits: () => RealtimeLimits) {
     this.#store = store;
     this.#source = source;
     this.#block = block;
@@ -83,11 +84,11 @@ export class ChangeFeed {
    * replays what it missed from the log, then marks it live in the same turn it caught up.
    */
   async start(sub: Subscription, message: SubscribeMessage, caller: Caller): Promise<void> {
-    const block = this.#requireBlock();
+    const block = this.#block();
     const limits = this.#limits();
     if (message.snapshot) {
       const query = [sub.filter, `limit=${limits.snapshotRows}`].filter(Boolean).join("&");
-      const page = await this.#source().snapshot(caller, block, sub.table, query);
+      const page = await this.#source().snapshot(caller, sub.table, query);
       if (sub.ended) return;
       sub.cursor = page.seq;
       const more = page.nextCursor !== null ? { more: true } : {};
@@ -190,14 +191,11 @@ export class ChangeFeed {
 
   /** Delivers a run of changes in seq order to every live subscription of their tables. */
   #deliver(run: Change[]): void {
-    const block = this.#block();
-    if (block) {
-      const delivery = new RunDelivery(this.#fanOuts(run, block), MAX_BATCH_CHARS);
-      for (const table of delivery.tables) {
-        for (const sub of this.#subs.forTable(table)) if (sub.live) delivery.deliver(sub);
-      }
-      this.#deliveryCost += delivery.cost;
+    const delivery = new RunDelivery(this.#fanOuts(run, this.#block()), MAX_BATCH_CHARS);
+    for (const table of delivery.tables) {
+      for (const sub of this.#subs.forTable(table)) if (sub.live) delivery.deliver(sub);
     }
+    this.#deliveryCost += delivery.cost;
     const last = run[run.length - 1];
     if (last) this.#delivered = Math.max(this.#delivered, last.seq);
   }
@@ -221,11 +219,5 @@ export class ChangeFeed {
     for (const sub of this.#subs.all()) {
       if (sub.live) send(sub.conn, JSON.stringify({ type: "reset", sub: sub.id, reason: "history_truncated" }));
     }
-  }
-
-  #requireBlock(): Block {
-    const block = this.#block();
-    if (!block) throw new Error("ChangeFeed has no block yet");
-    return block;
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The upgrade hand-off between the Worker and the RealtimeDO. The Worker verifies the caller and
  * the block, strips any client-sent copies of these headers, and forwards a fresh request carrying
- * them; the actor trusts them because only the Worker can reach it.
+ * them to the actor named by the block; the actor trusts them because only the Worker can reach it.
  */
 import type { Caller } from "../../shared/caller";
 import { PROTOCOL } from "../../shared/protocol";
@@ -9,8 +9,6 @@ import { PROTOCOL } from "../../shared/protocol";
 export const INTERNAL_HEADERS = {
   /** JSON of the verified `Caller`, absent when the socket must authenticate with a first `auth` message. */
   caller: "X-Actorbase-Caller",
-  /** The block name (`user:alice`). */
-  block: "X-Actorbase-Block",
   /** "1" when the client offered the `actorbase.v1` subprotocol, which the answer must then select. */
   subprotocol: "X-Actorbase-Subprotocol",
 } as const;

@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import config from "../../actorbase.config";
 import { authenticateBearer } from "../../shared/auth";
-import { type Block, parseBlock } from "../../shared/block";
+import { type Block, blockOfActor } from "../../shared/block";
 import type { Change } from "../../shared/change";
 import { HttpError } from "../../shared/errors";
 import { CloseCode, PING_FRAME, PONG_FRAME, type ClientMessage, type SubscribeMessage } from "../../shared/protocol";
@@ -44,8 +44,8 @@ export class RealtimeDO extends DurableObject<Env> implements RealtimeRpc {
   readonly #byId = new Map<string, Connection>();
   readonly #presence: Presence;
   readonly #feed: ChangeFeed;
+  /** Set by `#ensureInitialized`; null until the first publish, upgrade or message. */
   #block: Block | null = null;
-  #woken = false;
   /** Frames the budget still allows (negative: owed), as of `#creditAt`. */
   #frameCredit = DEFAULT_REALTIME_LIMITS.deliveryFramesPerSecond;
   #creditAt = Date.now();
@@ -55,10 +55,8 @@ export class RealtimeDO extends DurableObject<Env> implements RealtimeRpc {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#store = new RealtimeStore(ctx.storage);
-    const blockName = this.#store.get("block");
-    if (blockName) this.#block = parseBlock(blockName, config);
     this.#presence = new Presence(this.#store, (id) => this.#byId.get(id));
-    this.#feed = new ChangeFeed(this.#store, () => this.#database(), () => this.#block, () => this.limits);
+    this.#feed = new ChangeFeed(this.#store, () => this.#database(), () => this.#ensureInitialized(), () => this.limits);
     // Answered by the runtime without waking the actor.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
     for (const ws of ctx.getWebSockets()) {
@@ -71,7 +69,8 @@ export class RealtimeDO extends DurableObject<Env> implements RealtimeRpc {
       this.#conns.set(ws, conn);
       this.#byId.set(conn.id, conn);
     }
-    this.#restoreSubscriptions();
+    // Sockets and presence need no name, so they are back before anything (the alarm, a close) uses them.
+    this.#presence.restore();
   }
 
   /**
@@ -80,26 +79,24 @@ export class RealtimeDO extends DurableObject<Env> implements RealtimeRpc {
    * hand-off at a time, so under load the changes committed meanwhile come together in the next
    * one, and a `batch` subscriber gets them in one frame.
    */
-  async publish(block: string, changes: Change[]): Promise<void> {
+  async publish(changes: Change[]): Promise<void> {
     try {
-      this.#wake();
-      this.#adoptBlock(block);
+      this.#ensureInitialized();
       const before = this.#feed.deliveryCost;
       await this.#feed.publish(changes);
       await this.#pace(this.#feed.deliveryCost - before);
     } catch (err) {
-      console.error(JSON.stringify({ msg: "realtime publish failed", block, error: String(err) }));
+      console.error(JSON.stringify({ msg: "realtime publish failed", block: this.ctx.id.name, error: String(err) }));
     }
   }
 
   /** Accepts a WebSocket upgrade the Worker forwarded (caller and block already verified there). */
   override async fetch(request: Request): Promise<Response> {
-    this.#wake();
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
       return new Response("Expected a WebSocket upgrade.", { status: 426 });
     }
+    const block = this.#ensureInitialized();
     const select = request.headers.get(INTERNAL_HEADERS.subprotocol) === "1";
-    const block = this.#adoptBlock(request.headers.get(INTERNAL_HEADERS.block) ?? "");
     if (this.#conns.size >= this.limits.socketsPerActor) {
       return rejectUpgrade(CloseCode.TRY_AGAIN_LATER, `Block "${block.name}" has the most sockets it accepts; retry later.`, select);
     }
@@ -118,7 +115,7 @@ export class RealtimeDO extends DurableObject<Env> implements RealtimeRpc {
 
   /** Handles one client frame: size and rate limits first, then the message in order per socket. */
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    this.#wake();
+    this.#ensureInitialized();
     const conn = this.#conns.get(ws);
     if (!conn) return closeSocket(ws, 1011, "unknown connection");
     const size = typeof message === "string" ? utf8Length(message, this.limits.maxMessageBytes) : message.byteLength;
@@ -136,7 +133,6 @@ export class RealtimeDO extends DurableObject<Env> implements RealtimeRpc {
 
   /** A socket closed: its subscriptions end and it leaves every presence channel. */
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    this.#wake();
     const conn = this.#conns.get(ws);
     if (conn) this.#drop(conn);
     closeSocket(ws, code, reason);
@@ -144,14 +140,15 @@ export class RealtimeDO extends DurableObject<Env> implements RealtimeRpc {
 
   /** A socket failed: treated like a close, so no member lingers. */
   override async webSocketError(ws: WebSocket): Promise<void> {
-    this.#wake();
     const conn = this.#conns.get(ws);
     if (conn) this.#drop(conn);
   }
 
-  /** The actor's one alarm: closes sockets whose auth deadline passed (4408) or whose token expired (4401). */
+  /**
+   * The actor's one alarm: closes sockets whose auth deadline passed (4408) or whose token expired (4401).
+   * Needs only the sockets, never the block: an alarm that wakes the actor after a runtime restart has no `ctx.id.name` (workerd#6850).
+   */
   override async alarm(): Promise<void> {
-    this.#wake();
     const now = Date.now();
     for (const conn of [...this.#conns.values()]) {
       if (conn.caller === null && conn.authDeadline <= now) {
@@ -198,7 +195,7 @@ export class RealtimeDO extends DurableObject<Env> implements RealtimeRpc {
   }
 
   async #authenticate(conn: Connection, token: string): Promise<void> {
-    const block = this.#requireBlock();
+    const block = this.#ensureInitialized();
     let caller: Caller;
     try {
       caller = await authenticateBearer(token, this.env);
@@ -218,7 +215,7 @@ export class RealtimeDO extends DurableObject<Env> implements RealtimeRpc {
   }
 
   async #subscribe(conn: Connection, message: SubscribeMessage): Promise<void> {
-    const block = this.#requireBlock();
+    const block = this.#ensureInitialized();
     const { id, table } = message;
     const caller = conn.caller;
     if (caller === null) return;
@@ -304,11 +301,10 @@ export class RealtimeDO extends DurableObject<Env> implements RealtimeRpc {
   }
 
   /** Subscriptions back from SQLite after a wake-up, compiled again; rows of gone sockets are dropped. */
-  #restoreSubscriptions(): void {
-    const block = this.#block;
+  #restoreSubscriptions(block: Block): void {
     for (const stored of this.#store.subscriptions()) {
       const conn = this.#byId.get(stored.conn);
-      if (!conn || !block) {
+      if (!conn) {
         this.#store.forgetConnection(stored.conn);
         continue;
       }
@@ -333,31 +329,26 @@ export class RealtimeDO extends DurableObject<Env> implements RealtimeRpc {
     }
   }
 
-  /** First event after construction: sweep presence ghosts and catch up if publishes were missed. */
-  #wake(): void {
-    if (this.#woken) return;
-    this.#woken = true;
-    this.#presence.restore();
+  /**
+   * Once, at the first publish, upgrade or message (like partyserver's `#ensureInitialized`): learns
+   * the block from the name this actor was reached by, restores the subscriptions stored before
+   * hibernation and catches them up on publishes they missed. Returns the block. The name is
+   * remembered once: an instance the runtime wakes for its alarm after a restart stays without
+   * `ctx.id.name` for its whole life, requests included (workerd#6850).
+   */
+  #ensureInitialized(): Block {
+    if (this.#block !== null) return this.#block;
+    const remembered = this.#store.get("block") ?? undefined;
+    const block = blockOfActor("RealtimeDO", this.ctx.id.name ?? remembered, this.ctx.id, config);
+    if (block.name !== remembered) this.#store.set("block", block.name);
+    this.#block = block;
+    this.#restoreSubscriptions(block);
     if (this.#feed.size > 0) this.ctx.waitUntil(this.#feed.catchUp());
-  }
-
-  #adoptBlock(name: string): Block {
-    if (this.#block?.name === name) return this.#block;
-    const block = parseBlock(name, config);
-    if (this.#block === null) {
-      this.#block = block;
-      this.#store.set("block", block.name);
-    }
-    return this.#block;
-  }
-
-  #requireBlock(): Block {
-    if (!this.#block) throw new Error("RealtimeDO has no block yet");
-    return this.#block;
+    return block;
   }
 
   #database(): ChangeSource {
-    return databaseOf(this.env, this.#requireBlock());
+    return databaseOf(this.env, this.#ensureInitialized().name);
   }
 
   /**

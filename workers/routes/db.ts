@@ -3,7 +3,6 @@
  * Block-level rules already ran (requireRule); row-level rules run inside the actor. Every answer
  * carries `X-Seq`; reads carry an `ETag` derived from it and honour `If-None-Match` with 304.
  */
-import type { Block } from "../../shared/block";
 import type { Caller } from "../../shared/caller";
 import { HttpError } from "../../shared/errors";
 import { unwrap } from "../../shared/rpc";
@@ -14,10 +13,10 @@ import { readJson } from "../middleware/body";
 import { routeTable } from "../middleware/rules";
 
 // `env` is optional in the signatures because itty infers handler arguments from `withBlock`, which takes none.
-function target(request: AppRequest, env: Env | undefined): { caller: Caller; block: Block; actor: DatabaseRpc } {
+function target(request: AppRequest, env: Env | undefined): { caller: Caller; actor: DatabaseRpc } {
   const { caller, block } = request.state;
   if (!caller || !block || !env) throw new Error("database routes need env, authenticate and withBlock first");
-  return { caller, block, actor: databaseFor(env, block.name) };
+  return { caller, actor: databaseFor(env, block.name) };
 }
 
 function rowId(request: AppRequest): string {
@@ -88,51 +87,51 @@ function writeOptions(request: AppRequest): WriteOptions {
 
 /** GET /api/db/:block/tables/:table: a page of rows with the query grammar. */
 export async function listRows(request: AppRequest, env?: Env): Promise<Response> {
-  const { caller, block, actor } = target(request, env);
+  const { caller, actor } = target(request, env);
   const table = routeTable(request);
   const query = new URL(request.url).search.slice(1);
-  const result = unwrap(await actor.list(caller, block, table, query));
+  const result = unwrap(await actor.list(caller, table, query));
   return readResponse(request, result, result.seq);
 }
 
 /** GET /api/db/:block/tables/:table/:id: one row, 404 when missing or hidden by the read rule. */
 export async function getRow(request: AppRequest, env?: Env): Promise<Response> {
-  const { caller, block, actor } = target(request, env);
-  const result = unwrap(await actor.getRow(caller, block, routeTable(request), rowId(request)));
+  const { caller, actor } = target(request, env);
+  const result = unwrap(await actor.getRow(caller, routeTable(request), rowId(request)));
   return readResponse(request, result.row, result.seq);
 }
 
 /** POST /api/db/:block/tables/:table: insert one (object) or many (array); `?onConflict=` upserts. */
 export async function insertRows(request: AppRequest, env?: Env): Promise<Response> {
-  const { caller, block, actor } = target(request, env);
+  const { caller, actor } = target(request, env);
   const table = routeTable(request);
   const options = writeOptions(request);
   const onConflict = new URL(request.url).searchParams.get("onConflict");
   if (onConflict !== null) options.onConflict = onConflict;
   const body = await readBody(request);
-  return writeResponse(unwrap(await actor.insert(caller, block, table, body, options)));
+  return writeResponse(unwrap(await actor.insert(caller, table, body, options)));
 }
 
 /** PATCH /api/db/:block/tables/:table/:id: partial update with `$inc`/`$append` and `If-Match`. */
 export async function updateRow(request: AppRequest, env?: Env): Promise<Response> {
-  const { caller, block, actor } = target(request, env);
+  const { caller, actor } = target(request, env);
   const table = routeTable(request);
   const options = writeOptions(request);
   const body = await readBody(request);
-  return writeResponse(unwrap(await actor.update(caller, block, table, rowId(request), body, options)));
+  return writeResponse(unwrap(await actor.update(caller, table, rowId(request), body, options)));
 }
 
 /** DELETE /api/db/:block/tables/:table/:id: answers `{id, deleted: true}`. */
 export async function deleteRow(request: AppRequest, env?: Env): Promise<Response> {
-  const { caller, block, actor } = target(request, env);
+  const { caller, actor } = target(request, env);
   const table = routeTable(request);
-  return writeResponse(unwrap(await actor.remove(caller, block, table, rowId(request), writeOptions(request))));
+  return writeResponse(unwrap(await actor.remove(caller, table, rowId(request), writeOptions(request))));
 }
 
 /** POST /api/db/:block/batch: insert/update/delete ops in one transaction, all or none. */
 export async function runBatch(request: AppRequest, env?: Env): Promise<Response> {
-  const { caller, block, actor } = target(request, env);
+  const { caller, actor } = target(request, env);
   const options = writeOptions(request);
   const body = await readBody(request);
-  return writeResponse(unwrap(await actor.batch(caller, block, body, options)));
+  return writeResponse(unwrap(await actor.batch(caller, body, options)));
 }

@@ -43,7 +43,6 @@ export async function connectRealtime(request: AppRequest, ...args: Args | []): 
   }
 
   const headers = new Headers({ Upgrade: "websocket" });
-  headers.set(INTERNAL_HEADERS.block, block.name);
   if (select) headers.set(INTERNAL_HEADERS.subprotocol, "1");
   if (caller) headers.set(INTERNAL_HEADERS.caller, JSON.stringify(caller));
   // A fresh Request: itty's proxied request object cannot cross to a stub.
