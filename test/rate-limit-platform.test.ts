@@ -1,11 +1,11 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { Lease } from "../objects/rate-limiter/lease";
-import type { Policy } from "../objects/rate-limiter/policy";
+import type { Lease } from "../shared/rate-limit/decision";
+import type { Policy } from "../shared/rate-limit/policy";
 import { unwrap } from "../shared/rpc";
 import { IsolateLimiter, type LeaseFetcher, maxLease } from "../workers/middleware/rate-limit-isolate";
 import { SERVICE, as, problem, token } from "./helpers/http";
-import { parseSfList } from "./helpers/ratelimit-headers";
+import { parseSfList } from "./helpers/rate-limit-headers";
 import { fetchWorker } from "./helpers/worker-fetch";
 
 const policy = (limit: number, periodMs = 60_000): Policy => ({ name: "api", inline: false, algorithm: "gcra", limit, periodMs, burst: 0, aligned: false });

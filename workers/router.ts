@@ -9,7 +9,7 @@ import { rateLimit, rateLimitEarly } from "./middleware/rate-limit";
 import { requireRule, withBlock } from "./middleware/rules";
 import { deleteRow, getRow, insertRows, listRows, runBatch, updateRow } from "./routes/db";
 import { health } from "./routes/health";
-import { decide, peek, reset } from "./routes/ratelimit";
+import { decide, peek, reset } from "./routes/rate-limit";
 import { connectRealtime } from "./routes/realtime";
 
 /**

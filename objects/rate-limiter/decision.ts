@@ -2,44 +2,9 @@
  * Decisions over one or more policies, as pure functions of (policies, states, now). All policies
  * must allow; a denial debits none. The actor persists the states this returns and nothing else.
  */
-import type { RateLimitAlgorithm } from "../../shared/config";
+import type { Decision, PolicyResult } from "../../shared/rate-limit/decision";
+import { type Policy, capacity } from "../../shared/rate-limit/policy";
 import { ALGORITHMS, type TimedState, statusAt } from "./algorithms";
-import { type Policy, capacity } from "./policy";
-
-export type DecisionMode = "enforce" | "dry_run" | "shadow";
-
-/** The modes a decision request may ask for (`enforce` when absent). */
-export const DECISION_MODES: readonly DecisionMode[] = ["enforce", "dry_run", "shadow"];
-
-/** One policy's part of a decision. */
-export interface PolicyResult {
-  name: string;
-  algorithm: RateLimitAlgorithm;
-  limit: number;
-  periodMs: number;
-  burst: number;
-  allowed: boolean;
-  remaining: number;
-  retryAfterMs: number;
-  resetAfterMs: number;
-}
-
-/**
- * The answer to a request: `allowed`, and the numbers of the policy that decided it (the denying
- * policy with the longest wait, or when allowed the one with the fewest units left).
- */
-export interface Decision {
-  allowed: boolean;
-  limit: number;
-  remaining: number;
-  retryAfterMs: number;
-  resetAfterMs: number;
-  policies: PolicyResult[];
-  /** Shadow mode only: what enforce would have answered (`allowed` is then always true). */
-  wouldAllow?: boolean;
-  /** True when this is the stored answer to an earlier request with the same `requestId`. */
-  replayed?: boolean;
-}
 
 export interface Evaluated {
   decision: Decision;

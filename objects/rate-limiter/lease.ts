@@ -1,20 +1,10 @@
 /**
- * Leases for the platform limiter: a batch of units debited from the actor in one call, which an
- * isolate then hands out locally. Pure, like the algorithms.
+ * Granting leases for the platform limiter (see `Lease` in shared/rate-limit/decision.ts). Pure,
+ * like the algorithms.
  */
+import type { Lease } from "../../shared/rate-limit/decision";
+import type { Policy } from "../../shared/rate-limit/policy";
 import { ALGORITHMS, type TimedState, statusAt } from "./algorithms";
-import type { Policy } from "./policy";
-
-export interface Lease {
-  /** Units debited for the caller (0 means denied). */
-  granted: number;
-  /** Units still available at the actor after the grant. */
-  remaining: number;
-  /** When denied: ms until one unit is available. */
-  retryAfterMs: number;
-  /** ms until the policy is fully replenished. */
-  resetAfterMs: number;
-}
 
 /** Grants min(want, available) units, or none (with the wait) when nothing is available. */
 export function grantLease(policy: Policy, state: unknown, now: number, want: number): { lease: Lease; nextState: unknown } {

@@ -1,19 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
 import { HttpError } from "../../shared/errors";
+import { type Decision, type DecideInput, type Lease, DECISION_MODES } from "../../shared/rate-limit/decision";
+import type { Policy } from "../../shared/rate-limit/policy";
 import { type RpcResult, capture } from "../../shared/rpc";
-import { type Decision, type DecisionMode, DECISION_MODES, checkCost, evaluate } from "./decision";
-import { type Lease, grantLease } from "./lease";
-import type { Policy } from "./policy";
+import type { RateLimiterRpc } from "./contract";
+import { checkCost, evaluate } from "./decision";
+import { grantLease } from "./lease";
 import { LimitStore } from "./storage";
-
-/** A decision request as the Worker sends it: resolved policies, never config names. */
-export interface DecideInput {
-  policies: Policy[];
-  cost: number;
-  mode: DecisionMode;
-  /** A retry with the same id (within the longest policy period, at most a day) gets the same answer and debits once. */
-  requestId: string | null;
-}
 
 /** Longest time an answer is kept for `requestId` retries. */
 const MAX_REMEMBER_MS = 86_400_000;
@@ -33,7 +26,7 @@ export const CLEANUP_DELAY_MS = 60_000;
  * SQLite gets states written ahead (reserve.ts), so a busy key does not commit on every decision.
  * One alarm drops the key once it has fully replenished and gone unused for a minute.
  */
-export class RateLimiterDO extends DurableObject<Env> {
+export class RateLimiterDO extends DurableObject<Env> implements RateLimiterRpc {
   readonly #store: LimitStore;
   /** When this instance last decided or leased (0 after a restart): a key in use keeps its states and database. */
   #lastUsedAt = 0;

@@ -8,7 +8,7 @@
  * sliding_window write every change. Pure, like the algorithms.
  */
 import { ALGORITHMS, type TimedState } from "./algorithms";
-import { type Policy, capacity } from "./policy";
+import { type Policy, capacity } from "../../shared/rate-limit/policy";
 
 /**
  * The reserve is this fraction of a policy's capacity, rounded down: policies under 100 units

@@ -7,7 +7,8 @@
  */
 import { ALGORITHMS, type TimedState } from "./algorithms";
 import { idleAt } from "./decision";
-import { type Policy, policyFromId, policyId } from "./policy";
+import type { Policy } from "../../shared/rate-limit/policy";
+import { policyFromId, policyId } from "./policy-id";
 import { stateToWrite } from "./reserve";
 
 const SCHEMA = `

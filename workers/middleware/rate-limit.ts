@@ -5,14 +5,14 @@
  * are blocked (it never admits); `rateLimit` runs after authentication, keyed by the verified
  * caller, and admits from leased units or asks the caller's RateLimiterDO.
  */
+import { limiterFor } from "../../objects/rate-limiter/contract";
 import { callerKey } from "../../shared/caller";
 import { HttpError } from "../../shared/errors";
+import { rateLimitHeaders } from "../../shared/rate-limit/headers";
+import { type Policy, configPolicy, inlinePolicy } from "../../shared/rate-limit/policy";
 import { unwrap } from "../../shared/rpc";
-import { rateLimitHeaders } from "../../objects/rate-limiter/headers";
-import { type Policy, configPolicy, inlinePolicy } from "../../objects/rate-limiter/policy";
 import { config } from "../config";
 import type { AppRequest, Args } from "../context";
-import { limiterFor } from "../routes/ratelimit";
 import { clientIp } from "./auth";
 import { type Admission, IsolateLimiter } from "./rate-limit-isolate";
 

@@ -3,7 +3,7 @@
  * the actor passes its own clock, tests pass a fake one. `refresh` applies the passing of time and
  * is where a clock that went backwards is clamped (time going backwards grants nothing).
  */
-import type { Policy } from "../policy";
+import type { Policy } from "../../../shared/rate-limit/policy";
 
 export interface Status {
   /** Units that could be admitted right now. */

@@ -5,7 +5,7 @@
  *
  * Promise: over any closed interval of t ms, admitted cost ≤ (limit + burst) + ⌊t × limit / periodMs⌋.
  */
-import { capacity } from "../policy";
+import { capacity } from "../../../shared/rate-limit/policy";
 import type { Algorithm } from "./algorithm";
 import { ceilDiv, floorDiv } from "./arithmetic";
 

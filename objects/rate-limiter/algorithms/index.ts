@@ -1,6 +1,6 @@
 /** The algorithms by name. */
 import type { RateLimitAlgorithm } from "../../../shared/config";
-import type { Policy } from "../policy";
+import type { Policy } from "../../../shared/rate-limit/policy";
 import type { Algorithm, Status } from "./algorithm";
 import { fixedWindow } from "./fixed-window";
 import { gcra } from "./gcra";

@@ -7,7 +7,7 @@
  *
  * Promise: for every instant t, the cost admitted during (t − periodMs, t] is ≤ limit.
  */
-import type { Policy } from "../policy";
+import type { Policy } from "../../../shared/rate-limit/policy";
 import type { Algorithm } from "./algorithm";
 import { ceilDiv, mod } from "./arithmetic";
 

@@ -6,7 +6,7 @@
  * Promise: at most limit + burst at once; over any interval containing n refill instants, admitted
  * cost ≤ limit + burst + n × limit (so at most limit + burst + limit in any periodMs).
  */
-import { capacity } from "../policy";
+import { capacity } from "../../../shared/rate-limit/policy";
 import type { Algorithm } from "./algorithm";
 import { ceilDiv, floorDiv } from "./arithmetic";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { SERVICE, as, jsonInit, problem } from "./helpers/http";
 import { fetchWorker as call } from "./helpers/worker-fetch";
-import { parseSfList } from "./helpers/ratelimit-headers";
+import { parseSfList } from "./helpers/rate-limit-headers";
 
 type Body = Record<string, unknown> & { allowed: boolean; limit: number; remaining: number; retryAfterMs: number; resetAfterMs: number };
 

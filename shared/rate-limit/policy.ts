@@ -1,11 +1,12 @@
 /**
  * A rate-limit policy as the RateLimiterDO applies it: normalized (every field present), validated,
- * and identified by a stable id so each policy keeps its own state under a key. Shared by the
- * Worker (which resolves config names and inline limits) and the actor (which only sees these).
+ * and identified by a stable id (objects/rate-limiter/policy-id.ts) so each policy keeps its own
+ * state under a key. The Worker resolves config names and inline limits into these; the actor only
+ * ever sees them.
  */
-import type { RateLimitAlgorithm, RateLimitPolicyConfig } from "../../shared/config";
-import { RATE_LIMIT_ALGORITHMS } from "../../shared/config";
-import { HttpError } from "../../shared/errors";
+import type { RateLimitAlgorithm, RateLimitPolicyConfig } from "../config";
+import { RATE_LIMIT_ALGORITHMS } from "../config";
+import { HttpError } from "../errors";
 
 export interface Policy {
   /** The config name, or `inline-<i>` for limits sent in the request (i = position in the request). */
@@ -31,38 +32,6 @@ export const MAX_CAPACITY_TIMES_PERIOD = 2 ** 51;
 /** How many units a policy can ever admit at once: `limit + burst` for buckets, `limit` for windows. */
 export function capacity(policy: Policy): number {
   return policy.algorithm === "gcra" || policy.algorithm === "token_bucket" ? policy.limit + policy.burst : policy.limit;
-}
-
-/**
- * The key a policy's state is stored under. Named policies are keyed by name and values (a config
- * change starts fresh state instead of misreading the old one); inline ones by their values alone.
- */
-export function policyId(policy: Policy): string {
-  const values = `${policy.algorithm}:${policy.limit}:${policy.periodMs}:${policy.burst}:${policy.aligned ? "aligned" : "rolling"}`;
-  return policy.inline ? `inline|${values}` : `name:${policy.name}|${values}`;
-}
-
-/**
- * The policy a `policyId` was made from, or null for a string no policy makes. An inline policy's
- * name is not part of its id and comes back as "inline"; nothing that decides depends on it.
- */
-export function policyFromId(id: string): Policy | null {
-  const bar = id.lastIndexOf("|");
-  const head = id.slice(0, bar);
-  const [algorithm, limit, periodMs, burst, aligned, ...rest] = id.slice(bar + 1).split(":");
-  const inline = head === "inline";
-  if (bar < 0 || rest.length > 0 || (!inline && !head.startsWith("name:"))) return null;
-  if (!(RATE_LIMIT_ALGORITHMS as readonly string[]).includes(algorithm ?? "") || (aligned !== "aligned" && aligned !== "rolling")) return null;
-  const policy: Policy = {
-    name: inline ? "inline" : head.slice("name:".length),
-    inline,
-    algorithm: algorithm as RateLimitAlgorithm,
-    limit: Number(limit),
-    periodMs: Number(periodMs),
-    burst: Number(burst),
-    aligned: aligned === "aligned",
-  };
-  return policyId(policy) === id ? policy : null;
 }
 
 const INLINE_FIELDS = ["limit", "periodMs", "burst", "algorithm", "aligned"] as const;

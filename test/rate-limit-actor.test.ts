@@ -2,9 +2,9 @@ import { env } from "cloudflare:workers";
 import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { evaluate } from "../objects/rate-limiter/decision";
-import type { Policy } from "../objects/rate-limiter/policy";
 import type { RateLimiterDO } from "../objects/rate-limiter/rate-limiter-do";
 import { LimitStore } from "../objects/rate-limiter/storage";
+import type { Policy } from "../shared/rate-limit/policy";
 import { SERVICE, jsonInit } from "./helpers/http";
 import { fetchWorker as call } from "./helpers/worker-fetch";
 

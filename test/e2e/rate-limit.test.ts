@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error plain ESM script without type declarations
 import { startServer } from "../../scripts/dev-server.mjs";
-import { parseSfList } from "../helpers/ratelimit-headers";
+import { parseSfList } from "../helpers/rate-limit-headers";
 import { SERVICE_HEADERS, api, token, unique } from "./helpers";
 import { E2E_VARS } from "./secrets";
 

@@ -3,13 +3,13 @@
  * resolves policies (config names or inline limits), checks who may use them, and calls the key's
  * RateLimiterDO, which makes every decision serially.
  */
+import { limiterFor } from "../../objects/rate-limiter/contract";
 import type { Caller } from "../../shared/caller";
 import { HttpError } from "../../shared/errors";
+import { type Decision, type DecisionMode, DECISION_MODES } from "../../shared/rate-limit/decision";
+import { decisionHeaders } from "../../shared/rate-limit/headers";
+import { type Policy, configPolicy, hasInlineFields, inlinePolicy } from "../../shared/rate-limit/policy";
 import { unwrap } from "../../shared/rpc";
-import { type Decision, type DecisionMode, DECISION_MODES } from "../../objects/rate-limiter/decision";
-import { decisionHeaders } from "../../objects/rate-limiter/headers";
-import { type Policy, configPolicy, hasInlineFields, inlinePolicy } from "../../objects/rate-limiter/policy";
-import type { RateLimiterDO } from "../../objects/rate-limiter/rate-limiter-do";
 import { config } from "../config";
 import { type AppRequest, type Args, json } from "../context";
 import { discardBody, readJson } from "../middleware/body";
@@ -23,11 +23,6 @@ export const MAX_REQUEST_ID_LENGTH = 128;
 
 const BODY_FIELDS = new Set(["policy", "policies", "limit", "periodMs", "burst", "algorithm", "aligned", "cost", "mode", "requestId"]);
 const QUERY_FIELDS = new Set(["policy", "limit", "periodMs", "burst", "algorithm", "aligned"]);
-
-/** The actor that owns an API key. API keys and platform keys live in separate name spaces. */
-export function limiterFor(env: Env, name: string): DurableObjectStub<RateLimiterDO> {
-  return env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(name));
-}
 
 /** POST: decide a request of `cost` units against one or more policies. */
 export async function decide(request: AppRequest, env: Args[0]): Promise<Response> {
@@ -79,7 +74,7 @@ function respond(decision: Decision, listPolicies: boolean): Response {
   return json(listPolicies || policies.length > 1 ? decision : summary, 200, decisionHeaders(decision));
 }
 
-/** The actor name for an API key (platform keys use `platform:` and can never collide). */
+/** The actor that owns an API key: `key:<key>` (platform callers use `platform:` and can never collide). */
 function apiName(key: string): string {
   return `key:${key}`;
 }

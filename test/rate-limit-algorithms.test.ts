@@ -2,9 +2,10 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ALGORITHMS, type TimedState } from "../objects/rate-limiter/algorithms";
 import { evaluate } from "../objects/rate-limiter/decision";
-import { type Policy, capacity, policyFromId, policyId } from "../objects/rate-limiter/policy";
+import { policyFromId, policyId } from "../objects/rate-limiter/policy-id";
 import { reserveUnits, stateToWrite } from "../objects/rate-limiter/reserve";
 import type { RateLimitAlgorithm } from "../shared/config";
+import { type Policy, capacity } from "../shared/rate-limit/policy";
 
 /** A request in a generated history: the clock moves by `dt` (may go backwards), then asks `cost`. */
 interface Op {
