@@ -23,6 +23,9 @@ export type AppRequest = IRequest & { state: RequestState };
 /** The Worker's arguments after the request: its environment and execution context. */
 export type Args = [env: Env, ctx: ExecutionContext];
 
+/** One step of a route: a middleware (answers nothing to go on) or the handler (answers the response). */
+export type RouteStep = (request: AppRequest, env: Env, ctx: ExecutionContext) => Response | undefined | Promise<Response | undefined>;
+
 /** Serializes a JSON response. */
 export function json(body: unknown, status = 200, headers?: HeadersInit): Response {
   const response = new Response(JSON.stringify(body), { status, ...(headers ? { headers } : {}) });

@@ -2,7 +2,6 @@
  * The Worker entry (wrangler's `main`): routes every request to a named actor. The Durable Object
  * classes are re-exported here so the runtime can bind them.
  */
-import type { Args, AppRequest } from "./context";
 import { router } from "./router";
 
 export { DatabaseDO } from "../objects/database/database-do";
@@ -11,6 +10,6 @@ export { RealtimeDO } from "../objects/realtime/realtime-do";
 
 export default {
   fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-    return router.fetch(request as AppRequest, ...([env, ctx] as Args));
+    return router.fetch(request, env, ctx);
   },
 } satisfies ExportedHandler<Env>;

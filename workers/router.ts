@@ -1,6 +1,6 @@
 import { Router } from "itty-router";
 import { HttpError } from "../shared/errors";
-import type { AppRequest, Args } from "./context";
+import type { AppRequest, Args, RouteStep } from "./context";
 import { authenticate } from "./middleware/auth";
 import { corsify, preflight } from "./middleware/cors";
 import { finishResponse, renderError, withRequestState } from "./middleware/errors";
@@ -28,19 +28,29 @@ export const router = Router<AppRequest, Args>({
   ],
 });
 
-router
-  .get("/api/health", health)
-  .get("/api/db/:block/tables/:table", withBlock, requireRule("read"), listRows)
-  .post("/api/db/:block/tables/:table", withBlock, requireRule("insert"), insertRows)
-  .get("/api/db/:block/tables/:table/:id", withBlock, requireRule("read"), getRow)
-  .patch("/api/db/:block/tables/:table/:id", withBlock, requireRule("update"), updateRow)
-  .delete("/api/db/:block/tables/:table/:id", withBlock, requireRule("delete"), deleteRow)
-  .post("/api/db/:block/batch", withBlock, runBatch)
-  .get("/api/realtime/:block", withBlock, connectRealtime)
-  .post("/api/ratelimit/:key", decide)
-  .get("/api/ratelimit/:key", peek)
-  .delete("/api/ratelimit/:key", reset)
-  .all("*", notFoundOrWrongMethod);
+type Method = "get" | "post" | "patch" | "delete" | "all";
+
+/**
+ * Registers a route whose steps all take the Worker's arguments. Left to itself, itty infers a
+ * route's arguments from its first step (`withBlock` takes none), which made `env` optional in
+ * every handler; naming them here keeps handlers typed as (request, env, ctx).
+ */
+function route(method: Method, path: string, ...steps: RouteStep[]): void {
+  router[method]<AppRequest, Args>(path, ...steps);
+}
+
+route("get", "/api/health", health);
+route("get", "/api/db/:block/tables/:table", withBlock, requireRule("read"), listRows);
+route("post", "/api/db/:block/tables/:table", withBlock, requireRule("insert"), insertRows);
+route("get", "/api/db/:block/tables/:table/:id", withBlock, requireRule("read"), getRow);
+route("patch", "/api/db/:block/tables/:table/:id", withBlock, requireRule("update"), updateRow);
+route("delete", "/api/db/:block/tables/:table/:id", withBlock, requireRule("delete"), deleteRow);
+route("post", "/api/db/:block/batch", withBlock, runBatch);
+route("get", "/api/realtime/:block", withBlock, connectRealtime);
+route("post", "/api/ratelimit/:key", decide);
+route("get", "/api/ratelimit/:key", peek);
+route("delete", "/api/ratelimit/:key", reset);
+route("all", "*", notFoundOrWrongMethod);
 
 /** 405 with `Allow` when the path exists under other methods, else 404. */
 function notFoundOrWrongMethod(request: AppRequest): never {

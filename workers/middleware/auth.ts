@@ -1,6 +1,6 @@
 import { authenticateBearer, isServiceKey } from "../../shared/auth";
 import { HttpError } from "../../shared/errors";
-import type { AppRequest, Args } from "../context";
+import type { AppRequest } from "../context";
 
 /** The client address for anonymous callers (Cloudflare sets CF-Connecting-IP; local dev may not). */
 export function clientIp(request: Request): string {
@@ -11,7 +11,7 @@ export function clientIp(request: Request): string {
  * Establishes `request.state.caller`: the service key (`X-Service-Key` or bearer), a verified JWT,
  * or anonymous when no credentials are sent. Present-but-bad credentials are 401, never anonymous.
  */
-export async function authenticate(request: AppRequest, env: Args[0]): Promise<void> {
+export async function authenticate(request: AppRequest, env: Env): Promise<void> {
   const serviceKey = request.headers.get("X-Service-Key");
   if (serviceKey !== null) {
     if (!(await isServiceKey(serviceKey, env))) throw new HttpError(401, "INVALID_SERVICE_KEY", "The X-Service-Key header does not match the service key.");

@@ -1,4 +1,4 @@
-import type { AppRequest, Args } from "../context";
+import type { AppRequest } from "../context";
 
 // Hand-written rather than itty's cors(): itty's corsify does not set Access-Control-Expose-Headers
 // on actual responses (only on preflights) and adds no `Vary: Origin`, and both matter here.
@@ -7,12 +7,12 @@ const ALLOW_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, Ide
 const EXPOSE_HEADERS = "X-Request-Id, X-Seq, ETag, Server-Timing, RateLimit, RateLimit-Policy, Retry-After";
 
 /** Parses `CORS_ORIGINS` (comma list, `*` for any origin). */
-export function allowedOrigins(env: Args[0]): string[] {
+export function allowedOrigins(env: Env): string[] {
   return (env.CORS_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean);
 }
 
 /** The origin to echo for this request, or null when it is not allowed. */
-export function allowOrigin(origin: string | null, env: Args[0]): string | null {
+export function allowOrigin(origin: string | null, env: Env): string | null {
   if (!origin) return null;
   const allowed = allowedOrigins(env);
   if (allowed.includes("*")) return "*";
@@ -20,7 +20,7 @@ export function allowOrigin(origin: string | null, env: Args[0]): string | null 
 }
 
 /** Answers preflight requests (`OPTIONS` with `Access-Control-Request-Method`) with 204. */
-export function preflight(request: AppRequest, env: Args[0]): Response | undefined {
+export function preflight(request: AppRequest, env: Env): Response | undefined {
   if (request.method !== "OPTIONS") return undefined;
   const origin = allowOrigin(request.headers.get("Origin"), env);
   const headers = new Headers({ Vary: "Origin" });
@@ -35,7 +35,7 @@ export function preflight(request: AppRequest, env: Args[0]): Response | undefin
 }
 
 /** Adds CORS headers to an actual response when the request's origin is allowed. */
-export function corsify(response: Response, request: AppRequest, env: Args[0]): Response {
+export function corsify(response: Response, request: AppRequest, env: Env): Response {
   if (response.status === 101) return response;
   const origin = allowOrigin(request.headers.get("Origin"), env);
   response.headers.append("Vary", "Origin");

@@ -1,5 +1,5 @@
 import { HttpError, problemResponse, toProblem } from "../../shared/errors";
-import type { AppRequest, Args } from "../context";
+import type { AppRequest } from "../context";
 import { discardBody } from "./body";
 import { logRequest } from "./request-log";
 
@@ -29,7 +29,7 @@ export function renderError(err: unknown, request: AppRequest): Response {
  * Last in the chain: every response gets `X-Request-Id`, `Server-Timing` and the headers middleware
  * queued; a missing response becomes a 404; then the request log decides whether to write its line.
  */
-export async function finishResponse(response: Response | undefined, request: AppRequest, env: Args[0]): Promise<Response> {
+export async function finishResponse(response: Response | undefined, request: AppRequest, env: Env): Promise<Response> {
   await discardBody(request); // an early answer (error, DELETE with a body): see discardBody
   let out = response ?? renderError(new HttpError(404, "NOT_FOUND", "No route matches this path."), request);
   if (out.status === 101) return out; // WebSocket upgrades carry no extra headers.

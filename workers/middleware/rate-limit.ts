@@ -12,7 +12,7 @@ import { rateLimitHeaders } from "../../shared/rate-limit/headers";
 import { type Policy, configPolicy, inlinePolicy } from "../../shared/rate-limit/policy";
 import { unwrap } from "../../shared/rpc";
 import { config } from "../config";
-import type { AppRequest, Args } from "../context";
+import type { AppRequest } from "../context";
 import { clientIp } from "./auth";
 import { type Admission, IsolateLimiter } from "./rate-limit-isolate";
 
@@ -25,7 +25,7 @@ const resolved = new Map<string, Policy | null>();
  * The platform policy: the config's, unless the `RATE_LIMIT_PLATFORM` variable says `off` or gives
  * `<limit>/<periodMs>` (for operators and for tests of the 429 path with a tiny limit).
  */
-export function platformPolicy(env: Args[0]): Policy | null {
+export function platformPolicy(env: Env): Policy | null {
   const override = (env.RATE_LIMIT_PLATFORM ?? "").trim();
   let policy = resolved.get(override);
   if (policy !== undefined) return policy;
@@ -46,7 +46,7 @@ export function platformPolicy(env: Args[0]): Policy | null {
 }
 
 /** Before authentication: denies a credential this isolate knows is blocked; never admits. */
-export function rateLimitEarly(request: AppRequest, env: Args[0]): void {
+export function rateLimitEarly(request: AppRequest, env: Env): void {
   if (!isolateLimiter.anyBlocked) return;
   const policy = platformPolicy(env);
   if (policy === null || !isApi(request)) return;
@@ -60,7 +60,7 @@ export function rateLimitEarly(request: AppRequest, env: Args[0]): void {
 }
 
 /** After authentication: admits the verified caller from its lease or its actor, or answers 429. */
-export async function rateLimit(request: AppRequest, env: Args[0]): Promise<void> {
+export async function rateLimit(request: AppRequest, env: Env): Promise<void> {
   const policy = platformPolicy(env);
   const caller = request.state.caller;
   if (policy === null || !caller || caller.kind === "service" || !isApi(request)) return;

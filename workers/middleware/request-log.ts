@@ -4,7 +4,7 @@
  * operator asks (`LOG_REQUESTS=all`), or none (`off`). Under `wrangler dev` every line crosses a
  * pipe to the dev proxy, and one JSON line per request cost ~40% of throughput (docs/operations.md).
  */
-import type { AppRequest, Args } from "../context";
+import type { AppRequest } from "../context";
 
 /** How ordinary (fast, non-5xx) requests are logged. */
 export type RequestLogMode = "sampled" | "all" | "off";
@@ -26,7 +26,7 @@ let cached: { key: string; settings: RequestLogSettings } | null = null;
  * Reads `LOG_REQUESTS`, `LOG_SAMPLE_RATE` and `LOG_SLOW_MS` once per distinct value. A value that
  * does not parse falls back to its default and is reported once, as a warning line.
  */
-export function logSettings(env: Args[0]): RequestLogSettings {
+export function logSettings(env: Env): RequestLogSettings {
   const key = `${env.LOG_REQUESTS}|${env.LOG_SAMPLE_RATE}|${env.LOG_SLOW_MS}`;
   if (cached?.key === key) return cached.settings;
   const problems: string[] = [];
@@ -63,7 +63,7 @@ export function logReason(settings: RequestLogSettings, status: number, ms: numb
  * Writes the request's line when `logReason` says so: `{level, msg, id, method, route, path,
  * status, ms, code?, error?, sampleRate?}`. Never tokens, bodies or query strings.
  */
-export function logRequest(request: AppRequest, env: Args[0], status: number, ms: number): void {
+export function logRequest(request: AppRequest, env: Env, status: number, ms: number): void {
   const settings = logSettings(env);
   const reason = logReason(settings, status, ms);
   if (reason === null) return;

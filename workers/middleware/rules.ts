@@ -6,7 +6,7 @@ import { config } from "../config";
 import type { AppRequest } from "../context";
 
 /** Parses the `:block` route parameter into `request.state.block` (400 malformed, 404 unknown namespace). */
-export function withBlock(request: AppRequest): void {
+export function withBlock(request: AppRequest): undefined {
   request.state.block = parseBlock(request.params.block ?? "", config);
 }
 
@@ -32,7 +32,7 @@ export function routeTable(request: AppRequest): string {
  * Row-level checks happen again inside the actor.
  */
 export function requireRule(op: RuleOp) {
-  return (request: AppRequest): void => {
+  return (request: AppRequest): undefined => {
     const { caller, block } = request.state;
     if (!caller || !block) throw new Error("requireRule needs authenticate and withBlock first");
     const table = request.params.table === undefined ? null : routeTable(request);

@@ -12,10 +12,9 @@ import { type AppRequest, json } from "../context";
 import { readJson } from "../middleware/body";
 import { routeTable } from "../middleware/rules";
 
-// `env` is optional in the signatures because itty infers handler arguments from `withBlock`, which takes none.
-function target(request: AppRequest, env: Env | undefined): { caller: Caller; actor: DatabaseRpc } {
+function target(request: AppRequest, env: Env): { caller: Caller; actor: DatabaseRpc } {
   const { caller, block } = request.state;
-  if (!caller || !block || !env) throw new Error("database routes need env, authenticate and withBlock first");
+  if (!caller || !block) throw new Error("database routes need authenticate and withBlock first");
   return { caller, actor: databaseFor(env, block.name) };
 }
 
@@ -86,7 +85,7 @@ function writeOptions(request: AppRequest): WriteOptions {
 }
 
 /** GET /api/db/:block/tables/:table: a page of rows with the query grammar. */
-export async function listRows(request: AppRequest, env?: Env): Promise<Response> {
+export async function listRows(request: AppRequest, env: Env): Promise<Response> {
   const { caller, actor } = target(request, env);
   const table = routeTable(request);
   const query = new URL(request.url).search.slice(1);
@@ -95,14 +94,14 @@ export async function listRows(request: AppRequest, env?: Env): Promise<Response
 }
 
 /** GET /api/db/:block/tables/:table/:id: one row, 404 when missing or hidden by the read rule. */
-export async function getRow(request: AppRequest, env?: Env): Promise<Response> {
+export async function getRow(request: AppRequest, env: Env): Promise<Response> {
   const { caller, actor } = target(request, env);
   const result = unwrap(await actor.getRow(caller, routeTable(request), rowId(request)));
   return readResponse(request, result.row, result.seq);
 }
 
 /** POST /api/db/:block/tables/:table: insert one (object) or many (array); `?onConflict=` upserts. */
-export async function insertRows(request: AppRequest, env?: Env): Promise<Response> {
+export async function insertRows(request: AppRequest, env: Env): Promise<Response> {
   const { caller, actor } = target(request, env);
   const table = routeTable(request);
   const options = writeOptions(request);
@@ -113,7 +112,7 @@ export async function insertRows(request: AppRequest, env?: Env): Promise<Respon
 }
 
 /** PATCH /api/db/:block/tables/:table/:id: partial update with `$inc`/`$append` and `If-Match`. */
-export async function updateRow(request: AppRequest, env?: Env): Promise<Response> {
+export async function updateRow(request: AppRequest, env: Env): Promise<Response> {
   const { caller, actor } = target(request, env);
   const table = routeTable(request);
   const options = writeOptions(request);
@@ -122,14 +121,14 @@ export async function updateRow(request: AppRequest, env?: Env): Promise<Respons
 }
 
 /** DELETE /api/db/:block/tables/:table/:id: answers `{id, deleted: true}`. */
-export async function deleteRow(request: AppRequest, env?: Env): Promise<Response> {
+export async function deleteRow(request: AppRequest, env: Env): Promise<Response> {
   const { caller, actor } = target(request, env);
   const table = routeTable(request);
   return writeResponse(unwrap(await actor.remove(caller, table, rowId(request), writeOptions(request))));
 }
 
 /** POST /api/db/:block/batch: insert/update/delete ops in one transaction, all or none. */
-export async function runBatch(request: AppRequest, env?: Env): Promise<Response> {
+export async function runBatch(request: AppRequest, env: Env): Promise<Response> {
   const { caller, actor } = target(request, env);
   const options = writeOptions(request);
   const body = await readBody(request);

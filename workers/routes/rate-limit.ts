@@ -11,7 +11,7 @@ import { decisionHeaders } from "../../shared/rate-limit/headers";
 import { type Policy, configPolicy, hasInlineFields, inlinePolicy } from "../../shared/rate-limit/policy";
 import { unwrap } from "../../shared/rpc";
 import { config } from "../config";
-import { type AppRequest, type Args, json } from "../context";
+import { type AppRequest, json } from "../context";
 import { discardBody, readJson } from "../middleware/body";
 
 /** Longest key accepted, in characters. */
@@ -25,7 +25,7 @@ const BODY_FIELDS = new Set(["policy", "policies", "limit", "periodMs", "burst",
 const QUERY_FIELDS = new Set(["policy", "limit", "periodMs", "burst", "algorithm", "aligned"]);
 
 /** POST: decide a request of `cost` units against one or more policies. */
-export async function decide(request: AppRequest, env: Args[0]): Promise<Response> {
+export async function decide(request: AppRequest, env: Env): Promise<Response> {
   const key = routeKey(request);
   if (request.state.caller?.kind === "anonymous") await discardBody(request); // see discardBody: unread uploads turn into 503s under wrangler dev
   requireSignedIn(request.state.caller);
@@ -49,7 +49,7 @@ export async function decide(request: AppRequest, env: Args[0]): Promise<Respons
 }
 
 /** GET: what the policies allow right now, changing nothing (`?policy=` or inline `?limit=&periodMs=`). */
-export async function peek(request: AppRequest, env: Args[0]): Promise<Response> {
+export async function peek(request: AppRequest, env: Env): Promise<Response> {
   const key = routeKey(request);
   requireSignedIn(request.state.caller);
   const policies = queryPolicies(request);
@@ -60,7 +60,7 @@ export async function peek(request: AppRequest, env: Args[0]): Promise<Response>
 }
 
 /** DELETE: forget the key's state (all of it, or the `?policy=` named ones). Service key only. */
-export async function reset(request: AppRequest, env: Args[0]): Promise<Response> {
+export async function reset(request: AppRequest, env: Env): Promise<Response> {
   const key = routeKey(request);
   const caller = requireSignedIn(request.state.caller);
   if (caller.kind !== "service") throw new HttpError(403, "FORBIDDEN", "Only the service key may reset a rate-limit key.");

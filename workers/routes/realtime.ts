@@ -6,7 +6,7 @@ import { HttpError } from "../../shared/errors";
 import { BEARER_PREFIX, CloseCode, PROTOCOL } from "../../shared/protocol";
 import { checkRule } from "../../shared/rules";
 import { config } from "../config";
-import type { AppRequest, Args } from "../context";
+import type { AppRequest } from "../context";
 import { allowedOrigins } from "../middleware/cors";
 
 /**
@@ -15,11 +15,9 @@ import { allowedOrigins } from "../middleware/cors";
  * hands the upgrade to the block's RealtimeDO. Credential and rule failures are answered as a
  * socket closed with 4401/4403, which a browser can read (an HTTP error to an upgrade it cannot).
  */
-export async function connectRealtime(request: AppRequest, ...args: Args | []): Promise<Response> {
-  // itty infers the route's handler arguments from `withBlock`, which takes none; the Worker passes env.
-  const [env] = args;
+export async function connectRealtime(request: AppRequest, env: Env): Promise<Response> {
   const { block } = request.state;
-  if (!block || !env) throw new Error("connectRealtime needs withBlock first and the Worker's env");
+  if (!block) throw new Error("connectRealtime needs withBlock first");
   if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
     throw new HttpError(426, "UPGRADE_REQUIRED", "This endpoint speaks WebSocket; connect with a WebSocket client.", { headers: { Upgrade: "websocket" } });
   }
@@ -50,7 +48,7 @@ export async function connectRealtime(request: AppRequest, ...args: Args | []): 
 }
 
 /** Refuses browsers on origins `CORS_ORIGINS` does not list (when it is set); non-browser clients send none. */
-function checkOrigin(origin: string | null, env: Args[0]): void {
+function checkOrigin(origin: string | null, env: Env): void {
   const allowed = allowedOrigins(env);
   if (origin === null || allowed.length === 0 || allowed.includes("*") || allowed.includes(origin)) return;
   throw new HttpError(403, "ORIGIN_NOT_ALLOWED", `Origin ${origin} is not in CORS_ORIGINS; add it there to open realtime sockets from it.`);
