@@ -1,18 +1,20 @@
 // P0: GET /api/health through the whole chain (CORS, rate limit, JWT auth, routing, timing, ids)
-// with a valid token, at 10 and 50 connections, against a bare Worker in the same run.
+// with a valid token, at 10 and 50 connections, against a bare Worker in the same run. Requests
+// cycle through BENCH_USERS signed-in users (see lib.mjs), on the shipped defaults.
 // Measured as bare, ours, ours, bare (ABBA) so drift on a shared machine hits both sides alike.
 // Target: at least 85% of the bare Worker's throughput.
-import { abba, benchToken, load, saveResult, startActorbase, startBaseline, table } from "../lib.mjs";
+import { abba, benchUsers, cycling, load, saveResult, startActorbase, startBaseline, table } from "../lib.mjs";
 
 export async function run({ name, cleanup, duration }) {
   const actorbase = await startActorbase(cleanup);
   const baseline = await startBaseline(cleanup);
-  const headers = { Authorization: `Bearer ${await benchToken("bench-user")}` };
+  const users = await benchUsers("health");
+  const health = [{ method: "GET", path: "/api/health", setupRequest: cycling(users, (u) => ({ headers: { Authorization: u.auth } })) }];
   const rows = [];
   for (const connections of [10, 50]) {
     const [bare, ours] = await abba(
       () => load({ url: `${baseline.url}/noop`, connections, duration }),
-      () => load({ url: `${actorbase.url}/api/health`, connections, duration, headers }),
+      () => load({ url: actorbase.url, requests: health, connections, duration }),
     );
     rows.push({ connections, target: "bare Worker /noop", "req/s": bare.rps, "p50 ms": bare.p50, "p99 ms": bare.p99, errors: bare.errors, ratio: "1.00" });
     rows.push({ connections, target: "Actorbase /api/health (JWT)", "req/s": ours.rps, "p50 ms": ours.p50, "p99 ms": ours.p99, errors: ours.errors, ratio: (ours.rps / bare.rps).toFixed(2) });

@@ -1,25 +1,30 @@
 // P1: authenticated point read by id (GET /api/db/user:<sub>/tables/notes/<id> with a JWT: auth,
 // block parse, rules in the Worker and again on the row inside the DatabaseDO) against the bare
-// Worker → DO no-op RPC, at 10 and 50 connections, in the same run, ABBA.
-// Target: at least 80% of the bare Worker → DO no-op call.
-import { abba, benchToken, load, saveResult, startActorbase, startBaseline, table } from "../lib.mjs";
+// Worker → DO no-op RPC, at 10 and 50 connections, in the same run, ABBA. Requests cycle through
+// BENCH_USERS users, each reading its own note in its own block; the no-op cycles through as many
+// actors. Shipped defaults. Target: at least 80% of the bare Worker → DO no-op call.
+import { abba, benchUsers, cycling, load, saveResult, startActorbase, startBaseline, table } from "../lib.mjs";
 
 export async function run({ name, cleanup, duration }) {
   const actorbase = await startActorbase(cleanup);
   const baseline = await startBaseline(cleanup);
-  const headers = { Authorization: `Bearer ${await benchToken("bench")}` };
-  const created = await fetch(`${actorbase.url}/api/db/user:bench/tables/notes`, {
-    method: "POST",
-    headers: { ...headers, "Content-Type": "application/json" },
-    body: JSON.stringify({ title: "benchmark note", body: "read me by id", priority: 3, tags: ["bench"] }),
-  });
-  if (created.status !== 201) throw new Error(`setup insert answered ${created.status}: ${await created.text()}`);
-  const { id } = await created.json();
+  const users = await benchUsers("reader");
+  for (const user of users) {
+    const created = await fetch(`${actorbase.url}/api/db/user:${user.sub}/tables/notes`, {
+      method: "POST",
+      headers: { Authorization: user.auth, "Content-Type": "application/json" },
+      body: JSON.stringify({ title: "benchmark note", body: "read me by id", priority: 3, tags: ["bench"] }),
+    });
+    if (created.status !== 201) throw new Error(`setup insert answered ${created.status}: ${await created.text()}`);
+    user.path = `/api/db/user:${user.sub}/tables/notes/${(await created.json()).id}`;
+  }
+  const reads = [{ method: "GET", setupRequest: cycling(users, (u) => ({ path: u.path, headers: { Authorization: u.auth } })) }];
+  const noops = [{ method: "GET", setupRequest: cycling(users, (u) => ({ path: `/do-noop?key=${u.sub}` })) }];
   const rows = [];
   for (const connections of [10, 50]) {
     const [bare, ours] = await abba(
-      () => load({ url: `${baseline.url}/do-noop?key=bench`, connections, duration }),
-      () => load({ url: `${actorbase.url}/api/db/user:bench/tables/notes/${id}`, connections, duration, headers }),
+      () => load({ url: baseline.url, requests: noops, connections, duration }),
+      () => load({ url: actorbase.url, requests: reads, connections, duration }),
     );
     rows.push({ connections, target: "bare Worker → DO no-op", "req/s": bare.rps, "p50 ms": bare.p50, "p99 ms": bare.p99, errors: bare.errors, ratio: "1.00" });
     rows.push({ connections, target: "Actorbase GET row by id (JWT)", "req/s": ours.rps, "p50 ms": ours.p50, "p99 ms": ours.p99, errors: ours.errors, ratio: (ours.rps / bare.rps).toFixed(2) });

@@ -1,9 +1,10 @@
-// P2: authenticated single-row insert with the change log (POST /api/db/user:<sub>/tables/notes
+// P2: authenticated single-row insert with the change log (POST /api/db/<block>/tables/<table>
 // with a JWT: validation, rules, row + change-log entry in one transaction, realtime hand-off)
 // against the bare Worker → DO RPC committing one SQLite INSERT, at 10 and 50 connections, ABBA.
-// Every measured run writes to its own block, and afterwards every acknowledged row must be there.
-// Target: at least 70% of the bare Worker → DO single INSERT; zero errors; no acknowledged row lost.
-import { BENCH_VARS, abba, benchToken, load, saveResult, startActorbase, startBaseline, table } from "../lib.mjs";
+// Requests cycle through BENCH_USERS users, each writing to its own block (the bare side cycles
+// through as many actors); shipped defaults. After every measured run, every acknowledged row must
+// be there. Target: at least 70% of the bare Worker → DO single INSERT; zero errors; no row lost.
+import { BENCH_VARS, abba, benchUsers, cycling, load, saveResult, startActorbase, startBaseline, table } from "../lib.mjs";
 
 const BODY = JSON.stringify({ title: "bench row", body: "a small note", priority: 1, tags: ["bench"] });
 // The same write into a plain table (no secondary index, no full-text index), to show what those cost.
@@ -12,24 +13,34 @@ const TASK = JSON.stringify({ title: "bench row", status: "todo", points: 1 });
 export async function run({ name, cleanup, duration }) {
   const actorbase = await startActorbase(cleanup);
   const baseline = await startBaseline(cleanup);
-  const headers = { Authorization: `Bearer ${await benchToken("bench")}`, "Content-Type": "application/json" };
+  const users = await benchUsers("writer", undefined, (sub) => ({ workspaces: [sub] }));
+  const targets = {
+    notes: { body: BODY, block: (u) => `user:${u.sub}` },
+    tasks: { body: TASK, block: (u) => `workspace:${u.sub}` },
+  };
+  const writes = (table) => [
+    {
+      method: "POST",
+      body: targets[table].body,
+      headers: { "Content-Type": "application/json" },
+      setupRequest: cycling(users, (u) => ({ path: `/api/db/${targets[table].block(u)}/tables/${table}`, headers: { Authorization: u.auth } })),
+    },
+  ];
+  const inserts = [{ method: "POST", body: BODY, headers: { "Content-Type": "application/json" }, setupRequest: cycling(users, (u) => ({ path: `/do-insert?key=${u.sub}` })) }];
   const runs = [];
   let n = 0;
-  const memberHeaders = { Authorization: `Bearer ${await benchToken("bench", { workspaces: ["bench"] })}`, "Content-Type": "application/json" };
   const ours = (connections, table) => async () => {
-    const [block, body, auth] = table === "notes" ? ["user:bench", BODY, headers] : ["workspace:bench", TASK, memberHeaders];
-    const before = await count(actorbase.url, block, table);
-    const result = await load({ url: `${actorbase.url}/api/db/${block}/tables/${table}`, method: "POST", body, headers: auth, connections, duration, warmup: 0 });
-    const after = await count(actorbase.url, block, table);
+    const before = await countAll(actorbase.url, users, targets[table].block, table);
+    const result = await load({ url: actorbase.url, requests: writes(table), connections, duration, warmup: 0 });
+    const after = await countAll(actorbase.url, users, targets[table].block, table);
     runs.push({ run: ++n, table, connections, acknowledged: result.total - result.non2xx, stored: after - before, non2xx: result.non2xx, errors: result.errors });
     return result;
   };
-  const bare = (connections) => () =>
-    load({ url: `${baseline.url}/do-insert?key=bench`, method: "POST", body: BODY, headers: { "Content-Type": "application/json" }, connections, duration, warmup: 0 });
+  const bare = (connections) => () => load({ url: baseline.url, requests: inserts, connections, duration, warmup: 0 });
   // Warm both servers (actor creation, table creation, JIT) outside the measured runs.
-  await load({ url: `${baseline.url}/do-insert?key=warm`, method: "POST", body: BODY, connections: 10, duration: 2, warmup: 0 });
-  await load({ url: `${actorbase.url}/api/db/user:warm/tables/notes`, method: "POST", body: BODY, headers: { ...headers, Authorization: `Bearer ${await benchToken("warm")}` }, connections: 10, duration: 2, warmup: 0 });
-  await load({ url: `${actorbase.url}/api/db/workspace:warm/tables/tasks`, method: "POST", body: TASK, headers: { ...headers, Authorization: `Bearer ${await benchToken("warm", { workspaces: ["warm"] })}` }, connections: 10, duration: 2, warmup: 0 });
+  await load({ url: baseline.url, requests: inserts, connections: 10, duration: 2, warmup: 0 });
+  await load({ url: actorbase.url, requests: writes("notes"), connections: 10, duration: 2, warmup: 0 });
+  await load({ url: actorbase.url, requests: writes("tasks"), connections: 10, duration: 2, warmup: 0 });
   const rows = [];
   for (const connections of [10, 50]) {
     for (const [table, label] of [["notes", "notes: index + FTS"], ["tasks", "tasks: plain table"]]) {
@@ -46,7 +57,16 @@ export async function run({ name, cleanup, duration }) {
   saveResult(name, { rows, runs, markdown, lostRows: lost.length > 0, target: "ratio >= 0.70, zero errors, stored >= acknowledged" });
 }
 
-/** The exact row count of a block's table, read with the service key. */
+/** The exact row count of one table across every user's block, read with the service key. */
+async function countAll(url, users, block, table) {
+  let total = 0;
+  for (let i = 0; i < users.length; i += 20) {
+    const counts = await Promise.all(users.slice(i, i + 20).map((u) => count(url, block(u), table)));
+    total += counts.reduce((a, b) => a + b, 0);
+  }
+  return total;
+}
+
 async function count(url, block, table) {
   const response = await fetch(`${url}/api/db/${block}/tables/${table}?limit=1&count=exact&select=id`, { headers: { Authorization: `Bearer ${BENCH_VARS.SERVICE_KEY}` } });
   if (response.status !== 200) throw new Error(`count answered ${response.status}: ${await response.text()}`);
