@@ -20,3 +20,6 @@ export interface RealtimeRpc {
 export function realtimeFor(env: Env, blockName: string): RealtimeRpc {
   return env.REALTIME.getByName(blockName);
 }
+
+// The upgrade hand-off is part of the contract (handshake.ts, which imports only from shared/ too).
+export { INTERNAL_HEADERS, rejectUpgrade } from "./handshake";

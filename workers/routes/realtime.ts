@@ -1,5 +1,4 @@
-import { realtimeFor } from "../../objects/realtime/contract";
-import { INTERNAL_HEADERS, rejectUpgrade } from "../../objects/realtime/handshake";
+import { INTERNAL_HEADERS, realtimeFor, rejectUpgrade } from "../../objects/realtime/contract";
 import { authenticateBearer } from "../../shared/auth";
 import type { Caller } from "../../shared/caller";
 import { HttpError } from "../../shared/errors";
