@@ -39,64 +39,17 @@ export type Row = Record<string, unknown>;
 
 // ---- client to server ----
 
-export interface AuthMessage {
-  type: "auth";
-  token: string;
-}
-
-export interface SubscribeMessage {
-  type: "subscribe";
-  /** Client-chosen id, unique on the socket; change messages name it in `sub`. */
-  id: string;
-  table: string;
-  /** Row filter in the query grammar (`done=eq.false&priority=gte.3`); empty or absent for all rows. */
-  filter?: string;
-  /** Replay every matching change after this seq, then go live (no gap, no overlap). */
-  since?: number;
-  /** Answer `subscribed` with the matching rows, consistent with the changes that follow. */
-  snapshot?: boolean;
-  /**
-   * Deliver this subscription's changes as `changes` messages, each carrying every change of one
-   * hand-off (or replay page) in seq order, instead of one `change` message per change.
-   */
-  batch?: boolean;
-}
-
-export interface UnsubscribeMessage {
-  type: "unsubscribe";
-  id: string;
-}
-
-export interface BroadcastMessage {
-  type: "broadcast";
-  channel: string;
-  event: string;
-  payload?: unknown;
-}
-
-export interface PresenceMessage {
-  type: "presence";
-  channel: string;
-  state: unknown;
-}
-
-export interface PresenceLeaveMessage {
-  type: "presence.leave";
-  channel: string;
-}
-
-export interface PingMessage {
-  type: "ping";
-}
-
-export type ClientMessage =
-  | AuthMessage
-  | SubscribeMessage
-  | UnsubscribeMessage
-  | BroadcastMessage
-  | PresenceMessage
-  | PresenceLeaveMessage
-  | PingMessage;
+// Written once as valibot schemas in shared/protocol-schema.ts, which the RealtimeDO checks frames with.
+export type {
+  AuthMessage,
+  BroadcastMessage,
+  ClientMessage,
+  PingMessage,
+  PresenceLeaveMessage,
+  PresenceMessage,
+  SubscribeMessage,
+  UnsubscribeMessage,
+} from "./protocol-schema";
 
 // ---- server to client ----
 

@@ -1,43 +1,65 @@
 /**
  * The shape of a `POST /batch` body, checked before anything runs: `{"ops": [...]}` with insert,
- * update and delete ops. Shape problems are 400 naming the op; too many ops is 413.
+ * update and delete ops, written once as a valibot schema that gives both `BatchOp` and the check.
+ * Shape problems are 400 naming the op; too many ops is 413.
  */
+import * as v from "valibot";
 import { HttpError } from "../../shared/errors";
+import { fields, present } from "../../shared/wire-shape";
 
-/** One checked batch op. `ifMatch` is an optional expected version, as the If-Match header on single writes. */
-export type BatchOp =
-  | { op: "insert"; table: string; data: unknown }
-  | { op: "update"; table: string; id: string; data: unknown; ifMatch: number | null }
-  | { op: "delete"; table: string; id: string; ifMatch: number | null };
+const BATCH = 'A batch is {"ops": [{"op": "insert", "table": "...", "data": {...}}, ...]}.';
+const TABLE = '"table" must name a table';
+const IF_MATCH = '"ifMatch" must be an integer version';
 
-/** Validates a batch body into ops. */
+const table = v.pipe(v.string(TABLE), v.minLength(1, TABLE));
+/** An optional expected version, as the If-Match header on single writes; absent or `null` is none. Inserts ignore it. */
+const ifMatch = v.nullish(v.pipe(v.number(IF_MATCH), v.safeInteger(IF_MATCH)), null);
+
+function rowId(message: string) {
+  return v.pipe(v.string(message), v.minLength(1, message));
+}
+
+const batchOp = v.variant(
+  "op",
+  [
+    fields({ op: v.literal("insert"), table, ifMatch, data: present('an insert needs "data"') }),
+    fields({ op: v.literal("update"), table, ifMatch, id: rowId('an update needs the row "id"'), data: present('an update needs "data"') }),
+    fields({ op: v.literal("delete"), table, ifMatch, id: rowId('a delete needs the row "id"') }),
+  ],
+  // No path: not an object. A path into an array: still not an object (arrays have no "op").
+  (issue) => (issue.path === undefined || Array.isArray(issue.path[0]?.input) ? "each op is an object" : '"op" must be "insert", "update" or "delete"'),
+);
+
+/** One checked batch op. */
+export type BatchOp = v.InferOutput<typeof batchOp>;
+
+function batchSchema(maxOps: number) {
+  return v.object(
+    {
+      ops: v.pipe(
+        v.array(v.unknown(), BATCH),
+        v.minLength(1, "The batch has no ops; send at least one."),
+        // Counted before any op is checked: a body with too many ops is 413 whatever they hold.
+        v.maxLength(maxOps, (issue) => `${issue.input.length} ops in one batch; the limit is ${maxOps}. Split the batch.`),
+        v.array(batchOp),
+      ),
+    },
+    BATCH,
+  );
+}
+
+const schemas = new Map<number, ReturnType<typeof batchSchema>>();
+const FIRST_ISSUE = { abortEarly: true } as const;
+
+/** Validates a batch body into ops; throws 400 `INVALID_BATCH` naming the first bad op, or 413 `TOO_MANY_ROWS`. */
 export function parseBatch(body: unknown, maxOps: number): BatchOp[] {
-  const ops = (body as { ops?: unknown } | null)?.ops;
-  if (body === null || typeof body !== "object" || Array.isArray(body) || !Array.isArray(ops)) {
-    throw new HttpError(400, "INVALID_BATCH", 'A batch is {"ops": [{"op": "insert", "table": "...", "data": {...}}, ...]}.');
-  }
-  if (ops.length === 0) throw new HttpError(400, "INVALID_BATCH", "The batch has no ops; send at least one.");
-  if (ops.length > maxOps) throw new HttpError(413, "TOO_MANY_ROWS", `${ops.length} ops in one batch; the limit is ${maxOps}. Split the batch.`);
-  return ops.map((raw, i): BatchOp => {
-    const bad = (why: string): HttpError => new HttpError(400, "INVALID_BATCH", `ops[${i}]: ${why}`);
-    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw bad("each op is an object");
-    const op = raw as Record<string, unknown>;
-    if (typeof op.table !== "string" || op.table === "") throw bad('"table" must name a table');
-    const ifMatch = op.ifMatch === undefined || op.ifMatch === null ? null : op.ifMatch;
-    if (ifMatch !== null && !Number.isSafeInteger(ifMatch)) throw bad('"ifMatch" must be an integer version');
-    switch (op.op) {
-      case "insert":
-        if (op.data === undefined) throw bad('an insert needs "data"');
-        return { op: "insert", table: op.table, data: op.data };
-      case "update":
-        if (typeof op.id !== "string" || op.id === "") throw bad('an update needs the row "id"');
-        if (op.data === undefined) throw bad('an update needs "data"');
-        return { op: "update", table: op.table, id: op.id, data: op.data, ifMatch: ifMatch as number | null };
-      case "delete":
-        if (typeof op.id !== "string" || op.id === "") throw bad('a delete needs the row "id"');
-        return { op: "delete", table: op.table, id: op.id, ifMatch: ifMatch as number | null };
-      default:
-        throw bad('"op" must be "insert", "update" or "delete"');
-    }
-  });
+  let schema = schemas.get(maxOps);
+  if (schema === undefined) schemas.set(maxOps, (schema = batchSchema(maxOps)));
+  const result = v.safeParse(schema, body, FIRST_ISSUE);
+  if (result.success) return result.output.ops;
+  const issue = result.issues[0];
+  const op = issue.path?.[1]; // [ops, index, ...]: a problem inside one op
+  if (op !== undefined) throw new HttpError(400, "INVALID_BATCH", `ops[${String(op.key)}]: ${issue.message}`);
+  if (issue.type === "max_length") throw new HttpError(413, "TOO_MANY_ROWS", issue.message);
+  throw new HttpError(400, "INVALID_BATCH", issue.message);
 }

@@ -1,10 +1,13 @@
 /**
- * Parses client frames into typed protocol messages. Anything malformed becomes an `HttpError`
- * the actor answers with an `error` frame (the socket stays open).
+ * Parses client frames into typed protocol messages with the schemas of shared/protocol-schema.ts.
+ * Anything malformed becomes an `HttpError` the actor answers with an `error` frame (the socket
+ * stays open).
  */
+import * as v from "valibot";
 import { ERROR_STATUS, type ErrorCode } from "../../shared/error-codes";
 import { HttpError } from "../../shared/errors";
 import type { ClientMessage } from "../../shared/protocol";
+import { clientMessageSchema } from "../../shared/protocol-schema";
 import type { RealtimeLimits } from "./limits";
 
 /**
@@ -15,13 +18,32 @@ export function protocolError(code: ErrorCode, message: string, ref?: string): H
   return new HttpError(ERROR_STATUS[code], code, message, ref === undefined ? {} : { ref });
 }
 
-const ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+type ClientMessageSchema = ReturnType<typeof clientMessageSchema>;
 
-function name(value: unknown, field: string, limits: RealtimeLimits, ref?: string): string {
-  if (typeof value !== "string" || value.length === 0 || value.length > limits.maxNameLength) {
-    throw protocolError("INVALID_MESSAGE", `"${field}" must be a string of 1-${limits.maxNameLength} characters.`, ref);
-  }
-  return value;
+interface BuiltSchema {
+  readonly maxNameLength: number;
+  readonly maxFilterLength: number;
+  readonly schema: ClientMessageSchema;
+  /**
+   * The variant's options by `type`. valibot's `variant` tries each option's discriminator in
+   * turn, which costs more than checking the message itself; frames of a known type skip it.
+   */
+  readonly byType: ReadonlyMap<string, ClientMessageSchema["options"][number]>;
+}
+
+/** One schema per limits object, rebuilt when a test changes a limit in place. */
+const schemas = new WeakMap<RealtimeLimits, BuiltSchema>();
+const NOT_A_MESSAGE = 'Messages are JSON objects with a "type".';
+
+function schemaFor(limits: RealtimeLimits): BuiltSchema {
+  const built = schemas.get(limits);
+  if (built !== undefined && built.maxNameLength === limits.maxNameLength && built.maxFilterLength === limits.maxFilterLength) return built;
+  const { maxNameLength, maxFilterLength } = limits;
+  const schema = clientMessageSchema({ maxNameLength, maxFilterLength });
+  const byType = new Map(schema.options.map((option) => [option.entries.type.literal, option] as const));
+  const fresh = { maxNameLength, maxFilterLength, schema, byType };
+  schemas.set(limits, fresh);
+  return fresh;
 }
 
 /** Parses one text frame; throws an `HttpError` (see `protocolError`) for anything that is not a known, well-formed message. */
@@ -30,50 +52,29 @@ export function parseClientMessage(text: string, limits: RealtimeLimits): Client
   try {
     value = JSON.parse(text);
   } catch {
-    throw protocolError("INVALID_JSON", "Messages are JSON objects with a \"type\".");
+    throw protocolError("INVALID_JSON", NOT_A_MESSAGE);
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw protocolError("INVALID_MESSAGE", "Messages are JSON objects with a \"type\".");
-  const m = value as Record<string, unknown>;
-  switch (m.type) {
-    case "auth":
-      if (typeof m.token !== "string" || m.token.length === 0) throw protocolError("INVALID_MESSAGE", '"auth" needs a "token" string.');
-      return { type: "auth", token: m.token };
-    case "subscribe": {
-      if (typeof m.id !== "string" || !ID.test(m.id)) throw protocolError("INVALID_MESSAGE", '"id" must be 1-64 characters of A-Za-z0-9_.:-.');
-      const ref = m.id;
-      const table = name(m.table, "table", limits, ref);
-      const filter = m.filter ?? "";
-      if (typeof filter !== "string") throw protocolError("INVALID_FILTER", '"filter" must be a string in the query grammar.', ref);
-      if (filter.length > limits.maxFilterLength) throw protocolError("INVALID_FILTER", `"filter" is longer than ${limits.maxFilterLength} characters.`, ref);
-      if (m.since !== undefined && m.since !== null && (typeof m.since !== "number" || !Number.isSafeInteger(m.since) || m.since < 0)) {
-        throw protocolError("INVALID_MESSAGE", '"since" must be a non-negative integer seq.', ref);
-      }
-      if (m.snapshot !== undefined && typeof m.snapshot !== "boolean") throw protocolError("INVALID_MESSAGE", '"snapshot" must be true or false.', ref);
-      if (m.batch !== undefined && typeof m.batch !== "boolean") throw protocolError("INVALID_MESSAGE", '"batch" must be true or false.', ref);
-      if (m.snapshot === true && typeof m.since === "number") throw protocolError("INVALID_MESSAGE", 'Ask for "since" or "snapshot", not both.', ref);
-      return {
-        type: "subscribe",
-        id: ref,
-        table,
-        filter: filter.startsWith("?") ? filter.slice(1) : filter,
-        ...(typeof m.since === "number" ? { since: m.since } : {}),
-        ...(m.snapshot === true ? { snapshot: true } : {}),
-        ...(m.batch === true ? { batch: true } : {}),
-      };
-    }
-    case "unsubscribe":
-      if (typeof m.id !== "string") throw protocolError("INVALID_MESSAGE", '"unsubscribe" needs the subscription "id".');
-      return { type: "unsubscribe", id: m.id };
-    case "broadcast":
-      return { type: "broadcast", channel: name(m.channel, "channel", limits), event: name(m.event, "event", limits), payload: m.payload ?? null };
-    case "presence":
-      if (m.state === undefined) throw protocolError("INVALID_MESSAGE", '"presence" needs a "state" (any JSON value).');
-      return { type: "presence", channel: name(m.channel, "channel", limits), state: m.state };
-    case "presence.leave":
-      return { type: "presence.leave", channel: name(m.channel, "channel", limits) };
-    case "ping":
-      return { type: "ping" };
-    default:
-      throw protocolError("UNKNOWN_TYPE", `Unknown message type ${JSON.stringify(m.type)}; see docs/realtime.md.`);
+  const { schema, byType } = schemaFor(limits);
+  const type = (value as { type?: unknown } | null)?.type;
+  // Without a config, valibot reuses its default one (no allocation per frame) and collects every
+  // issue rather than stopping at the first; the first one is still the first field in order.
+  const result = v.safeParse((typeof type === "string" && byType.get(type)) || schema, value);
+  if (result.success) return result.output;
+  throw issueError(result.issues[0], value);
+}
+
+/**
+ * The error frame for a message's first issue: the schema's message for the field, `INVALID_FILTER`
+ * for the filter, and a subscribe message's id as `ref` once that id is valid.
+ */
+function issueError(issue: v.BaseIssue<unknown>, value: unknown): HttpError {
+  if (issue.type === "variant") {
+    // Found before any field is read: not an object, or no known "type".
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return protocolError("INVALID_MESSAGE", NOT_A_MESSAGE);
+    return protocolError("UNKNOWN_TYPE", `Unknown message type ${JSON.stringify((value as { type?: unknown }).type)}; see docs/realtime.md.`);
   }
+  const field = issue.path?.[0]?.key;
+  const message = value as { type: string; id?: unknown };
+  const ref = message.type === "subscribe" && field !== "id" ? (message.id as string) : undefined;
+  return protocolError(field === "filter" ? "INVALID_FILTER" : "INVALID_MESSAGE", issue.message, ref);
 }
