@@ -26,7 +26,12 @@ export const BENCH_USERS = 100;
 
 /** `count` users `<prefix>0`, `<prefix>1`, ... with their bearer headers: [{ sub, auth }]. */
 export async function benchUsers(prefix, count = BENCH_USERS, claims = () => ({})) {
-  return Promise.all(Array.from({ length: count }, async (_, i) => ({ sub: `${prefix}${i}`, auth: `Bearer ${await benchToken(`${prefix}${i}`, claims(`${prefix}${i}`))}` })));
+  return Promise.all(
+    Array.from({ length: count }, async (_, i) => ({
+      sub: `${prefix}${i}`,
+      auth: `Bearer ${await benchToken(`${prefix}${i}`, claims(`${prefix}${i}`))}`,
+    })),
+  );
 }
 
 /**
@@ -44,7 +49,12 @@ export function cycling(items, shape) {
 /** Signs a token the bench server accepts. */
 export async function benchToken(sub, claims = {}, ttlSeconds = 3600) {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT(claims).setProtectedHeader({ alg: "HS256" }).setSubject(sub).setIssuedAt(now).setExpirationTime(now + ttlSeconds).sign(new TextEncoder().encode(BENCH_VARS.JWT_SECRET));
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject(sub)
+    .setIssuedAt(now)
+    .setExpirationTime(now + ttlSeconds)
+    .sign(new TextEncoder().encode(BENCH_VARS.JWT_SECRET));
 }
 
 /**
@@ -75,7 +85,12 @@ export function groupCpu(pgid) {
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       if (Number(fields[2]) !== pgid) continue;
       const command = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim();
-      processes.push({ pid: Number(pid), command, user: Number(fields[11]) / CLOCK_TICKS_PER_SECOND, system: Number(fields[12]) / CLOCK_TICKS_PER_SECOND });
+      processes.push({
+        pid: Number(pid),
+        command,
+        user: Number(fields[11]) / CLOCK_TICKS_PER_SECOND,
+        system: Number(fields[12]) / CLOCK_TICKS_PER_SECOND,
+      });
     } catch {
       // the process ended while being read
     }
@@ -163,7 +178,13 @@ function formatCell(value) {
 
 /** The machine a result was measured on. */
 export function machine() {
-  return { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "unknown", memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString() };
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? "unknown",
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    date: new Date().toISOString(),
+  };
 }
 
 /** Writes bench/results/<scenario>.json. */

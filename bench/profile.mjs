@@ -26,20 +26,46 @@ const WORKLOADS = {
     const server = await startActorbase(cleanup);
     const body = JSON.stringify({ limit: 1_000_000_000, periodMs: 60_000 });
     for (let start = 0; start < KEYS; start += 50) {
-      await Promise.all(Array.from({ length: 50 }, (_, i) => fetch(`${server.url}/api/ratelimit/k${start + i}`, { method: "POST", headers: SERVICE, body }).then((r) => r.arrayBuffer())));
+      await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          fetch(`${server.url}/api/ratelimit/k${start + i}`, { method: "POST", headers: SERVICE, body }).then((r) => r.arrayBuffer()),
+        ),
+      );
     }
-    return { server, run: () => load({ url: server.url, requests: [{ method: "POST", headers: SERVICE, body, setupRequest: randomKey((k) => `/api/ratelimit/k${k}`) }], connections: 50, duration }) };
+    return {
+      server,
+      run: () =>
+        load({
+          url: server.url,
+          requests: [{ method: "POST", headers: SERVICE, body, setupRequest: randomKey((k) => `/api/ratelimit/k${k}`) }],
+          connections: 50,
+          duration,
+        }),
+    };
   },
   async "ratelimit-noop"(cleanup, duration) {
     const server = await startBaseline(cleanup);
-    return { server, run: () => load({ url: server.url, requests: [{ method: "GET", setupRequest: randomKey((k) => `/do-noop?key=k${k}`) }], connections: 50, duration }) };
+    return {
+      server,
+      run: () =>
+        load({
+          url: server.url,
+          requests: [{ method: "GET", setupRequest: randomKey((k) => `/do-noop?key=k${k}`) }],
+          connections: 50,
+          duration,
+        }),
+    };
   },
   async "realtime-writes"(cleanup, duration) {
     const server = await startActorbase(cleanup);
     const block = `user:profile${Date.now().toString(36)}`;
     await countingSubscribers(cleanup, server, block, 500, true);
     const body = JSON.stringify({ title: "bench", body: "0" });
-    return { server, run: () => load({ url: `${server.url}/api/db/${block}/tables/notes`, method: "POST", connections: 10, duration, headers: SERVICE, body }) };
+    return {
+      server,
+      run: () =>
+        load({ url: `${server.url}/api/db/${block}/tables/notes`, method: "POST", connections: 10, duration, headers: SERVICE, body }),
+    };
   },
 };
 
@@ -72,7 +98,8 @@ function summarize(profile, top) {
   const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
   const parent = new Map();
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
-  const name = (node) => `${node.callFrame.functionName || "(anonymous)"} ${node.callFrame.url.split("/").pop()}:${node.callFrame.lineNumber + 1}`;
+  const name = (node) =>
+    `${node.callFrame.functionName || "(anonymous)"} ${node.callFrame.url.split("/").pop()}:${node.callFrame.lineNumber + 1}`;
   const self = new Map();
   const inclusive = new Map();
   for (const sample of profile.samples) {

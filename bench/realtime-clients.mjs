@@ -77,7 +77,8 @@ export async function openSubscribers({ kind, url, token, count, filter = "", ba
           return;
         }
         const message = JSON.parse(data.toString());
-        if (message.type === "ready") ws.send(JSON.stringify({ type: "subscribe", id: "s1", table: "notes", filter, ...(batch ? { batch: true } : {}) }));
+        if (message.type === "ready")
+          ws.send(JSON.stringify({ type: "subscribe", id: "s1", table: "notes", filter, ...(batch ? { batch: true } : {}) }));
         else if (message.type === "subscribed") {
           clearTimeout(timer);
           connectMs.push(Date.now() - started);
@@ -241,7 +242,8 @@ export function sides(actorbase, naive, serviceKey, tokenFor) {
   const wsUrl = (base) => base.replace(/^http/, "ws");
   const naiveSide = (label, query) => ({
     label,
-    open: (block, count, options = {}) => openSubscribers({ kind: "naive", url: `${wsUrl(naive.url)}/ws?key=${block}${query}`, count, ...options }),
+    open: (block, count, options = {}) =>
+      openSubscribers({ kind: "naive", url: `${wsUrl(naive.url)}/ws?key=${block}${query}`, count, ...options }),
     write: async (block) => {
       const response = await fetch(`${naive.url}/publish?key=${block}`, {
         method: "POST",
@@ -255,7 +257,14 @@ export function sides(actorbase, naive, serviceKey, tokenFor) {
     actorbase: {
       label: "Actorbase RealtimeDO",
       open: async (block, count, options = {}) =>
-        openSubscribers({ kind: "actorbase", url: `${wsUrl(actorbase.url)}/api/realtime/${block}`, token: await tokenFor(block), count, batch: true, ...options }),
+        openSubscribers({
+          kind: "actorbase",
+          url: `${wsUrl(actorbase.url)}/api/realtime/${block}`,
+          token: await tokenFor(block),
+          count,
+          batch: true,
+          ...options,
+        }),
       write: async (block) => {
         const response = await fetch(`${actorbase.url}/api/db/${block}/tables/notes`, {
           method: "POST",

@@ -8,7 +8,10 @@ import { parseArgs } from "node:util";
 import { ROOT } from "../scripts/dev-server.mjs";
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { duration: { type: "string" } } });
-const available = readdirSync(resolve(ROOT, "bench/scenarios")).filter((f) => f.endsWith(".mjs")).map((f) => f.slice(0, -4)).sort();
+const available = readdirSync(resolve(ROOT, "bench/scenarios"))
+  .filter((f) => f.endsWith(".mjs"))
+  .map((f) => f.slice(0, -4))
+  .sort();
 const name = positionals[0];
 if (!name || !available.includes(name)) {
   console.error(`usage: npm run bench -- <scenario> [--duration seconds]\nscenarios: ${available.join(", ")}`);

@@ -20,4 +20,6 @@ const calls = {
 parentPort.on("message", async ({ id, call, args }) => {
   parentPort.postMessage({ id, result: await calls[call](...args) });
 });
-parentPort.postMessage({ opened: { clients: subscribers.clients.length, failures: subscribers.failures, connectMs: subscribers.connectMs } });
+parentPort.postMessage({
+  opened: { clients: subscribers.clients.length, failures: subscribers.failures, connectMs: subscribers.connectMs },
+});

@@ -63,7 +63,8 @@ export class Channel {
   handle(message: BroadcastEvent | PresenceDiffEvent | PresenceStateEvent): void {
     if (message.type === "broadcast") {
       for (const key of [message.event, "*"]) {
-        for (const listener of this.#broadcastListeners.get(key) ?? []) listener(message.payload, { event: message.event, from: message.from });
+        for (const listener of this.#broadcastListeners.get(key) ?? [])
+          listener(message.payload, { event: message.event, from: message.from });
       }
       return;
     }

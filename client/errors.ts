@@ -26,7 +26,12 @@ export async function errorFrom(response: Response): Promise<ActorbaseError> {
   const text = await response.text();
   try {
     const problem = JSON.parse(text) as { code?: unknown; detail?: string; errors?: Record<string, string> };
-    return new ActorbaseError(response.status, isErrorCode(problem.code) ? problem.code : "HTTP_ERROR", problem.detail ?? text, problem.errors);
+    return new ActorbaseError(
+      response.status,
+      isErrorCode(problem.code) ? problem.code : "HTTP_ERROR",
+      problem.detail ?? text,
+      problem.errors,
+    );
   } catch {
     return new ActorbaseError(response.status, "HTTP_ERROR", text || response.statusText);
   }

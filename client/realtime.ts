@@ -73,7 +73,14 @@ export class Subscription<T = Row> implements SubscriptionHandle {
   #settle: { resolve: (value: { seq: number; snapshot?: T[] }) => void; reject: (err: Error) => void } | null = null;
   #ended = false;
 
-  constructor(connection: RealtimeConnection, id: string, table: string, filter: string, onChange: (change: TableChange<T>) => void, options: SubscribeOptions<T>) {
+  constructor(
+    connection: RealtimeConnection,
+    id: string,
+    table: string,
+    filter: string,
+    onChange: (change: TableChange<T>) => void,
+    options: SubscribeOptions<T>,
+  ) {
     this.#connection = connection;
     this.id = id;
     this.table = table;
@@ -152,18 +159,22 @@ export class RealtimeConnection {
 
   constructor(options: RealtimeOptions) {
     this.#options = options;
-    this.#socket = new ReconnectingWebSocket(options.url, async () => {
-      const token = await options.token();
-      this.#scheduleRefresh(token);
-      return token ? [PROTOCOL, `${BEARER_PREFIX}${token}`] : [PROTOCOL];
-    }, {
-      ...(options.WebSocket ? { WebSocket: options.WebSocket } : {}),
-      minReconnectionDelay: options.minReconnectDelayMs ?? 250,
-      maxReconnectionDelay: options.maxReconnectDelayMs ?? 10_000,
-      // Messages are never queued while disconnected: subscriptions and presence are re-sent on `ready`.
-      maxEnqueuedMessages: 0,
-      shouldReconnectOnClose: (event) => this.#shouldReconnect(event.code),
-    });
+    this.#socket = new ReconnectingWebSocket(
+      options.url,
+      async () => {
+        const token = await options.token();
+        this.#scheduleRefresh(token);
+        return token ? [PROTOCOL, `${BEARER_PREFIX}${token}`] : [PROTOCOL];
+      },
+      {
+        ...(options.WebSocket ? { WebSocket: options.WebSocket } : {}),
+        minReconnectionDelay: options.minReconnectDelayMs ?? 250,
+        maxReconnectionDelay: options.maxReconnectDelayMs ?? 10_000,
+        // Messages are never queued while disconnected: subscriptions and presence are re-sent on `ready`.
+        maxEnqueuedMessages: 0,
+        shouldReconnectOnClose: (event) => this.#shouldReconnect(event.code),
+      },
+    );
     this.#socket.addEventListener("message", (event) => this.#onMessage(event.data));
     this.#socket.addEventListener("close", (event) => this.#onClose(event.code, event.reason));
   }
@@ -180,7 +191,12 @@ export class RealtimeConnection {
   }
 
   /** Subscribes to a table's changes; `filter` uses the list query grammar (`done=eq.false`). */
-  subscribe<T = Row>(table: string, filter: string, onChange: (change: TableChange<T>) => void, options: SubscribeOptions<T> = {}): Subscription<T> {
+  subscribe<T = Row>(
+    table: string,
+    filter: string,
+    onChange: (change: TableChange<T>) => void,
+    options: SubscribeOptions<T> = {},
+  ): Subscription<T> {
     const subscription = new Subscription<T>(this, `s${this.#nextId++}`, table, filter, onChange, options);
     this.#subscriptions.set(subscription.id, subscription);
     if (this.#authenticated) this.#send(subscription.message());
@@ -191,7 +207,11 @@ export class RealtimeConnection {
   channel(name: string): Channel {
     let channel = this.#channels.get(name);
     if (!channel) {
-      channel = new Channel(name, (message) => this.#send(message), () => this.#connectionId);
+      channel = new Channel(
+        name,
+        (message) => this.#send(message),
+        () => this.#connectionId,
+      );
       this.#channels.set(name, channel);
     }
     return channel;

@@ -46,7 +46,13 @@ export interface Transport {
 }
 
 /** Sends one JSON request to the API and returns the parsed body, throwing `ActorbaseError` on failure. */
-export async function request<T>(transport: Transport, method: string, path: string, body?: unknown, options: WriteOptions = {}): Promise<T> {
+export async function request<T>(
+  transport: Transport,
+  method: string,
+  path: string,
+  body?: unknown,
+  options: WriteOptions = {},
+): Promise<T> {
   const headers: Record<string, string> = {};
   const token = await transport.token();
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -64,7 +70,10 @@ export async function request<T>(transport: Transport, method: string, path: str
 
 function queryString(query: ListQuery | undefined): string {
   if (query === undefined) return "";
-  const text = typeof query === "string" ? query.replace(/^\?/, "") : new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)])).toString();
+  const text =
+    typeof query === "string"
+      ? query.replace(/^\?/, "")
+      : new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)])).toString();
   return text ? `?${text}` : "";
 }
 

@@ -28,7 +28,19 @@ export async function freePort() {
 export async function startServer(options = {}) {
   const port = options.port ?? (await freePort());
   const inspectorPort = options.inspectorPort ?? (await freePort());
-  const args = ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--show-interactive-dev-session=false", "--log-level", options.logLevel ?? "warn"];
+  const args = [
+    "wrangler",
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--inspector-port",
+    String(inspectorPort),
+    "--show-interactive-dev-session=false",
+    "--log-level",
+    options.logLevel ?? "warn",
+  ];
   if (options.config) args.push("--config", options.config);
   if (options.persistTo) args.push("--persist-to", options.persistTo);
   for (const [key, value] of Object.entries(options.vars ?? {})) args.push("--var", `${key}:${value}`);
@@ -39,8 +51,12 @@ export async function startServer(options = {}) {
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", CI: process.env.CI ?? "" },
   });
   let log = "";
-  child.stdout?.on("data", (chunk) => { log = (log + chunk).slice(-20_000); });
-  child.stderr?.on("data", (chunk) => { log = (log + chunk).slice(-20_000); });
+  child.stdout?.on("data", (chunk) => {
+    log = (log + chunk).slice(-20_000);
+  });
+  child.stderr?.on("data", (chunk) => {
+    log = (log + chunk).slice(-20_000);
+  });
   const url = `http://127.0.0.1:${port}`;
   const stop = async (signal = "SIGTERM") => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -50,7 +66,9 @@ export async function startServer(options = {}) {
       return;
     }
     await Promise.race([once(child, "exit"), new Promise((r) => setTimeout(r, 5_000))]);
-    try { process.kill(-child.pid, "SIGKILL"); } catch {}
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {}
   };
   const deadline = Date.now() + (options.timeoutMs ?? 90_000);
   const healthPath = options.healthPath ?? "/api/health";

@@ -13,7 +13,9 @@ if (!existsSync(devVars)) {
 }
 const port = process.env.PORT ?? "8787";
 const persist = process.env.ACTORBASE_DATA ?? resolve(ROOT, ".data");
-console.log(`Actorbase: serving the demo app on http://127.0.0.1:${port} (state in ${persist}). Try: curl http://127.0.0.1:${port}/api/health`);
+console.log(
+  `Actorbase: serving the demo app on http://127.0.0.1:${port} (state in ${persist}). Try: curl http://127.0.0.1:${port}/api/health`,
+);
 const child = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", port, "--persist-to", persist, ...process.argv.slice(2)], {
   cwd: ROOT,
   stdio: "inherit",

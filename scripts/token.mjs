@@ -8,7 +8,9 @@ import { devVars } from "./dev-vars.mjs";
 const usage = "usage: npm run token -- --sub <id> [--claims '<json object>'] [--ttl <seconds>]";
 let values;
 try {
-  ({ values } = parseArgs({ options: { sub: { type: "string" }, claims: { type: "string" }, ttl: { type: "string" }, help: { type: "boolean" } } }));
+  ({ values } = parseArgs({
+    options: { sub: { type: "string" }, claims: { type: "string" }, ttl: { type: "string" }, help: { type: "boolean" } },
+  }));
 } catch (err) {
   console.error(`${err.message}\n${usage}`);
   process.exit(2);
@@ -42,7 +44,11 @@ if (!secret) {
 }
 const now = Math.floor(Date.now() / 1000);
 const vars = devVars();
-let jwt = new SignJWT(claims).setProtectedHeader({ alg: "HS256", typ: "JWT" }).setSubject(values.sub).setIssuedAt(now).setExpirationTime(now + ttl);
+let jwt = new SignJWT(claims)
+  .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+  .setSubject(values.sub)
+  .setIssuedAt(now)
+  .setExpirationTime(now + ttl);
 if (process.env.JWT_ISSUER || vars.JWT_ISSUER) jwt = jwt.setIssuer(process.env.JWT_ISSUER || vars.JWT_ISSUER);
 if (process.env.JWT_AUDIENCE || vars.JWT_AUDIENCE) jwt = jwt.setAudience(process.env.JWT_AUDIENCE || vars.JWT_AUDIENCE);
 console.log(await jwt.sign(new TextEncoder().encode(secret)));

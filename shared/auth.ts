@@ -101,13 +101,20 @@ export async function verifyToken(token: string, settings: AuthSettings): Promis
     }
   } catch (cause) {
     if (cause instanceof HttpError) throw cause;
-    if (cause instanceof errors.JWTExpired) throw new HttpError(401, "TOKEN_EXPIRED", "The token has expired; sign in again or refresh it.", { cause });
+    if (cause instanceof errors.JWTExpired)
+      throw new HttpError(401, "TOKEN_EXPIRED", "The token has expired; sign in again or refresh it.", { cause });
     if (cause instanceof errors.JWKSNoMatchingKey) throw invalid("No key in JWT_JWKS matches the token's kid and algorithm.", cause);
-    if (cause instanceof errors.JWTClaimValidationFailed) throw invalid(`The token's "${cause.claim}" claim is not acceptable (${cause.reason}).`, cause);
+    if (cause instanceof errors.JWTClaimValidationFailed)
+      throw invalid(`The token's "${cause.claim}" claim is not acceptable (${cause.reason}).`, cause);
     throw invalid("The token's signature or format is not valid.", cause);
   }
   if (typeof payload.sub !== "string" || payload.sub.length === 0) throw invalid('The token needs a non-empty string "sub" claim.');
-  const caller = { kind: "user" as const, sub: payload.sub, claims: payload as Record<string, unknown>, expiresAt: (payload.exp ?? 0) * 1000 };
+  const caller = {
+    kind: "user" as const,
+    sub: payload.sub,
+    claims: payload as Record<string, unknown>,
+    expiresAt: (payload.exp ?? 0) * 1000,
+  };
   if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value as string);
   verified.set(token, { caller, notBefore: (payload.nbf ?? 0) * 1000, fingerprint: fingerprint(settings) });
   return caller;

@@ -27,7 +27,8 @@ export function parseBlock(raw: string, config: ResolvedConfig): Block {
   const nsConfig = Object.hasOwn(config.namespaces, namespace) ? config.namespaces[namespace] : undefined;
   if (!nsConfig) throw new HttpError(404, "NAMESPACE_NOT_FOUND", `Namespace "${namespace}" is not declared in actorbase.config.ts.`);
   if (nsConfig.kind === "static") {
-    if (id !== null) throw new HttpError(400, "INVALID_BLOCK", `Namespace "${namespace}" is static; address it as "${namespace}" without an id.`);
+    if (id !== null)
+      throw new HttpError(400, "INVALID_BLOCK", `Namespace "${namespace}" is static; address it as "${namespace}" without an id.`);
     return { name: namespace, namespace, id: null };
   }
   if (id === null || !ID_PART.test(id)) {

@@ -172,7 +172,8 @@ export function defineConfig(config: ActorbaseConfig): ResolvedConfig {
   validateNamespaces(config.namespaces);
   const limits = { ...DEFAULT_LIMITS, ...config.limits };
   for (const [name, value] of Object.entries(limits)) {
-    if (!Number.isInteger(value) || value <= 0) throw new ConfigError(`limits.${name} must be a positive integer, got ${JSON.stringify(value)}`);
+    if (!Number.isInteger(value) || value <= 0)
+      throw new ConfigError(`limits.${name} must be a positive integer, got ${JSON.stringify(value)}`);
   }
   if (limits.maxRowsPerWrite < 1_000) throw new ConfigError("limits.maxRowsPerWrite must be at least 1000");
   if (limits.defaultPageSize > limits.maxPageSize) throw new ConfigError("limits.defaultPageSize must not exceed limits.maxPageSize");
@@ -190,7 +191,8 @@ function validateNamespaces(namespaces: Record<string, NamespaceConfig>): void {
     throw new ConfigError("namespaces must declare at least one namespace");
   }
   for (const [ns, nsConfig] of Object.entries(namespaces)) {
-    if (!NAMESPACE.test(ns)) throw new ConfigError(`namespace "${ns}": names are lowercase letters, digits, _ and -, starting with a letter`);
+    if (!NAMESPACE.test(ns))
+      throw new ConfigError(`namespace "${ns}": names are lowercase letters, digits, _ and -, starting with a letter`);
     if (nsConfig.kind !== "dynamic" && nsConfig.kind !== "static") {
       throw new ConfigError(`namespace "${ns}": kind must be "dynamic" or "static", got ${JSON.stringify(nsConfig.kind)}`);
     }
@@ -210,12 +212,15 @@ function validateTable(table: TableConfig, where: string): void {
   if (!table.columns || typeof table.columns !== "object") throw new ConfigError(`${where}: columns must be an object`);
   // Durable Object SQLite binds at most 100 values per statement; a row write binds one per column
   // plus the system columns.
-  if (Object.keys(table.columns).length > MAX_COLUMNS) throw new ConfigError(`${where}: at most ${MAX_COLUMNS} columns per table; split the table`);
+  if (Object.keys(table.columns).length > MAX_COLUMNS)
+    throw new ConfigError(`${where}: at most ${MAX_COLUMNS} columns per table; split the table`);
   const seen = new Map<string, string>();
   for (const [column, spec] of Object.entries(table.columns)) {
     const at = `${where}, column "${column}"`;
-    if ((SYSTEM_COLUMNS as readonly string[]).includes(column)) throw new ConfigError(`${at}: "${column}" is a system column and cannot be declared`);
-    if ((RESERVED_WORDS as readonly string[]).includes(column)) throw new ConfigError(`${at}: "${column}" is a reserved word of the query grammar`);
+    if ((SYSTEM_COLUMNS as readonly string[]).includes(column))
+      throw new ConfigError(`${at}: "${column}" is a system column and cannot be declared`);
+    if ((RESERVED_WORDS as readonly string[]).includes(column))
+      throw new ConfigError(`${at}: "${column}" is a reserved word of the query grammar`);
     if (!IDENTIFIER.test(column)) throw new ConfigError(`${at}: column names are letters, digits and _, starting with a letter`);
     const lower = column.toLowerCase();
     if (seen.has(lower) || (SYSTEM_COLUMNS as readonly string[]).some((c) => c.toLowerCase() === lower)) {
@@ -228,7 +233,8 @@ function validateTable(table: TableConfig, where: string): void {
     validateColumnOptions(spec, at);
   }
   for (const [i, index] of (table.indexes ?? []).entries()) {
-    if (!Array.isArray(index.columns) || index.columns.length === 0) throw new ConfigError(`${where}, index ${i}: columns must be a non-empty array`);
+    if (!Array.isArray(index.columns) || index.columns.length === 0)
+      throw new ConfigError(`${where}, index ${i}: columns must be a non-empty array`);
     for (const column of index.columns) {
       if (!table.columns[column] && !(SYSTEM_COLUMNS as readonly string[]).includes(column)) {
         throw new ConfigError(`${where}, index ${i}: unknown column "${column}"`);
@@ -238,7 +244,8 @@ function validateTable(table: TableConfig, where: string): void {
   for (const column of table.search ?? []) {
     const spec = table.columns[column];
     if (!spec) throw new ConfigError(`${where}, search: unknown column "${column}"`);
-    if (spec.type !== "string" && spec.type !== "text") throw new ConfigError(`${where}, search: column "${column}" must be string or text, not ${spec.type}`);
+    if (spec.type !== "string" && spec.type !== "text")
+      throw new ConfigError(`${where}, search: column "${column}" must be string or text, not ${spec.type}`);
   }
   validateRules(table.rules, where);
 }
@@ -302,7 +309,8 @@ function checkRange(spec: ColumnConfig, value: number): string | null {
 function validateRules(rules: RulesConfig | undefined, where: string): void {
   if (rules === undefined) return;
   for (const [op, rule] of Object.entries(rules)) {
-    if (!["read", "insert", "update", "delete", "write"].includes(op)) throw new ConfigError(`${where}, rules: unknown operation "${op}"; use read, insert, update, delete or write`);
+    if (!["read", "insert", "update", "delete", "write"].includes(op))
+      throw new ConfigError(`${where}, rules: unknown operation "${op}"; use read, insert, update, delete or write`);
     if (typeof rule !== "function") throw new ConfigError(`${where}, rules.${op}: must be a function`);
   }
 }
@@ -313,7 +321,8 @@ function validatePolicies(policies: Record<string, RateLimitPolicyConfig>): void
     if (!/^[A-Za-z][A-Za-z0-9_-]{0,62}$/.test(name)) throw new ConfigError(`${at}: policy names are letters, digits, _ and -`);
     if (!Number.isInteger(policy.limit) || policy.limit <= 0) throw new ConfigError(`${at}: limit must be a positive integer`);
     if (!Number.isInteger(policy.periodMs) || policy.periodMs <= 0) throw new ConfigError(`${at}: periodMs must be a positive integer`);
-    if (policy.burst !== undefined && (!Number.isInteger(policy.burst) || policy.burst < 0)) throw new ConfigError(`${at}: burst must be a non-negative integer`);
+    if (policy.burst !== undefined && (!Number.isInteger(policy.burst) || policy.burst < 0))
+      throw new ConfigError(`${at}: burst must be a non-negative integer`);
     if (policy.algorithm !== undefined && !RATE_LIMIT_ALGORITHMS.includes(policy.algorithm)) {
       throw new ConfigError(`${at}: unknown algorithm ${JSON.stringify(policy.algorithm)}; use one of ${RATE_LIMIT_ALGORITHMS.join(", ")}`);
     }

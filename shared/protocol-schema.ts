@@ -79,7 +79,11 @@ export function clientMessageSchema(limits: MessageLimits) {
       payload: v.exactOptional(v.unknown(), null),
     }),
     // "state" before "channel": a presence message without a state is reported as such first.
-    fields({ type: v.literal("presence"), state: present('"presence" needs a "state" (any JSON value).'), channel: name("channel", limits.maxNameLength) }),
+    fields({
+      type: v.literal("presence"),
+      state: present('"presence" needs a "state" (any JSON value).'),
+      channel: name("channel", limits.maxNameLength),
+    }),
     fields({ type: v.literal("presence.leave"), channel: name("channel", limits.maxNameLength) }),
     fields({ type: v.literal("ping") }),
   ]);

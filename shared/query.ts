@@ -63,12 +63,22 @@ const badQuery = (detail: string, code: ErrorCode = "INVALID_QUERY"): HttpError 
  * Parses a list query string (`done=eq.false&order=priority.desc&limit=20`) against a table's
  * columns. Anything it cannot understand is a 400 naming the part at fault.
  */
-export function parseListQuery(query: string, columns: TableColumns, limits: FilterLimits & Pick<LimitsConfig, "maxPageSize" | "defaultPageSize">): ListQuery {
+export function parseListQuery(
+  query: string,
+  columns: TableColumns,
+  limits: FilterLimits & Pick<LimitsConfig, "maxPageSize" | "defaultPageSize">,
+): ListQuery {
   const raw = query.startsWith("?") ? query.slice(1) : query;
   // The cursor is ours, not the caller's filter: it grows with the sort key values (a long text column).
-  const length = raw.split("&").filter((part) => !part.startsWith("cursor=")).join("&").length;
+  const length = raw
+    .split("&")
+    .filter((part) => !part.startsWith("cursor="))
+    .join("&").length;
   if (length > limits.maxFilterLength) {
-    throw badQuery(`The query string is ${length} characters; the limit is ${limits.maxFilterLength}. Simplify the filter.`, "QUERY_TOO_LONG");
+    throw badQuery(
+      `The query string is ${length} characters; the limit is ${limits.maxFilterLength}. Simplify the filter.`,
+      "QUERY_TOO_LONG",
+    );
   }
   const params = new URLSearchParams(raw);
   const single = (name: string): string | null => {
@@ -117,7 +127,8 @@ function filterFromParams(params: URLSearchParams, columns: TableColumns, limits
     if (listParams.has(key)) continue;
     const group = /^(not\.)?(and|or)$/.exec(key);
     if (group) {
-      if (!value.startsWith("(") || !value.endsWith(")")) throw badQuery(`${key} needs a parenthesized list, like ${key}=(priority.gt.3,done.eq.true).`);
+      if (!value.startsWith("(") || !value.endsWith(")"))
+        throw badQuery(`${key} needs a parenthesized list, like ${key}=(priority.gt.3,done.eq.true).`);
       items.push(parseGroup(group[2] as "and" | "or", value.slice(1, -1), Boolean(group[1]), columns, 1, limits.maxFilterDepth));
       continue;
     }
@@ -172,7 +183,8 @@ function checkColumn(name: string, columns: TableColumns): ColumnConfig {
     throw badQuery(`"${name}" is a reserved word of the query grammar and cannot be used as a filter.`, "RESERVED_WORD");
   }
   const spec = Object.hasOwn(columns, name) ? columns[name] : undefined;
-  if (!spec) throw badQuery(`Unknown column "${name.slice(0, 64)}"; filter on one of ${Object.keys(columns).join(", ")}.`, "UNKNOWN_COLUMN");
+  if (!spec)
+    throw badQuery(`Unknown column "${name.slice(0, 64)}"; filter on one of ${Object.keys(columns).join(", ")}.`, "UNKNOWN_COLUMN");
   return spec;
 }
 
@@ -206,14 +218,18 @@ function parseLeaf(column: string, expression: string, columns: TableColumns): F
       } catch {
         needles = undefined;
       }
-      if (!Array.isArray(needles) || needles.some((n) => !["string", "number", "boolean"].includes(typeof n) || (typeof n === "number" && !Number.isFinite(n)))) {
+      if (
+        !Array.isArray(needles) ||
+        needles.some((n) => !["string", "number", "boolean"].includes(typeof n) || (typeof n === "number" && !Number.isFinite(n)))
+      ) {
         throw badQuery(`cs. takes a JSON array of strings, numbers or booleans on "${column}", like ${column}=cs.["urgent"].`);
       }
       return { kind: "contains", column, values: needles as Needle[], not };
     }
     case "in": {
       if (type === "json" || type === "array") throw unsupported();
-      if (!text.startsWith("(") || !text.endsWith(")")) throw badQuery(`in. takes a parenthesized list on "${column}", like ${column}=in.(a,b).`);
+      if (!text.startsWith("(") || !text.endsWith(")"))
+        throw badQuery(`in. takes a parenthesized list on "${column}", like ${column}=in.(a,b).`);
       const parts = splitTopLevel(text.slice(1, -1));
       if (parts.length === 0) throw badQuery(`in. needs at least one value on "${column}".`);
       return { kind: "in", column, values: parts.map((p) => parseScalar(unquote(p), type, column)), not };
@@ -241,7 +257,8 @@ function parseScalar(text: string, type: ColumnType, column: string): Scalar {
   }
   if (type === "integer" || type === "number") {
     const value = Number(text);
-    if (text.trim() === "" || !Number.isFinite(value)) throw badQuery(`"${column}" is a number; got "${text.slice(0, 64)}".`, "INVALID_VALUE");
+    if (text.trim() === "" || !Number.isFinite(value))
+      throw badQuery(`"${column}" is a number; got "${text.slice(0, 64)}".`, "INVALID_VALUE");
     return value;
   }
   return text;

@@ -14,7 +14,8 @@ export async function capture<T>(body: () => T | Promise<T>, errorHeaders?: () =
   try {
     return { ok: true, value: await body() };
   } catch (err) {
-    if (!(err instanceof HttpError)) console.error(JSON.stringify({ msg: "actor error", error: String(err), stack: (err as Error)?.stack }));
+    if (!(err instanceof HttpError))
+      console.error(JSON.stringify({ msg: "actor error", error: String(err), stack: (err as Error)?.stack }));
     return { ok: false, problem: toProblem(err), ...(errorHeaders ? { headers: errorHeaders() } : {}) };
   }
 }

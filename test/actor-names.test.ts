@@ -61,13 +61,20 @@ describe("DatabaseDO name", () => {
     const notes = await databaseFor(env, block).list(service, "notes", "");
     expect(notes.ok && notes.value.items.map((r) => r.title)).toEqual(["first"]);
     const elsewhere = await databaseFor(env, "workspace:names-a").list(service, "notes", "");
-    expect(elsewhere.ok || elsewhere.problem).toMatchObject({ status: 404, code: "TABLE_NOT_FOUND", detail: expect.stringContaining('namespace "workspace"') });
+    expect(elsewhere.ok || elsewhere.problem).toMatchObject({
+      status: 404,
+      code: "TABLE_NOT_FOUND",
+      detail: expect.stringContaining('namespace "workspace"'),
+    });
   });
 
   it("prefers the runtime's name to the one it remembered, and corrects a stale copy", async () => {
     const block = "user:names-b";
     await runInDurableObject(env.DATABASE.getByName(block), (_instance, state) => {
-      state.storage.sql.exec(`INSERT INTO _meta (key, value) VALUES ('block', ?)`, JSON.stringify({ name: "user:someone-else", namespace: "user", id: "someone-else" }));
+      state.storage.sql.exec(
+        `INSERT INTO _meta (key, value) VALUES ('block', ?)`,
+        JSON.stringify({ name: "user:someone-else", namespace: "user", id: "someone-else" }),
+      );
     });
     await insert(block, "mine");
     const list = await call(`/api/db/${block}/tables/notes`, { headers: { Authorization: `Bearer ${await token("names-b")}` } });
@@ -121,7 +128,11 @@ describe("DatabaseDO name", () => {
     // The instance the alarm woke stays nameless for every later request: it serves them from the name it remembered.
     await insert(block, "after the alarm");
     const list = await call(`/api/db/${block}/tables/notes?order=title.asc`, { headers: SERVICE });
-    expect(((await list.json()) as { items: Array<{ title: string }> }).items.map((r) => r.title)).toEqual(["after the alarm", "new", "old"]);
+    expect(((await list.json()) as { items: Array<{ title: string }> }).items.map((r) => r.title)).toEqual([
+      "after the alarm",
+      "new",
+      "old",
+    ]);
   });
 
   it("answers a clear error, not a hang, when reached by an id made without a name", async () => {
@@ -153,6 +164,8 @@ describe("RealtimeDO name", () => {
 
   it("refuses an upgrade with a clear error, not a hang, when reached by an id made without a name", async () => {
     const actor = env.REALTIME.get(env.REALTIME.newUniqueId());
-    await expect(actor.fetch(new Request("https://actorbase.test/", { headers: { Upgrade: "websocket" } }))).rejects.toThrow(/RealtimeDO .* has no name/);
+    await expect(actor.fetch(new Request("https://actorbase.test/", { headers: { Upgrade: "websocket" } }))).rejects.toThrow(
+      /RealtimeDO .* has no name/,
+    );
   });
 });

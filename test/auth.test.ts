@@ -8,10 +8,18 @@ import { call, problem, token } from "./helpers/http";
 const now = () => Math.floor(Date.now() / 1000);
 const hsKey = new TextEncoder().encode(TEST_SECRETS.JWT_SECRET);
 
-async function signWith(kid: keyof typeof TEST_KEYS, claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}): Promise<string> {
+async function signWith(
+  kid: keyof typeof TEST_KEYS,
+  claims: Record<string, unknown> = {},
+  header: Record<string, unknown> = {},
+): Promise<string> {
   const entry = TEST_KEYS[kid];
   const key = await importJWK(entry.private as JWK, entry.alg);
-  return new SignJWT(claims).setProtectedHeader({ alg: entry.alg, kid, ...header }).setSubject("alice").setExpirationTime(now() + 600).sign(key);
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: entry.alg, kid, ...header })
+    .setSubject("alice")
+    .setExpirationTime(now() + 600)
+    .sign(key);
 }
 
 async function statusWith(authorization: string): Promise<{ status: number; code: string }> {
@@ -38,13 +46,21 @@ describe("JWT verification", () => {
   });
 
   it("refuses a token signed with the wrong secret", async () => {
-    const forged = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("alice").setExpirationTime(now() + 600).sign(new TextEncoder().encode("not-the-secret-0123456789abcdef0123"));
+    const forged = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject("alice")
+      .setExpirationTime(now() + 600)
+      .sign(new TextEncoder().encode("not-the-secret-0123456789abcdef0123"));
     expect(await statusWith(`Bearer ${forged}`)).toEqual({ status: 401, code: "INVALID_TOKEN" });
   });
 
   it("refuses HS/RS confusion: HS256 signed with the RSA public key as the HMAC secret", async () => {
     const publicJwk = JSON.stringify(TEST_KEYS["rsa-1"].public);
-    const forged = await new SignJWT({}).setProtectedHeader({ alg: "HS256", kid: "rsa-1" }).setSubject("alice").setExpirationTime(now() + 600).sign(new TextEncoder().encode(publicJwk));
+    const forged = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256", kid: "rsa-1" })
+      .setSubject("alice")
+      .setExpirationTime(now() + 600)
+      .sign(new TextEncoder().encode(publicJwk));
     expect(await statusWith(`Bearer ${forged}`)).toEqual({ status: 401, code: "INVALID_TOKEN" });
   });
 
@@ -54,19 +70,36 @@ describe("JWT verification", () => {
   });
 
   it("refuses an expired token with TOKEN_EXPIRED", async () => {
-    const expired = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("alice").setExpirationTime(now() - 120).sign(hsKey);
+    const expired = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject("alice")
+      .setExpirationTime(now() - 120)
+      .sign(hsKey);
     expect(await statusWith(`Bearer ${expired}`)).toEqual({ status: 401, code: "TOKEN_EXPIRED" });
   });
 
   it("tolerates small clock skew on exp but not more than 60 s", async () => {
-    const justExpired = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("alice").setExpirationTime(now() - 5).sign(hsKey);
+    const justExpired = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject("alice")
+      .setExpirationTime(now() - 5)
+      .sign(hsKey);
     expect((await statusWith(`Bearer ${justExpired}`)).status).toBe(200);
-    const longExpired = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("alice").setExpirationTime(now() - 61).sign(hsKey);
+    const longExpired = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject("alice")
+      .setExpirationTime(now() - 61)
+      .sign(hsKey);
     expect((await statusWith(`Bearer ${longExpired}`)).status).toBe(401);
   });
 
   it("refuses a token whose nbf is in the future", async () => {
-    const early = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("alice").setNotBefore(now() + 600).setExpirationTime(now() + 1200).sign(hsKey);
+    const early = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject("alice")
+      .setNotBefore(now() + 600)
+      .setExpirationTime(now() + 1200)
+      .sign(hsKey);
     expect(await statusWith(`Bearer ${early}`)).toEqual({ status: 401, code: "INVALID_TOKEN" });
   });
 
@@ -76,14 +109,21 @@ describe("JWT verification", () => {
   });
 
   it("refuses a token without sub", async () => {
-    const anonymous = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setExpirationTime(now() + 600).sign(hsKey);
+    const anonymous = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256" })
+      .setExpirationTime(now() + 600)
+      .sign(hsKey);
     expect(await statusWith(`Bearer ${anonymous}`)).toEqual({ status: 401, code: "INVALID_TOKEN" });
   });
 
   it("refuses a token with an unknown kid", async () => {
     const entry = TEST_KEYS["rsa-1"];
     const key = await importJWK(entry.private as JWK, entry.alg);
-    const unknown = await new SignJWT({}).setProtectedHeader({ alg: "RS256", kid: "rotated-away" }).setSubject("alice").setExpirationTime(now() + 600).sign(key);
+    const unknown = await new SignJWT({})
+      .setProtectedHeader({ alg: "RS256", kid: "rotated-away" })
+      .setSubject("alice")
+      .setExpirationTime(now() + 600)
+      .sign(key);
     expect(await statusWith(`Bearer ${unknown}`)).toEqual({ status: 401, code: "INVALID_TOKEN" });
   });
 
@@ -103,11 +143,29 @@ describe("JWT verification", () => {
 
   it("checks iss and aud when they are configured", async () => {
     const settings = { JWT_SECRET: TEST_SECRETS.JWT_SECRET, JWT_ISSUER: "https://issuer.example", JWT_AUDIENCE: "actorbase" };
-    const right = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("alice").setIssuer("https://issuer.example").setAudience("actorbase").setExpirationTime(now() + 600).sign(hsKey);
+    const right = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject("alice")
+      .setIssuer("https://issuer.example")
+      .setAudience("actorbase")
+      .setExpirationTime(now() + 600)
+      .sign(hsKey);
     await expect(verifyToken(right, settings)).resolves.toMatchObject({ kind: "user", sub: "alice" });
-    const wrongIssuer = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("alice").setIssuer("https://evil.example").setAudience("actorbase").setExpirationTime(now() + 600).sign(hsKey);
+    const wrongIssuer = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject("alice")
+      .setIssuer("https://evil.example")
+      .setAudience("actorbase")
+      .setExpirationTime(now() + 600)
+      .sign(hsKey);
     await expect(verifyToken(wrongIssuer, settings)).rejects.toMatchObject({ status: 401, code: "INVALID_TOKEN" });
-    const wrongAudience = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("alice").setIssuer("https://issuer.example").setAudience("other").setExpirationTime(now() + 600).sign(hsKey);
+    const wrongAudience = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject("alice")
+      .setIssuer("https://issuer.example")
+      .setAudience("other")
+      .setExpirationTime(now() + 600)
+      .sign(hsKey);
     await expect(verifyToken(wrongAudience, settings)).rejects.toMatchObject({ status: 401, code: "INVALID_TOKEN" });
   });
 

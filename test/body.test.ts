@@ -15,7 +15,10 @@ describe("readJson", () => {
   });
 
   it("refuses other content types with 415", async () => {
-    await expect(readJson(post("{}", { "Content-Type": "text/plain" }), 1024)).rejects.toMatchObject({ status: 415, code: "UNSUPPORTED_MEDIA_TYPE" });
+    await expect(readJson(post("{}", { "Content-Type": "text/plain" }), 1024)).rejects.toMatchObject({
+      status: 415,
+      code: "UNSUPPORTED_MEDIA_TYPE",
+    });
     await expect(readJson(post("{}", {}), 1024)).rejects.toMatchObject({ status: 415 });
   });
 
@@ -40,8 +43,14 @@ describe("readJson", () => {
 
   it("reads a body longer or shorter than its Content-Length whole, not cut at the declared length", async () => {
     const body = '{"a":[1,2,3],"b":"longer than declared"}';
-    await expect(readJson(post(body, { "Content-Type": "application/json", "Content-Length": "5" }), 1024)).resolves.toEqual({ a: [1, 2, 3], b: "longer than declared" });
-    await expect(readJson(post(body, { "Content-Type": "application/json", "Content-Length": "900" }), 1024)).resolves.toEqual({ a: [1, 2, 3], b: "longer than declared" });
+    await expect(readJson(post(body, { "Content-Type": "application/json", "Content-Length": "5" }), 1024)).resolves.toEqual({
+      a: [1, 2, 3],
+      b: "longer than declared",
+    });
+    await expect(readJson(post(body, { "Content-Type": "application/json", "Content-Length": "900" }), 1024)).resolves.toEqual({
+      a: [1, 2, 3],
+      b: "longer than declared",
+    });
   });
 
   it("refuses with 413 a body over the limit that declares a small Content-Length", async () => {
@@ -91,7 +100,11 @@ describe("POST /api/ratelimit/:key bodies and their Content-Length", () => {
         else controller.close();
       },
     });
-    const response = await call("/api/ratelimit/body-pieces", { method: "POST", headers: { ...headers, "Content-Length": String(body.length) }, body: slow });
+    const response = await call("/api/ratelimit/body-pieces", {
+      method: "POST",
+      headers: { ...headers, "Content-Length": String(body.length) },
+      body: slow,
+    });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ allowed: true, limit: 1000, remaining: 999 });
   });

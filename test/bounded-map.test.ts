@@ -44,7 +44,12 @@ describe("BoundedMap", () => {
   });
 
   it("never holds more than its cap, and always holds the key just set", () => {
-    const op = fc.record({ key: fc.integer({ min: 0, max: 30 }), expiresAt: fc.integer({ min: 0, max: 50 }), advance: fc.integer({ min: 0, max: 5 }), remove: fc.boolean() });
+    const op = fc.record({
+      key: fc.integer({ min: 0, max: 30 }),
+      expiresAt: fc.integer({ min: 0, max: 50 }),
+      advance: fc.integer({ min: 0, max: 5 }),
+      remove: fc.boolean(),
+    });
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 8 }), fc.array(op, { maxLength: 200 }), (cap, ops) => {
         const { clock, map } = expiring(cap);

@@ -21,12 +21,22 @@ describe("defineConfig", () => {
   });
 
   it.each([
-    ["a system column", "createdAt", { type: "integer" }, 'namespace "app", table "items", column "createdAt": "createdAt" is a system column'],
+    [
+      "a system column",
+      "createdAt",
+      { type: "integer" },
+      'namespace "app", table "items", column "createdAt": "createdAt" is a system column',
+    ],
     ["the id column", "id", { type: "string" }, 'column "id": "id" is a system column'],
     ["a reserved word", "order", { type: "string" }, 'column "order": "order" is a reserved word'],
     ["an unknown type", "when", { type: "date" }, 'column "when": unknown type "date"'],
     ["a bad default", "count2", { type: "integer", default: "many" }, 'column "count2": bad default "many": must be an integer'],
-    ["a default outside the enum", "state", { type: "string", enum: ["a", "b"], default: "c" }, 'column "state": bad default "c": must be one of a, b'],
+    [
+      "a default outside the enum",
+      "state",
+      { type: "string", enum: ["a", "b"], default: "c" },
+      'column "state": bad default "c": must be one of a, b',
+    ],
     ["a default over maxLength", "code", { type: "string", maxLength: 2, default: "abc" }, "must be at most 2 characters"],
     ["a name differing only in case", "Title", { type: "string" }, 'column "Title": duplicate column name'],
     ["a SQL-looking name", "x; DROP TABLE items", { type: "string" }, "column names are letters, digits and _"],
@@ -59,7 +69,9 @@ describe("defineConfig", () => {
 
   it("refuses a bad namespace name or kind", () => {
     expect(() => defineConfig({ namespaces: { "Bad:Name": { kind: "static", tables: {} } } })).toThrowError('namespace "Bad:Name"');
-    expect(() => defineConfig({ namespaces: { app: { kind: "global" as "static", tables: {} } } })).toThrowError('namespace "app": kind must be');
+    expect(() => defineConfig({ namespaces: { app: { kind: "global" as "static", tables: {} } } })).toThrowError(
+      'namespace "app": kind must be',
+    );
   });
 
   it("refuses rules that are not functions or name unknown operations", () => {
@@ -72,9 +84,15 @@ describe("defineConfig", () => {
   });
 
   it("refuses invalid rate-limit policies and a platform policy that does not exist", () => {
-    expect(() => defineConfig({ ...valid(), rateLimits: { policies: { api: { limit: 0, periodMs: 1000 } } } })).toThrowError("rateLimits.policies.api: limit must be a positive integer");
-    expect(() => defineConfig({ ...valid(), rateLimits: { policies: { api: { limit: 5, periodMs: 1000, algorithm: "leaky" as "gcra" } } } })).toThrowError('unknown algorithm "leaky"');
-    expect(() => defineConfig({ ...valid(), rateLimits: { policies: {}, platformPolicy: "api" } })).toThrowError('platformPolicy names "api"');
+    expect(() => defineConfig({ ...valid(), rateLimits: { policies: { api: { limit: 0, periodMs: 1000 } } } })).toThrowError(
+      "rateLimits.policies.api: limit must be a positive integer",
+    );
+    expect(() =>
+      defineConfig({ ...valid(), rateLimits: { policies: { api: { limit: 5, periodMs: 1000, algorithm: "leaky" as "gcra" } } } }),
+    ).toThrowError('unknown algorithm "leaky"');
+    expect(() => defineConfig({ ...valid(), rateLimits: { policies: {}, platformPolicy: "api" } })).toThrowError(
+      'platformPolicy names "api"',
+    );
   });
 
   it("refuses limits below the contract's floor", () => {

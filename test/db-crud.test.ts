@@ -36,9 +36,14 @@ describe("POST /api/db/:block/tables/:table", () => {
   });
 
   it("stores the same values through the many-row path as through the one-row path", async () => {
-    const data = { title: "typed ✓ \"q\"", body: "line\nbreak", done: true, priority: -7, tags: ["a", 1, true, null, { k: [1.5] }] };
+    const data = { title: 'typed ✓ "q"', body: "line\nbreak", done: true, priority: -7, tags: ["a", 1, true, null, { k: [1.5] }] };
     const one = (await (await insert("user:crud7", { ...data, id: "one" })).json()) as Row;
-    const many = (await (await insert("user:crud7", [{ ...data, id: "many" }, { title: "nulls", done: false, tags: [] }])).json()) as { items: Row[] };
+    const many = (await (
+      await insert("user:crud7", [
+        { ...data, id: "many" },
+        { title: "nulls", done: false, tags: [] },
+      ])
+    ).json()) as { items: Row[] };
     const stored = (await (await call("/api/db/user:crud7/tables/notes?order=id.asc", { headers: SERVICE })).json()) as { items: Row[] };
     const strip = (row: Row | undefined) => ({ ...row, id: undefined, createdAt: undefined, updatedAt: undefined });
     expect(strip(stored.items.find((r) => r.id === "many"))).toEqual(strip(one));
@@ -77,7 +82,17 @@ describe("POST /api/db/:block/tables/:table", () => {
     const conflict = await problem(dup);
     expect(conflict).toMatchObject({ code: "UNIQUE_CONFLICT", errors: { id: "already exists" } });
     expect(conflict.detail).toContain("?onConflict=id to update it");
-    const many = await call("/api/db/user:crud4/tables/notes", jsonInit("POST", [{ id: "n2", title: "a" }, { id: "n1", title: "b" }], SERVICE));
+    const many = await call(
+      "/api/db/user:crud4/tables/notes",
+      jsonInit(
+        "POST",
+        [
+          { id: "n2", title: "a" },
+          { id: "n1", title: "b" },
+        ],
+        SERVICE,
+      ),
+    );
     expect(many.status).toBe(409);
     expect((await problem(many)).errors).toEqual({ "items[1].id": "already exists" });
     const upsert = await call("/api/db/user:crud4/tables/notes?onConflict=id", jsonInit("POST", { id: "n1", title: "two" }, SERVICE));
@@ -88,9 +103,17 @@ describe("POST /api/db/:block/tables/:table", () => {
   });
 
   it("answers 415 for a non-JSON body and 400 for malformed JSON", async () => {
-    const wrongType = await call("/api/db/user:crud5/tables/notes", { method: "POST", body: "title=x", headers: { ...SERVICE, "Content-Type": "text/plain" } });
+    const wrongType = await call("/api/db/user:crud5/tables/notes", {
+      method: "POST",
+      body: "title=x",
+      headers: { ...SERVICE, "Content-Type": "text/plain" },
+    });
     expect(wrongType.status).toBe(415);
-    const malformed = await call("/api/db/user:crud5/tables/notes", { method: "POST", body: "{", headers: { ...SERVICE, "Content-Type": "application/json" } });
+    const malformed = await call("/api/db/user:crud5/tables/notes", {
+      method: "POST",
+      body: "{",
+      headers: { ...SERVICE, "Content-Type": "application/json" },
+    });
     expect(malformed.status).toBe(400);
   });
 
@@ -103,7 +126,10 @@ describe("POST /api/db/:block/tables/:table", () => {
 describe("PATCH and DELETE /api/db/:block/tables/:table/:id", () => {
   it("updates given columns, bumps version by exactly 1 and applies $inc and $append", async () => {
     const row = (await (await insert("user:upd1", { title: "t", priority: 1, tags: ["a"] })).json()) as Row;
-    const response = await call(`/api/db/user:upd1/tables/notes/${row.id}`, jsonInit("PATCH", { priority: { $inc: 2 }, tags: { $append: "b" }, done: true }, SERVICE));
+    const response = await call(
+      `/api/db/user:upd1/tables/notes/${row.id}`,
+      jsonInit("PATCH", { priority: { $inc: 2 }, tags: { $append: "b" }, done: true }, SERVICE),
+    );
     expect(response.status).toBe(200);
     const updated = (await response.json()) as Row;
     expect(updated).toMatchObject({ title: "t", priority: 3, tags: ["a", "b"], done: true, version: 2, createdAt: row.createdAt });
@@ -112,9 +138,15 @@ describe("PATCH and DELETE /api/db/:block/tables/:table/:id", () => {
 
   it("answers 412 when If-Match names another version and applies the write when it matches", async () => {
     const row = (await (await insert("user:upd2", { title: "t" })).json()) as Row;
-    const stale = await call(`/api/db/user:upd2/tables/notes/${row.id}`, jsonInit("PATCH", { title: "u" }, { ...SERVICE, "If-Match": '"7"' }));
+    const stale = await call(
+      `/api/db/user:upd2/tables/notes/${row.id}`,
+      jsonInit("PATCH", { title: "u" }, { ...SERVICE, "If-Match": '"7"' }),
+    );
     expect(stale.status).toBe(412);
-    const fresh = await call(`/api/db/user:upd2/tables/notes/${row.id}`, jsonInit("PATCH", { title: "u" }, { ...SERVICE, "If-Match": '"1"' }));
+    const fresh = await call(
+      `/api/db/user:upd2/tables/notes/${row.id}`,
+      jsonInit("PATCH", { title: "u" }, { ...SERVICE, "If-Match": '"1"' }),
+    );
     expect(fresh.status).toBe(200);
     const del = await call(`/api/db/user:upd2/tables/notes/${row.id}`, { method: "DELETE", headers: { ...SERVICE, "If-Match": '"1"' } });
     expect(del.status).toBe(412);
@@ -131,7 +163,10 @@ describe("PATCH and DELETE /api/db/:block/tables/:table/:id", () => {
 
   it("refuses writing system columns or changing the id in a PATCH with 422", async () => {
     const row = (await (await insert("user:upd3", { title: "t" })).json()) as Row;
-    const response = await call(`/api/db/user:upd3/tables/notes/${row.id}`, jsonInit("PATCH", { version: 10, id: "other", priority: { $append: 1 } }, SERVICE));
+    const response = await call(
+      `/api/db/user:upd3/tables/notes/${row.id}`,
+      jsonInit("PATCH", { version: 10, id: "other", priority: { $append: 1 } }, SERVICE),
+    );
     expect(response.status).toBe(422);
     expect((await problem(response)).errors).toEqual({
       version: "is set by the server and cannot be written",

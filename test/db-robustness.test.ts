@@ -45,10 +45,21 @@ describe("database routes with odd input", () => {
   it("pages through rows ordered by a long text column (the cursor does not count toward the filter length)", async () => {
     const block = "user:odd4";
     const long = (c: string): string => c.repeat(3_000);
-    await call(`/api/db/${block}/tables/notes`, jsonInit("POST", ["a", "b", "c"].map((c) => ({ title: c, body: long(c) })), SERVICE));
-    const first = (await (await call(`/api/db/${block}/tables/notes?order=body&limit=1&select=title`, { headers: SERVICE })).json()) as Page;
+    await call(
+      `/api/db/${block}/tables/notes`,
+      jsonInit(
+        "POST",
+        ["a", "b", "c"].map((c) => ({ title: c, body: long(c) })),
+        SERVICE,
+      ),
+    );
+    const first = (await (
+      await call(`/api/db/${block}/tables/notes?order=body&limit=1&select=title`, { headers: SERVICE })
+    ).json()) as Page;
     expect(first.items).toEqual([{ title: "a" }]);
-    const second = await call(`/api/db/${block}/tables/notes?order=body&limit=1&select=title&cursor=${first.nextCursor}`, { headers: SERVICE });
+    const second = await call(`/api/db/${block}/tables/notes?order=body&limit=1&select=title&cursor=${first.nextCursor}`, {
+      headers: SERVICE,
+    });
     expect(second.status).toBe(200);
     expect(((await second.json()) as Page).items).toEqual([{ title: "b" }]);
   });
@@ -57,7 +68,18 @@ describe("database routes with odd input", () => {
 describe("wide filters against SQLite's limits (100 bound values, expression depth 100)", () => {
   it("matches an in. list of 500 values", async () => {
     const block = "user:odd11";
-    await call(`/api/db/${block}/tables/notes`, jsonInit("POST", [{ id: "k7", title: "x" }, { id: "k499", title: "y" }, { id: "zz", title: "z" }], SERVICE));
+    await call(
+      `/api/db/${block}/tables/notes`,
+      jsonInit(
+        "POST",
+        [
+          { id: "k7", title: "x" },
+          { id: "k499", title: "y" },
+          { id: "zz", title: "z" },
+        ],
+        SERVICE,
+      ),
+    );
     const ids = Array.from({ length: 500 }, (_, i) => `k${i}`).join(",");
     const response = await call(`/api/db/${block}/tables/notes?id=in.(${ids})&select=id`, { headers: SERVICE });
     expect(response.status).toBe(200);
@@ -90,7 +112,10 @@ describe("client-supplied row ids", () => {
       expect(response.status, id).toBe(422);
       expect((await problem(response)).errors).toHaveProperty("id");
     }
-    const batch = await call(`/api/db/${block}/batch`, jsonInit("POST", { ops: [{ op: "insert", table: "notes", data: { id: "..", title: "x" } }] }, SERVICE));
+    const batch = await call(
+      `/api/db/${block}/batch`,
+      jsonInit("POST", { ops: [{ op: "insert", table: "notes", data: { id: "..", title: "x" } }] }, SERVICE),
+    );
     expect(batch.status).toBe(422);
     const dotted = await call(`/api/db/${block}/tables/notes`, jsonInit("POST", { id: "a..b", title: "x" }, SERVICE));
     expect(dotted.status).toBe(201);
@@ -158,7 +183,6 @@ describe("idempotency alarm", () => {
     expect(page.items).toHaveLength(2);
   });
 
-
   it("arms the alarm again for keys stored after an alarm found nothing left to keep", async () => {
     const block = "user:odd5";
     const stub = env.DATABASE.get(env.DATABASE.idFromName(block));
@@ -181,7 +205,14 @@ describe("bulk writes near the size limits", () => {
   it("inserts many rows whose array values are full of quotes (bulk JSON grows on escaping)", async () => {
     const block = "user:odd6";
     const quotes = '"'.repeat(160_000);
-    const response = await call(`/api/db/${block}/tables/notes`, jsonInit("POST", [1, 2, 3].map((i) => ({ title: `q${i}`, tags: [quotes] })), SERVICE));
+    const response = await call(
+      `/api/db/${block}/tables/notes`,
+      jsonInit(
+        "POST",
+        [1, 2, 3].map((i) => ({ title: `q${i}`, tags: [quotes] })),
+        SERVICE,
+      ),
+    );
     expect(response.status).toBe(201);
     const page = (await (await call(`/api/db/${block}/tables/notes?select=title`, { headers: await as("odd6") })).json()) as Page;
     expect(page.items).toHaveLength(3);
@@ -195,7 +226,10 @@ describe("changesSince", () => {
     const db = databaseFor(env, block);
     for (const since of [Number.NaN, Number.NEGATIVE_INFINITY, -5]) {
       const page = await db.changesSince(since, { limit: Number.NaN });
-      expect(page.changes.map((c) => c.seq), String(since)).toEqual([1, 2]);
+      expect(
+        page.changes.map((c) => c.seq),
+        String(since),
+      ).toEqual([1, 2]);
     }
     expect((await db.changesSince(Number.POSITIVE_INFINITY)).changes).toEqual([]);
     expect((await db.changesSince(0, { limit: 1.5 })).changes.map((c) => c.seq)).toEqual([1]);

@@ -51,7 +51,16 @@ describe("demo rules: workspace:<id>", () => {
     const seed = (await (await call("/api/db/workspace:ws3/tables/tasks", jsonInit("POST", { title: "keep" }, member))).json()) as Row;
     const response = await call(
       "/api/db/workspace:ws3/batch",
-      jsonInit("POST", { ops: [{ op: "insert", table: "tasks", data: { title: "new" } }, { op: "delete", table: "tasks", id: seed.id }] }, member),
+      jsonInit(
+        "POST",
+        {
+          ops: [
+            { op: "insert", table: "tasks", data: { title: "new" } },
+            { op: "delete", table: "tasks", id: seed.id },
+          ],
+        },
+        member,
+      ),
     );
     expect(response.status).toBe(403);
     const list = (await (await call("/api/db/workspace:ws3/tables/tasks", { headers: member })).json()) as { items: Row[] };
@@ -68,7 +77,9 @@ describe("demo rules: public", () => {
     expect(((await anonymous.json()) as { items: Row[] }).items.map((r) => r.title)).toContain("hello");
     expect((await call("/api/db/public/tables/posts", jsonInit("POST", { title: "x" }))).status).toBe(401);
     expect((await call("/api/db/public/tables/posts", jsonInit("POST", { title: "x" }, await as("carol")))).status).toBe(403);
-    expect((await call("/api/db/public/batch", jsonInit("POST", { ops: [{ op: "insert", table: "posts", data: { title: "x" } }] }))).status).toBe(401);
+    expect(
+      (await call("/api/db/public/batch", jsonInit("POST", { ops: [{ op: "insert", table: "posts", data: { title: "x" } }] }))).status,
+    ).toBe(401);
   });
 });
 
@@ -107,7 +118,12 @@ describe("ruleAllowsRow", () => {
       const table = prepareTable(state.storage, "tasks", filtered.namespaces.team?.tables.tasks ?? { columns: {} });
       for (let i = 0; i < 30; i++) {
         const assignee = i % 3 === 0 ? "dana" : i % 3 === 1 ? "erin" : null;
-        state.storage.sql.exec(`INSERT INTO tasks (id, createdAt, updatedAt, version, title, assignee) VALUES (?, 0, 0, 1, ?, ?)`, `t${String(i).padStart(2, "0")}`, `task ${i}`, assignee);
+        state.storage.sql.exec(
+          `INSERT INTO tasks (id, createdAt, updatedAt, version, title, assignee) VALUES (?, 0, 0, 1, ?, ?)`,
+          `t${String(i).padStart(2, "0")}`,
+          `task ${i}`,
+          assignee,
+        );
       }
       const ruleFilter = cachedRuleFilter("or=(assignee.eq.dana,assignee.is.null)", "tasks", table.columns);
       const seen: string[] = [];
@@ -132,7 +148,16 @@ describe("row rules inside the write path", () => {
     const stub = env.DATABASE.get(env.DATABASE.idFromName("rules-in-writes"));
     await runInDurableObject(stub, (_instance, state) => {
       const table = prepareTable(state.storage, "tasks", filtered.namespaces.team?.tables.tasks ?? { columns: {} });
-      const session = { sql: state.storage.sql, config: filtered, caller: dana, block: teamBlock, now: 1, ids: new IdGenerator(), baseSeq: 0, changes: [] };
+      const session = {
+        sql: state.storage.sql,
+        config: filtered,
+        caller: dana,
+        block: teamBlock,
+        now: 1,
+        ids: new IdGenerator(),
+        baseSeq: 0,
+        changes: [],
+      };
       const service = { ...session, caller: { kind: "service" } as Caller };
       insertOne(service, table, { id: "mine", title: "a", assignee: "dana" }, null);
       insertOne(service, table, { id: "theirs", title: "b", assignee: "erin" }, null);

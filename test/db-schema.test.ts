@@ -27,23 +27,37 @@ describe("schema migrations", () => {
     await runInDurableObject(actor(), (_instance, state) => {
       const table = prepareTable(state.storage, "items", V2);
       const page = listRows(state.storage.sql, table, parseListQuery("search=walnut", table.columns, LIMITS), null);
-      expect(page.items).toEqual([{ id: "i1", createdAt: 1, updatedAt: 1, version: 1, name: "walnut table", size: 3, rank: 7, flag: true, note: null }]);
+      expect(page.items).toEqual([
+        { id: "i1", createdAt: 1, updatedAt: 1, version: 1, name: "walnut table", size: 3, rank: 7, flag: true, note: null },
+      ]);
       // A second prepare in the same shape changes nothing.
       prepareTable(state.storage, "items", V2);
-      const migrations = state.storage.sql.exec<{ change: string }>(`SELECT change FROM _migrations WHERE tbl = 'items' ORDER BY id`).toArray().map((m) => m.change);
+      const migrations = state.storage.sql
+        .exec<{ change: string }>(`SELECT change FROM _migrations WHERE tbl = 'items' ORDER BY id`)
+        .toArray()
+        .map((m) => m.change);
       expect(migrations).toEqual([
         "create table with columns name, size",
         "add column rank; add column flag; add column note; add index i:rank; search on name, note",
       ]);
-      const indexes = state.storage.sql.exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'items'`).toArray().map((i) => i.name);
+      const indexes = state.storage.sql
+        .exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'items'`)
+        .toArray()
+        .map((i) => i.name);
       expect(indexes).toContain("_ix_items_i_rank");
     });
     await abortAllDurableObjects();
     await runInDurableObject(actor(), (_instance, state) => {
-      const dropped: TableConfig = { columns: { name: { type: "string" }, rank: { type: "integer" }, flag: { type: "boolean" }, note: { type: "text" } } };
-      expect(() => prepareTable(state.storage, "items", dropped)).toThrow(/Table "items": column "size" exists in the database but is no longer in the config/);
+      const dropped: TableConfig = {
+        columns: { name: { type: "string" }, rank: { type: "integer" }, flag: { type: "boolean" }, note: { type: "text" } },
+      };
+      expect(() => prepareTable(state.storage, "items", dropped)).toThrow(
+        /Table "items": column "size" exists in the database but is no longer in the config/,
+      );
       const retyped: TableConfig = { columns: { ...V2.columns, size: { type: "string" } } };
-      expect(() => prepareTable(state.storage, "items", retyped)).toThrow(/Table "items": column "size" changes type from integer to string/);
+      expect(() => prepareTable(state.storage, "items", retyped)).toThrow(
+        /Table "items": column "size" changes type from integer to string/,
+      );
       const row = state.storage.sql.exec(`SELECT name, size FROM items`).one();
       expect(row).toEqual({ name: "walnut table", size: 3 });
     });
@@ -79,7 +93,10 @@ describe("schema migrations", () => {
     await abortAllDurableObjects();
     const next = await call(`/api/db/${block}/tables/notes`, jsonInit("POST", { title: "c" }, SERVICE));
     expect(next.headers.get("X-Seq")).toBe("3");
-    const list = (await (await call(`/api/db/${block}/tables/notes`, { headers: SERVICE })).json()) as { items: { title: string }[]; seq: number };
+    const list = (await (await call(`/api/db/${block}/tables/notes`, { headers: SERVICE })).json()) as {
+      items: { title: string }[];
+      seq: number;
+    };
     expect(list.items.map((r) => r.title)).toEqual(["a", "b", "c"]);
     expect(list.seq).toBe(3);
     expect((await databaseFor(env, block).changesSince(0)).changes.map((c) => c.seq)).toEqual([1, 2, 3]);
@@ -108,7 +125,10 @@ describe("schema migrations onto existing data", () => {
       }
       expect(refused).toMatchObject({ status: 500, code: "SCHEMA_CHANGE_REFUSED" });
       expect((refused as Error & { detail: string }).detail).toMatch(/"people".*"email"/);
-      const columns = state.storage.sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info('people')`).toArray().map((c) => c.name);
+      const columns = state.storage.sql
+        .exec<{ name: string }>(`SELECT name FROM pragma_table_info('people')`)
+        .toArray()
+        .map((c) => c.name);
       expect(columns).not.toContain("nick");
     });
   });

@@ -13,17 +13,33 @@ async function rows(block: string, table = "notes"): Promise<Row[]> {
 describe("POST /api/db/:block/batch", () => {
   it("runs inserts, updates and deletes in order and answers their results", async () => {
     const block = "user:batch1";
-    const seed = (await (await call(`/api/db/${block}/tables/notes`, jsonInit("POST", [{ id: "x", title: "x" }, { id: "y", title: "y" }], SERVICE))).json()) as { items: Row[] };
+    const seed = (await (
+      await call(
+        `/api/db/${block}/tables/notes`,
+        jsonInit(
+          "POST",
+          [
+            { id: "x", title: "x" },
+            { id: "y", title: "y" },
+          ],
+          SERVICE,
+        ),
+      )
+    ).json()) as { items: Row[] };
     expect(seed.items).toHaveLength(2);
     const response = await call(
       `/api/db/${block}/batch`,
-      jsonInit("POST", {
-        ops: [
-          { op: "insert", table: "notes", data: { id: "z", title: "z" } },
-          { op: "update", table: "notes", id: "x", data: { priority: { $inc: 5 } }, ifMatch: 1 },
-          { op: "delete", table: "notes", id: "y" },
-        ],
-      }, SERVICE),
+      jsonInit(
+        "POST",
+        {
+          ops: [
+            { op: "insert", table: "notes", data: { id: "z", title: "z" } },
+            { op: "update", table: "notes", id: "x", data: { priority: { $inc: 5 } }, ifMatch: 1 },
+            { op: "delete", table: "notes", id: "y" },
+          ],
+        },
+        SERVICE,
+      ),
     );
     expect(response.status).toBe(200);
     expect(response.headers.get("X-Seq")).toBe("5");
@@ -38,15 +54,19 @@ describe("POST /api/db/:block/batch", () => {
     const ws = "workspace:batch5";
     const response = await call(
       `/api/db/${ws}/batch`,
-      jsonInit("POST", {
-        ops: [
-          { op: "insert", table: "tasks", data: { id: "a", title: "a" } },
-          { op: "insert", table: "tasks", data: { id: "b", title: "b" } },
-          { op: "update", table: "tasks", id: "a", data: { points: { $inc: 2 } } },
-          { op: "insert", table: "tasks", data: { id: "c", title: "c" } },
-          { op: "delete", table: "tasks", id: "b" },
-        ],
-      }, SERVICE),
+      jsonInit(
+        "POST",
+        {
+          ops: [
+            { op: "insert", table: "tasks", data: { id: "a", title: "a" } },
+            { op: "insert", table: "tasks", data: { id: "b", title: "b" } },
+            { op: "update", table: "tasks", id: "a", data: { points: { $inc: 2 } } },
+            { op: "insert", table: "tasks", data: { id: "c", title: "c" } },
+            { op: "delete", table: "tasks", id: "b" },
+          ],
+        },
+        SERVICE,
+      ),
     );
     expect(response.status).toBe(200);
     const { results } = (await response.json()) as { results: Row[] };
@@ -54,7 +74,13 @@ describe("POST /api/db/:block/batch", () => {
     expect(results[2]).toMatchObject({ points: 2, version: 2 });
     expect((await rows(ws, "tasks")).map((r) => r.id)).toEqual(["a", "c"]);
     const changes = await databaseFor(env, ws).changesSince(0);
-    expect(changes.changes.map((c) => `${c.seq}:${c.op}:${c.id}`)).toEqual(["1:insert:a", "2:insert:b", "3:update:a", "4:insert:c", "5:delete:b"]);
+    expect(changes.changes.map((c) => `${c.seq}:${c.op}:${c.id}`)).toEqual([
+      "1:insert:a",
+      "2:insert:b",
+      "3:update:a",
+      "4:insert:c",
+      "5:delete:b",
+    ]);
   });
 
   it("applies nothing when one op fails, naming the op", async () => {
@@ -62,7 +88,17 @@ describe("POST /api/db/:block/batch", () => {
     await call(`/api/db/${block}/tables/notes`, jsonInit("POST", { id: "keep", title: "keep" }, SERVICE));
     const response = await call(
       `/api/db/${block}/batch`,
-      jsonInit("POST", { ops: [{ op: "insert", table: "notes", data: { title: "new" } }, { op: "update", table: "notes", id: "keep", data: { title: "changed" } }, { op: "delete", table: "notes", id: "missing" }] }, SERVICE),
+      jsonInit(
+        "POST",
+        {
+          ops: [
+            { op: "insert", table: "notes", data: { title: "new" } },
+            { op: "update", table: "notes", id: "keep", data: { title: "changed" } },
+            { op: "delete", table: "notes", id: "missing" },
+          ],
+        },
+        SERVICE,
+      ),
     );
     expect(response.status).toBe(404);
     expect((await problem(response)).detail).toMatch(/^ops\[2\]:/);
@@ -79,7 +115,7 @@ describe("POST /api/db/:block/batch", () => {
     const tooMany = await call(`/api/db/${block}/batch`, jsonInit("POST", { ops: [...ops, ops[0]] }, SERVICE));
     expect(tooMany.status).toBe(413);
     expect(await problem(tooMany)).toMatchObject({ code: "TOO_MANY_ROWS" });
-    expect((await rows(block))).toHaveLength(1000);
+    expect(await rows(block)).toHaveLength(1000);
   });
 
   it("answers 400 for malformed ops and 404 for an undeclared table", async () => {
@@ -107,7 +143,10 @@ describe("Idempotency-Key", () => {
     const changed = await call(`/api/db/${block}/tables/notes`, jsonInit("POST", { title: "different" }, headers));
     expect(changed.status).toBe(422);
     expect(await problem(changed)).toMatchObject({ code: "IDEMPOTENCY_KEY_REUSED" });
-    const reused = await call(`/api/db/${block}/batch`, jsonInit("POST", { ops: [{ op: "insert", table: "notes", data: { title: "x" } }] }, headers));
+    const reused = await call(
+      `/api/db/${block}/batch`,
+      jsonInit("POST", { ops: [{ op: "insert", table: "notes", data: { title: "x" } }] }, headers),
+    );
     expect(reused.status).toBe(422);
     expect(await problem(reused)).toMatchObject({ code: "IDEMPOTENCY_KEY_REUSED" });
   });

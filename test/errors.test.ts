@@ -7,11 +7,21 @@ import { CloseCode, closeCodeError } from "../shared/protocol";
 describe("the error vocabulary", () => {
   it("renders one error as problem+json and as a socket error frame", async () => {
     const error = new HttpError(400, "INVALID_FILTER", '"filter" must be a string.', { ref: "s1" });
-    expect(JSON.parse(error.toFrame())).toEqual({ type: "error", code: "INVALID_FILTER", message: '"filter" must be a string.', ref: "s1" });
+    expect(JSON.parse(error.toFrame())).toEqual({
+      type: "error",
+      code: "INVALID_FILTER",
+      message: '"filter" must be a string.',
+      ref: "s1",
+    });
     const response = problemResponse(error.toProblem());
     expect(response.status).toBe(400);
     expect(response.headers.get("Content-Type")).toBe("application/problem+json");
-    expect(await response.json()).toMatchObject({ code: "INVALID_FILTER", status: 400, detail: '"filter" must be a string.', type: "https://actorbase.dev/problems/invalid-filter" });
+    expect(await response.json()).toMatchObject({
+      code: "INVALID_FILTER",
+      status: 400,
+      detail: '"filter" must be a string.',
+      type: "https://actorbase.dev/problems/invalid-filter",
+    });
     expect(JSON.parse(new HttpError(404, "TABLE_NOT_FOUND", "no").toFrame())).not.toHaveProperty("ref");
   });
 

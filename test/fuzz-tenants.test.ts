@@ -15,7 +15,11 @@ const now = () => Math.floor(Date.now() / 1000);
 
 /** Every way of showing up without the right to the victim's blocks, by name. */
 async function attackers(): Promise<Array<[string, Record<string, string>]>> {
-  const wrongSecret = await new SignJWT({ workspaces: ["wsvictim"] }).setProtectedHeader({ alg: "HS256" }).setSubject("victim").setExpirationTime(now() + 600).sign(new TextEncoder().encode("another-secret-0123456789abcdef012345"));
+  const wrongSecret = await new SignJWT({ workspaces: ["wsvictim"] })
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject("victim")
+    .setExpirationTime(now() + 600)
+    .sign(new TextEncoder().encode("another-secret-0123456789abcdef012345"));
   const b64 = (v: unknown) => btoa(JSON.stringify(v)).replace(/=+$/, "").replaceAll("+", "-").replaceAll("/", "_");
   const unsigned = `${b64({ alg: "none", typ: "JWT" })}.${b64({ sub: "victim", exp: now() + 600, workspaces: ["wsvictim"] })}.`;
   const valid = await token("victim", { workspaces: ["wsvictim"], role: "admin" });
@@ -24,8 +28,14 @@ async function attackers(): Promise<Array<[string, Record<string, string>]>> {
   return [
     ["anonymous", {}],
     ["another user", { Authorization: `Bearer ${await token("mallory", { workspaces: ["wsmallory"], role: "admin" })}` }],
-    ["a workspaces claim that is a string", { Authorization: `Bearer ${await token("mallory", { workspaces: "wsvictim", role: "admin" })}` }],
-    ["look-alike sub and workspace ids", { Authorization: `Bearer ${await token("Victim", { workspaces: ["WSVICTIM", "wsvictim ", "wsvictim\u0000"], role: "admin" })}` }],
+    [
+      "a workspaces claim that is a string",
+      { Authorization: `Bearer ${await token("mallory", { workspaces: "wsvictim", role: "admin" })}` },
+    ],
+    [
+      "look-alike sub and workspace ids",
+      { Authorization: `Bearer ${await token("Victim", { workspaces: ["WSVICTIM", "wsvictim ", "wsvictim\u0000"], role: "admin" })}` },
+    ],
     ["a sub that is a prefix of the victim's", { Authorization: `Bearer ${await token("vic", { workspaces: ["wsvic"] })}` }],
     ["the victim's expired token", { Authorization: `Bearer ${await token("victim", { workspaces: ["wsvictim"], role: "admin" }, -120)}` }],
     ["a token signed with another secret", { Authorization: `Bearer ${wrongSecret}` }],
@@ -75,7 +85,15 @@ describe("tenant isolation over REST", () => {
           const where = `${attacker} → ${operation} on ${block}: ${response.status} ${text.slice(0, 200)}`;
           // The public block is readable by anyone: reads succeed there, writes never.
           const isRead = (init.method ?? "GET") === "GET";
-          if (block === "public" && isRead && (attacker === "anonymous" || attacker === "another user" || attacker.startsWith("a workspaces") || attacker.startsWith("look-alike") || attacker.startsWith("a sub that"))) {
+          if (
+            block === "public" &&
+            isRead &&
+            (attacker === "anonymous" ||
+              attacker === "another user" ||
+              attacker.startsWith("a workspaces") ||
+              attacker.startsWith("look-alike") ||
+              attacker.startsWith("a sub that"))
+          ) {
             expect(response.status, where).toBe(200);
             continue;
           }
@@ -90,7 +108,9 @@ describe("tenant isolation over REST", () => {
 
 describe("tenant isolation of rate-limit keys", () => {
   const peekVictim = async () => {
-    const response = await call("/api/ratelimit/victim:k1?policy=actions", { headers: { Authorization: `Bearer ${await token("victim")}` } });
+    const response = await call("/api/ratelimit/victim:k1?policy=actions", {
+      headers: { Authorization: `Bearer ${await token("victim")}` },
+    });
     expect(response.status).toBe(200);
     return ((await response.json()) as { remaining: number }).remaining;
   };
@@ -108,7 +128,12 @@ describe("tenant isolation of rate-limit keys", () => {
       ["inline limits", "/api/ratelimit/mallory:k", jsonInit("POST", { limit: 1_000_000, periodMs: 1 }, mallory), 403],
       ["a private policy", "/api/ratelimit/mallory:k", jsonInit("POST", { policy: "api" }, mallory), 403],
       ["an inherited name as a policy", "/api/ratelimit/mallory:k", jsonInit("POST", { policy: "__proto__" }, mallory), 0],
-      ["a public policy mixed with inline limits", "/api/ratelimit/mallory:k", jsonInit("POST", { policies: [{ policy: "actions" }, { limit: 1, periodMs: 1 }] }, mallory), 0],
+      [
+        "a public policy mixed with inline limits",
+        "/api/ratelimit/mallory:k",
+        jsonInit("POST", { policies: [{ policy: "actions" }, { limit: 1, periodMs: 1 }] }, mallory),
+        0,
+      ],
       ["a dry run on the victim's key", "/api/ratelimit/victim:k1", jsonInit("POST", { policy: "actions", mode: "dry_run" }, mallory), 403],
       ["a peek at the victim's key", "/api/ratelimit/victim:k1?policy=actions", { headers: mallory }, 403],
       ["a reset of the victim's key", "/api/ratelimit/victim:k1", { method: "DELETE", headers: mallory }, 403],
@@ -130,7 +155,10 @@ describe("tenant isolation of rate-limit keys", () => {
     for (let i = 0; i < 12; i++) await call("/api/ratelimit/mallory:shared", jsonInit("POST", { policy: "actions" }, mallory));
     const denied = await call("/api/ratelimit/mallory:shared", jsonInit("POST", { policy: "actions" }, mallory));
     expect(((await denied.json()) as { allowed: boolean }).allowed).toBe(false);
-    const victim = await call("/api/ratelimit/victim:shared", jsonInit("POST", { policy: "actions" }, { Authorization: `Bearer ${await token("victim")}` }));
+    const victim = await call(
+      "/api/ratelimit/victim:shared",
+      jsonInit("POST", { policy: "actions" }, { Authorization: `Bearer ${await token("victim")}` }),
+    );
     expect(await victim.json()).toMatchObject({ allowed: true, remaining: 9 });
   });
 });

@@ -19,7 +19,11 @@ const REQUEST_TIMEOUT_MS = 10_000;
 /** Credentials none of which may change the victim data (no service key, no victim token). */
 async function attackerCredentials(): Promise<Array<Record<string, string>>> {
   const now = Math.floor(Date.now() / 1000);
-  const wrongSecret = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("victim").setExpirationTime(now + 600).sign(new TextEncoder().encode("not-the-secret-0123456789abcdef"));
+  const wrongSecret = await new SignJWT({})
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject("victim")
+    .setExpirationTime(now + 600)
+    .sign(new TextEncoder().encode("not-the-secret-0123456789abcdef"));
   const unsigned = `${btoa(JSON.stringify({ alg: "none", typ: "JWT" })).replace(/=+$/, "")}.${btoa(JSON.stringify({ sub: "victim", exp: now + 600 })).replace(/=+$/, "")}.`;
   return [
     {},
@@ -43,7 +47,11 @@ function build(input: FuzzRequest, credentials: Array<Record<string, string>>): 
     for (const [name, value] of Object.entries({ ...input.headers, ...credentials[input.credential] })) headers.set(name, value);
     if (input.contentType) headers.set("Content-Type", input.contentType);
     const withBody = input.body !== null && input.method !== "GET" && input.method !== "HEAD";
-    return new Request(`https://actorbase.test${input.path}${input.query ? `?${input.query}` : ""}`, { method: input.method, headers, ...(withBody ? { body: input.body } : {}) });
+    return new Request(`https://actorbase.test${input.path}${input.query ? `?${input.query}` : ""}`, {
+      method: input.method,
+      headers,
+      ...(withBody ? { body: input.body } : {}),
+    });
   } catch {
     return null;
   }
@@ -52,7 +60,10 @@ function build(input: FuzzRequest, credentials: Array<Record<string, string>>): 
 async function send(request: Request): Promise<Response> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms: ${request.method} ${request.url.slice(0, 300)}`)), REQUEST_TIMEOUT_MS);
+    timer = setTimeout(
+      () => reject(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms: ${request.method} ${request.url.slice(0, 300)}`)),
+      REQUEST_TIMEOUT_MS,
+    );
   });
   try {
     return await Promise.race([call(request.url.replace("https://actorbase.test", ""), request), timeout]);
@@ -118,7 +129,10 @@ describe("hostile HTTP requests", () => {
 /** The change-log position of each of the attacker's own blocks: a refused write must not move it. */
 async function ownSeqs(): Promise<Array<string | null>> {
   const out: Array<string | null> = [];
-  for (const [block, table] of [["user:mallory", "notes"], ["workspace:wsmallory", "tasks"]]) {
+  for (const [block, table] of [
+    ["user:mallory", "notes"],
+    ["workspace:wsmallory", "tasks"],
+  ]) {
     out.push((await call(`/api/db/${block}/tables/${table}?limit=1`, { headers: SERVICE })).headers.get("X-Seq"));
   }
   return out;
@@ -129,7 +143,10 @@ describe("hostile input on the caller's own blocks", () => {
     await seedVictims();
     const before = await victimSnapshot();
     const mallory = [{ Authorization: `Bearer ${await token("mallory", { workspaces: ["wsmallory"], role: "admin" })}` }];
-    for (const [block, table] of [["user:mallory", "notes"], ["workspace:wsmallory", "tasks"]]) {
+    for (const [block, table] of [
+      ["user:mallory", "notes"],
+      ["workspace:wsmallory", "tasks"],
+    ]) {
       await call(`/api/db/${block}/tables/${table}?onConflict=id`, jsonInit("POST", { id: "m-1", title: "mallory's own" }, SERVICE));
     }
     await fc.assert(
@@ -162,7 +179,11 @@ describe("requests the fuzzer found", () => {
 describe("deeply nested JSON bodies", () => {
   it("are refused with 400 JSON_TOO_DEEP before reaching an actor (the RPC used to overflow its stack: 500)", async () => {
     const deep = `${"[".repeat(5_000)}${"]".repeat(5_000)}`;
-    const response = await call("/api/db/user:victim/batch", { method: "POST", body: deep, headers: { "Content-Type": "application/json", Authorization: `Bearer ${await token("victim")}` } });
+    const response = await call("/api/db/user:victim/batch", {
+      method: "POST",
+      body: deep,
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${await token("victim")}` },
+    });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { code: string }).code).toBe("JSON_TOO_DEEP");
   });
@@ -170,7 +191,10 @@ describe("deeply nested JSON bodies", () => {
   it("are accepted up to 64 levels, brackets inside strings not counted", async () => {
     const headers = { Authorization: `Bearer ${await token("deep-ok")}` };
     const nested = JSON.parse(`${"[".repeat(62)}${"]".repeat(62)}`) as unknown[];
-    const response = await call("/api/db/user:deep-ok/tables/notes", jsonInit("POST", { title: "[[[[{{{{".repeat(20), tags: nested }, headers));
+    const response = await call(
+      "/api/db/user:deep-ok/tables/notes",
+      jsonInit("POST", { title: "[[[[{{{{".repeat(20), tags: nested }, headers),
+    );
     expect(response.status).toBe(201);
     expect(((await response.json()) as { tags: unknown }).tags).toEqual(nested);
   });

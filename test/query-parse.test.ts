@@ -51,7 +51,11 @@ describe("query grammar: parser", () => {
   });
 
   it("ANDs top-level conditions and keeps list parameters out of the filter", () => {
-    const query = parseListQuery("s=eq.x&n=gte.2&order=n.desc,s&limit=10&select=s,n&count=exact&search=hello", columns, { ...LIMITS, maxPageSize: 1000, defaultPageSize: 50 });
+    const query = parseListQuery("s=eq.x&n=gte.2&order=n.desc,s&limit=10&select=s,n&count=exact&search=hello", columns, {
+      ...LIMITS,
+      maxPageSize: 1000,
+      defaultPageSize: 50,
+    });
     expect(query).toEqual({
       filter: {
         kind: "group",

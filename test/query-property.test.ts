@@ -22,10 +22,16 @@ describe("query grammar: SQL and predicate", () => {
             const values = table.declared.map((c) => encodeValue(TABLE.columns[c] as never, (r as Record<string, unknown>)[c]));
             sql.exec(table.insertSql, `r${i}`, 0, 0, 1, ...values);
           });
-          const stored = sql.exec(`SELECT * FROM things ORDER BY id`).toArray().map((s) => table.decode(s));
+          const stored = sql
+            .exec(`SELECT * FROM things ORDER BY id`)
+            .toArray()
+            .map((s) => table.decode(s));
           for (const f of filters) {
             const compiled = filterToSql(f);
-            const bySql = sql.exec<{ id: string }>(`SELECT id FROM things WHERE ${compiled.sql} ORDER BY id`, ...compiled.params).toArray().map((x) => x.id);
+            const bySql = sql
+              .exec<{ id: string }>(`SELECT id FROM things WHERE ${compiled.sql} ORDER BY id`, ...compiled.params)
+              .toArray()
+              .map((x) => x.id);
             const predicate = filterToPredicate(f);
             const byPredicate = stored.filter(predicate).map((x) => x.id as string);
             expect(byPredicate, JSON.stringify(f)).toEqual(bySql);

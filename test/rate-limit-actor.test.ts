@@ -27,7 +27,12 @@ describe("RateLimiterDO under concurrency", () => {
     const body = { limit: 50, periodMs: 3_600_000, algorithm };
     const results = await Promise.all(Array.from({ length: 200 }, () => post(`conc-${algorithm}`, body)));
     expect(results.filter((r) => r.allowed)).toHaveLength(50);
-    expect(results.filter((r) => r.allowed).map((r) => r.remaining).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(
+      results
+        .filter((r) => r.allowed)
+        .map((r) => r.remaining)
+        .sort((a, b) => a - b),
+    ).toEqual(Array.from({ length: 50 }, (_, i) => i));
   });
 
   it.each(ALGORITHMS)("%s: 200 concurrent calls with costs 1 and 2 admit 49 or 50 units, never more", async (algorithm) => {
@@ -43,7 +48,12 @@ describe("RateLimiterDO under concurrency", () => {
   });
 
   it("200 concurrent calls on two policies admit exactly the tighter limit and debit the other the same", async () => {
-    const body = { policies: [{ limit: 50, periodMs: 3_600_000 }, { limit: 500, periodMs: 3_600_000, algorithm: "sliding_window" }] };
+    const body = {
+      policies: [
+        { limit: 50, periodMs: 3_600_000 },
+        { limit: 500, periodMs: 3_600_000, algorithm: "sliding_window" },
+      ],
+    };
     const results = await Promise.all(Array.from({ length: 200 }, () => post("conc-multi", body)));
     expect(results.filter((r) => r.allowed)).toHaveLength(50);
     const peek = await call("/api/ratelimit/conc-multi?limit=500&periodMs=3600000&algorithm=sliding_window", { headers: SERVICE });
@@ -60,30 +70,39 @@ describe("RateLimiterDO state", () => {
     expect(after).toMatchObject({ allowed: false, remaining: 3 });
   });
 
-  it.each(ALGORITHMS)("%s: with a reserve, commits a fraction of decisions and a restart costs at most a hundredth of capacity", async (algorithm) => {
-    const key = `reserve-${algorithm}`;
-    const body = { limit: 1_000, periodMs: 3_600_000, algorithm };
-    const rows = () => runInDurableObject(stub(`key:${key}`), (_instance, state) => state.storage.sql.exec<{ state: string }>("SELECT state FROM _limit_state").toArray().map((row) => row.state));
-    expect((await post(key, body)).remaining).toBe(999);
-    const first = await rows();
-    for (let i = 0; i < 5; i++) await post(key, body);
-    const exact = (await post(key, { ...body, cost: 0 })).remaining;
-    expect(exact).toBe(994);
-    const writesEveryChange = algorithm === "sliding_window" || algorithm === "token_bucket";
-    if (writesEveryChange) {
-      // No reserve (see reserve.ts): every admitted decision is written, so a restart is exact.
-      expect(await rows()).not.toEqual(first);
-    } else {
-      // Written once, ahead by the reserve (10 units): the next decisions commit nothing.
-      expect(await rows()).toEqual(first);
-    }
-    await abortAllDurableObjects();
-    const after = (await post(key, { ...body, cost: 0 })).remaining;
-    expect(after).toBeLessThanOrEqual(exact);
-    expect(after).toBeGreaterThanOrEqual(exact - 10);
-    // Both stored their first unit plus the reserve (11 used): fixed_window debited, gcra owed on reload.
-    expect(after).toBe({ gcra: 989, fixed_window: 989, token_bucket: 994, sliding_window: 994 }[algorithm]);
-  });
+  it.each(ALGORITHMS)(
+    "%s: with a reserve, commits a fraction of decisions and a restart costs at most a hundredth of capacity",
+    async (algorithm) => {
+      const key = `reserve-${algorithm}`;
+      const body = { limit: 1_000, periodMs: 3_600_000, algorithm };
+      const rows = () =>
+        runInDurableObject(stub(`key:${key}`), (_instance, state) =>
+          state.storage.sql
+            .exec<{ state: string }>("SELECT state FROM _limit_state")
+            .toArray()
+            .map((row) => row.state),
+        );
+      expect((await post(key, body)).remaining).toBe(999);
+      const first = await rows();
+      for (let i = 0; i < 5; i++) await post(key, body);
+      const exact = (await post(key, { ...body, cost: 0 })).remaining;
+      expect(exact).toBe(994);
+      const writesEveryChange = algorithm === "sliding_window" || algorithm === "token_bucket";
+      if (writesEveryChange) {
+        // No reserve (see reserve.ts): every admitted decision is written, so a restart is exact.
+        expect(await rows()).not.toEqual(first);
+      } else {
+        // Written once, ahead by the reserve (10 units): the next decisions commit nothing.
+        expect(await rows()).toEqual(first);
+      }
+      await abortAllDurableObjects();
+      const after = (await post(key, { ...body, cost: 0 })).remaining;
+      expect(after).toBeLessThanOrEqual(exact);
+      expect(after).toBeGreaterThanOrEqual(exact - 10);
+      // Both stored their first unit plus the reserve (11 used): fixed_window debited, gcra owed on reload.
+      expect(after).toBe({ gcra: 989, fixed_window: 989, token_bucket: 994, sliding_window: 994 }[algorithm]);
+    },
+  );
 
   it("keeps requestId answers across a restart", async () => {
     const body = { limit: 10, periodMs: 3_600_000, cost: 4, requestId: "restart-req" };
@@ -127,7 +146,11 @@ describe("RateLimiterDO state", () => {
         const { nextStates } = evaluate([policy], store.readStates([policy], now), now, cost, true);
         return store.write([{ policy, state: nextStates![0] }]);
       };
-      const rows = () => state.storage.sql.exec<{ idle_at: number }>("SELECT idle_at FROM _limit_state").toArray().map((row) => row.idle_at);
+      const rows = () =>
+        state.storage.sql
+          .exec<{ idle_at: number }>("SELECT idle_at FROM _limit_state")
+          .toArray()
+          .map((row) => row.idle_at);
       // Written at t0 owing 1 + 10 units: replenished at t0 + 660 ms if nothing more is spent.
       expect(admit(t0, 1)).toBe(t0 + 660);
       // At t0 + 600 ms, 5 units: the row still covers them (no write), and the exact state is replenished only at t0 + 900.
@@ -194,7 +217,13 @@ describe("RateLimiterDO state", () => {
   it("keeps the state of a key used within the last minute when its alarm finds it replenished, so the next decision writes nothing", async () => {
     const name = "key:alarm-busy";
     const body = { limit: 1_000, periodMs: 50 }; // replenished within 50 ms; a reserve of 10
-    const rows = () => runInDurableObject(stub(name), (_instance, state) => state.storage.sql.exec<{ state: string }>("SELECT state FROM _limit_state").toArray().map((row) => row.state));
+    const rows = () =>
+      runInDurableObject(stub(name), (_instance, state) =>
+        state.storage.sql
+          .exec<{ state: string }>("SELECT state FROM _limit_state")
+          .toArray()
+          .map((row) => row.state),
+      );
     await post("alarm-busy", body);
     const written = await rows();
     expect(written).toHaveLength(1);
@@ -217,7 +246,9 @@ describe("RateLimiterDO state", () => {
     await abortAllDurableObjects();
     expect(await runDurableObjectAlarm(stub(name))).toBe(true);
     await runInDurableObject(stub(name), async (instance, state) => {
-      const tables = state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '\\_%' ESCAPE '\\'").toArray();
+      const tables = state.storage.sql
+        .exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '\\_%' ESCAPE '\\'")
+        .toArray();
       expect(tables).toEqual([]);
       expect(await state.storage.getAlarm()).toBeNull();
       await instance.alarm(); // a second run (say, a retried alarm) finds nothing and stays harmless
@@ -233,7 +264,9 @@ describe("RateLimiterDO state", () => {
     await call("/api/ratelimit/no-writes?limit=2&periodMs=60000", { headers: SERVICE });
     await call("/api/ratelimit/no-writes", { method: "DELETE", headers: SERVICE });
     await runInDurableObject(stub(name), async (instance, state) => {
-      expect(state.storage.sql.exec("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name LIKE '\\_%' ESCAPE '\\'").one().n).toBe(0);
+      expect(
+        state.storage.sql.exec("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name LIKE '\\_%' ESCAPE '\\'").one().n,
+      ).toBe(0);
       expect(await state.storage.getAlarm()).toBeNull();
       await instance.alarm(); // an alarm on an empty key is harmless too
     });

@@ -24,7 +24,15 @@ interface Model {
 
 function policyOf(algorithm: RateLimitAlgorithm, limit: number, periodMs: number, burst: number, aligned = false): Policy {
   const windowed = algorithm === "sliding_window" || algorithm === "fixed_window";
-  return { name: "p", inline: true, algorithm, limit, periodMs, burst: windowed ? 0 : burst, aligned: algorithm === "fixed_window" && aligned };
+  return {
+    name: "p",
+    inline: true,
+    algorithm,
+    limit,
+    periodMs,
+    burst: windowed ? 0 : burst,
+    aligned: algorithm === "fixed_window" && aligned,
+  };
 }
 
 /** Continuous refill, in units of 1/limit ms: +limit per ms, a request costs cost × periodMs. */
@@ -114,7 +122,10 @@ const arbitraryCase = fc.record({
   periodMs: fc.integer({ min: 1, max: 40 }),
   burst: fc.integer({ min: 0, max: 5 }),
   aligned: fc.boolean(),
-  ops: fc.array(fc.record({ dt: fc.integer({ min: -30, max: 60 }), cost: fc.integer({ min: 1, max: 4 }) }), { minLength: 1, maxLength: 80 }),
+  ops: fc.array(fc.record({ dt: fc.integer({ min: -30, max: 60 }), cost: fc.integer({ min: 1, max: 4 }) }), {
+    minLength: 1,
+    maxLength: 80,
+  }),
 });
 
 /** Replays ops through `evaluate` (what the actor runs) and returns each decision with its time. */
@@ -155,7 +166,10 @@ describe.each(["gcra", "token_bucket", "sliding_window", "fixed_window"] as cons
       periodMs: fc.integer({ min: 1, max: 40 }),
       burst: fc.integer({ min: 0, max: 60 }),
       aligned: fc.boolean(),
-      ops: fc.array(fc.record({ dt: fc.integer({ min: 0, max: 30 }), cost: fc.integer({ min: 1, max: 60 }), restart: fc.boolean() }), { minLength: 1, maxLength: 60 }),
+      ops: fc.array(fc.record({ dt: fc.integer({ min: 0, max: 30 }), cost: fc.integer({ min: 1, max: 60 }), restart: fc.boolean() }), {
+        minLength: 1,
+        maxLength: 60,
+      }),
     });
     fc.assert(
       fc.property(reserveCase, ({ limit, periodMs, burst, aligned, ops }) => {
@@ -268,23 +282,32 @@ describe.each(["gcra", "token_bucket", "sliding_window", "fixed_window"] as cons
 });
 
 describe("algorithm promises over long histories", () => {
-  const history = fc.array(fc.record({ dt: fc.integer({ min: 0, max: 400 }), cost: fc.integer({ min: 1, max: 50 }) }), { minLength: 1, maxLength: 300 });
+  const history = fc.array(fc.record({ dt: fc.integer({ min: 0, max: 400 }), cost: fc.integer({ min: 1, max: 50 }) }), {
+    minLength: 1,
+    maxLength: 300,
+  });
 
   it("gcra admits at most capacity + ⌊t × limit / period⌋ in any interval of t ms", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 200 }), fc.integer({ min: 1, max: 5_000 }), fc.integer({ min: 0, max: 50 }), history, (limit, periodMs, burst, ops) => {
-        const policy = policyOf("gcra", limit, periodMs, burst);
-        const admitted: [number, number][] = [];
-        replay(policy, ops, (t, cost, allowed) => allowed && admitted.push([t, cost]));
-        for (let i = 0; i < admitted.length; i++) {
-          let sum = 0;
-          for (let j = i; j < admitted.length; j++) {
-            sum += admitted[j]![1];
-            const span = admitted[j]![0] - admitted[i]![0];
-            expect(sum).toBeLessThanOrEqual(capacity(policy) + Math.floor((span * limit) / periodMs));
+      fc.property(
+        fc.integer({ min: 1, max: 200 }),
+        fc.integer({ min: 1, max: 5_000 }),
+        fc.integer({ min: 0, max: 50 }),
+        history,
+        (limit, periodMs, burst, ops) => {
+          const policy = policyOf("gcra", limit, periodMs, burst);
+          const admitted: [number, number][] = [];
+          replay(policy, ops, (t, cost, allowed) => allowed && admitted.push([t, cost]));
+          for (let i = 0; i < admitted.length; i++) {
+            let sum = 0;
+            for (let j = i; j < admitted.length; j++) {
+              sum += admitted[j]![1];
+              const span = admitted[j]![0] - admitted[i]![0];
+              expect(sum).toBeLessThanOrEqual(capacity(policy) + Math.floor((span * limit) / periodMs));
+            }
           }
-        }
-      }),
+        },
+      ),
       { numRuns: 100 },
     );
   });
@@ -295,10 +318,14 @@ describe("algorithm promises over long histories", () => {
         const policy = policyOf("sliding_window", limit, periodMs, 0);
         const admitted: [number, number][] = [];
         let log = 0;
-        replay(policy, ops.map((op) => ({ ...op, cost: op.cost * 20 })), (t, cost, allowed, state) => {
-          if (allowed) admitted.push([t, cost]);
-          log = Math.max(log, (state as { log: unknown[] } | null)?.log.length ?? 0);
-        });
+        replay(
+          policy,
+          ops.map((op) => ({ ...op, cost: op.cost * 20 })),
+          (t, cost, allowed, state) => {
+            if (allowed) admitted.push([t, cost]);
+            log = Math.max(log, (state as { log: unknown[] } | null)?.log.length ?? 0);
+          },
+        );
         for (const [t] of admitted) {
           const inWindow = admitted.filter(([at]) => at > t - periodMs && at <= t).reduce((sum, [, c]) => sum + c, 0);
           expect(inWindow).toBeLessThanOrEqual(limit);
@@ -373,7 +400,12 @@ describe("writing ahead", () => {
     // 12 units at once: the first is written owing 10 more, the 12th outgrows it.
     expect(admitEach(policy, Array(12).fill(START)).writes).toBe(2);
     // 11 units a millisecond apart: each drains before the next, so the first write covers them all.
-    expect(admitEach(policy, Array.from({ length: 11 }, (_, i) => START + i)).writes).toBe(1);
+    expect(
+      admitEach(
+        policy,
+        Array.from({ length: 11 }, (_, i) => START + i),
+      ).writes,
+    ).toBe(1);
   });
 
   it("costs a restarted key at most its reserve, once, however long after the write it restarts", () => {
@@ -406,7 +438,10 @@ describe("writing ahead", () => {
       // Short periods refill a lot per re-lived millisecond; long ones make d ms of refill a fraction of capacity.
       periodMs: fc.oneof(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 100, max: 5_000 })),
       burst: fc.integer({ min: 0, max: 60 }),
-      ops: fc.array(fc.record({ dt: fc.integer({ min: -30, max: 30 }), cost: fc.integer({ min: 1, max: 60 }), restart: fc.boolean() }), { minLength: 20, maxLength: 80 }),
+      ops: fc.array(fc.record({ dt: fc.integer({ min: -30, max: 30 }), cost: fc.integer({ min: 1, max: 60 }), restart: fc.boolean() }), {
+        minLength: 20,
+        maxLength: 80,
+      }),
     });
     fc.assert(
       fc.property(backwardsCase, ({ limit, periodMs, burst, ops }) => {
@@ -437,7 +472,12 @@ describe("writing ahead", () => {
             memory = nextStates[0];
             stored = stateToWrite(policy, stored, memory) ?? stored;
           }
-          if (decision.allowed) exact = ALGORITHMS.gcra.debit(policy, ALGORITHMS.gcra.refresh(policy, exact ?? ALGORITHMS.gcra.fresh(policy, latest), latest), c);
+          if (decision.allowed)
+            exact = ALGORITHMS.gcra.debit(
+              policy,
+              ALGORITHMS.gcra.refresh(policy, exact ?? ALGORITHMS.gcra.fresh(policy, latest), latest),
+              c,
+            );
           // The documented bound (docs/rate-limiting.md, "Writing ahead"): d ms of refill per restart, in whole units.
           expect(left(memory, latest)).toBeLessThanOrEqual(left(exact, latest) + Math.ceil((relivedMs * limit) / periodMs));
         }
@@ -476,10 +516,27 @@ describe("writing ahead", () => {
 
 describe("policy ids", () => {
   it("gives back the policy an id was made from, and null for strings no policy makes", () => {
-    const named: Policy = { name: "api|v2:x", inline: false, algorithm: "fixed_window", limit: 10, periodMs: 60_000, burst: 0, aligned: true };
+    const named: Policy = {
+      name: "api|v2:x",
+      inline: false,
+      algorithm: "fixed_window",
+      limit: 10,
+      periodMs: 60_000,
+      burst: 0,
+      aligned: true,
+    };
     const inline: Policy = { name: "inline", inline: true, algorithm: "gcra", limit: 1_000_000_000, periodMs: 1, burst: 5, aligned: false };
     for (const policy of [named, inline]) expect(policyFromId(policyId(policy))).toEqual(policy);
-    for (const id of ["", "inline", "inline|gcra:1:1:0", "inline|gcra:1:1:0:rolling:x", "other|gcra:1:1:0:rolling", "inline|leaky:1:1:0:rolling", "inline|gcra:1e3:1:0:rolling", "inline|gcra:1:1:0:sometimes"]) {
+    for (const id of [
+      "",
+      "inline",
+      "inline|gcra:1:1:0",
+      "inline|gcra:1:1:0:rolling:x",
+      "other|gcra:1:1:0:rolling",
+      "inline|leaky:1:1:0:rolling",
+      "inline|gcra:1e3:1:0:rolling",
+      "inline|gcra:1:1:0:sometimes",
+    ]) {
       expect(policyFromId(id)).toBeNull();
     }
   });

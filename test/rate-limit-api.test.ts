@@ -82,7 +82,10 @@ describe("POST /api/ratelimit/:key", () => {
   });
 
   it("applies several policies all or nothing: a denial debits none of them", async () => {
-    const policies = [{ limit: 2, periodMs: 60_000, algorithm: "fixed_window" }, { limit: 10, periodMs: 60_000 }];
+    const policies = [
+      { limit: 2, periodMs: 60_000, algorithm: "fixed_window" },
+      { limit: 10, periodMs: 60_000 },
+    ];
     await decide("api-multi", { policies });
     await decide("api-multi", { policies });
     const denied = await decide("api-multi", { policies });
@@ -174,8 +177,12 @@ describe("POST /api/ratelimit/:key", () => {
   });
 
   it("refuses malformed JSON, other content types and bad keys", async () => {
-    expect((await call("/api/ratelimit/k", { method: "POST", body: "{", headers: { ...SERVICE, "Content-Type": "application/json" } })).status).toBe(400);
-    expect((await call("/api/ratelimit/k", { method: "POST", body: "x", headers: { ...SERVICE, "Content-Type": "text/plain" } })).status).toBe(415);
+    expect(
+      (await call("/api/ratelimit/k", { method: "POST", body: "{", headers: { ...SERVICE, "Content-Type": "application/json" } })).status,
+    ).toBe(400);
+    expect(
+      (await call("/api/ratelimit/k", { method: "POST", body: "x", headers: { ...SERVICE, "Content-Type": "text/plain" } })).status,
+    ).toBe(415);
     expect((await call(`/api/ratelimit/${"k".repeat(300)}`, jsonInit("POST", { policy: "actions" }, SERVICE))).status).toBe(400);
     expect((await call("/api/ratelimit/%E0%A4%A", jsonInit("POST", { policy: "actions" }, SERVICE))).status).toBe(400);
   });
@@ -194,7 +201,11 @@ describe("GET and DELETE /api/ratelimit/:key", () => {
     await decide("api-get", { policy: "actions", cost: 4 });
     expect(await peek("api-get", "policy=actions")).toMatchObject({ allowed: true, limit: 10, remaining: 6 });
     expect(await peek("api-get", "policy=actions")).toMatchObject({ remaining: 6 });
-    expect(await peek("api-get", "limit=3&periodMs=1000&algorithm=sliding_window")).toMatchObject({ allowed: true, remaining: 3, resetAfterMs: 0 });
+    expect(await peek("api-get", "limit=3&periodMs=1000&algorithm=sliding_window")).toMatchObject({
+      allowed: true,
+      remaining: 3,
+      resetAfterMs: 0,
+    });
   });
 
   it("GET needs a policy, and rejects unknown parameters", async () => {

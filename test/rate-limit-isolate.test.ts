@@ -4,7 +4,15 @@ import type { Policy } from "../shared/rate-limit/policy";
 import { IsolateLimiter, LEASE_WAIT_MS, type LeaseFetcher, MAX_WAITS, leaseTtl, maxLease } from "../workers/middleware/rate-limit-isolate";
 import { HeldUnits, LEASE_LOST_MS, LeaseCalls } from "../workers/middleware/rate-limit-slot";
 
-const policy = (limit: number, periodMs = 60_000): Policy => ({ name: "api", inline: false, algorithm: "gcra", limit, periodMs, burst: 0, aligned: false });
+const policy = (limit: number, periodMs = 60_000): Policy => ({
+  name: "api",
+  inline: false,
+  algorithm: "gcra",
+  limit,
+  periodMs,
+  burst: 0,
+  aligned: false,
+});
 
 /** A fake actor: a counter of units left (refilled by hand), refusing with a 5 s wait when empty. */
 function fakeActor(units: number) {
@@ -141,7 +149,10 @@ describe("the isolate tier's blocks", () => {
     for (let i = 0; i < 3; i++) await limiter.admit("sub:idle-later", policy(100_000), busy.fetch, null); // leases 1, 2, top-up 4
     now = 1_500; // the idle caller's units have expired; the other is still blocked
     await limiter.admit("sub:third", policy(100_000), busy.fetch, null);
-    expect(await limiter.admit("sub:blocked-first", policy(100_000), blocked.fetch, null)).toMatchObject({ allowed: false, calledActor: false });
+    expect(await limiter.admit("sub:blocked-first", policy(100_000), blocked.fetch, null)).toMatchObject({
+      allowed: false,
+      calledActor: false,
+    });
     busy.calls.length = 0;
     await limiter.admit("sub:idle-later", policy(100_000), busy.fetch, null);
     expect(busy.calls).toEqual([1]); // forgotten: a fresh lease of 1, not its halved lease of 2

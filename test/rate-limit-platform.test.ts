@@ -8,7 +8,15 @@ import { SERVICE, as, problem, token } from "./helpers/http";
 import { parseSfList } from "./helpers/rate-limit-headers";
 import { fetchWorker } from "./helpers/worker-fetch";
 
-const policy = (limit: number, periodMs = 60_000): Policy => ({ name: "api", inline: false, algorithm: "gcra", limit, periodMs, burst: 0, aligned: false });
+const policy = (limit: number, periodMs = 60_000): Policy => ({
+  name: "api",
+  inline: false,
+  algorithm: "gcra",
+  limit,
+  periodMs,
+  burst: 0,
+  aligned: false,
+});
 
 /** A fake actor with an injected clock: a plain counter of units left, refilled by hand. */
 function fakeActor(units: number) {
@@ -216,30 +224,33 @@ describe("IsolateLimiter (the in-isolate tier)", () => {
     expect(await admit()).toMatchObject({ allowed: true, calledActor: true });
   });
 
-  it.each([60_000, 500])("asks for one unit, not another full lease, when it gives up waiting on a slow top-up (period %i ms)", async (periodMs) => {
-    // The real clock: at 500 ms a lease lives 50 ms, less than a waiter waits, and the top-up must still count as under way.
-    const limiter = new IsolateLimiter();
-    const actor = fakeActor(1_000);
-    for (let i = 0; i < 3; i++) await limiter.admit("sub:slowtop", policy(100_000, periodMs), actor.fetch, null); // leases 1, 2, top-up 4
-    let release: () => void = () => {};
-    const slow: LeaseFetcher = async (want) => {
-      if (want > 1) {
-        await new Promise<void>((resolve) => {
-          release = resolve;
-        });
-      }
-      return actor.fetch(want);
-    };
-    const admit = () => limiter.admit("sub:slowtop", policy(100_000, periodMs), slow, null);
-    for (let i = 0; i < 2; i++) await admit(); // 2 of the 4 left
-    const topping = admit(); // leaves 1: tops up 8, which hangs
-    await admit(); // the last unit
-    expect(await admit()).toMatchObject({ allowed: true, calledActor: true }); // waited twice, then asked for itself
-    expect(actor.calls).toEqual([1, 2, 4, 1]);
-    release();
-    await topping;
-    expect(actor.calls).toEqual([1, 2, 4, 1, 8]);
-  });
+  it.each([60_000, 500])(
+    "asks for one unit, not another full lease, when it gives up waiting on a slow top-up (period %i ms)",
+    async (periodMs) => {
+      // The real clock: at 500 ms a lease lives 50 ms, less than a waiter waits, and the top-up must still count as under way.
+      const limiter = new IsolateLimiter();
+      const actor = fakeActor(1_000);
+      for (let i = 0; i < 3; i++) await limiter.admit("sub:slowtop", policy(100_000, periodMs), actor.fetch, null); // leases 1, 2, top-up 4
+      let release: () => void = () => {};
+      const slow: LeaseFetcher = async (want) => {
+        if (want > 1) {
+          await new Promise<void>((resolve) => {
+            release = resolve;
+          });
+        }
+        return actor.fetch(want);
+      };
+      const admit = () => limiter.admit("sub:slowtop", policy(100_000, periodMs), slow, null);
+      for (let i = 0; i < 2; i++) await admit(); // 2 of the 4 left
+      const topping = admit(); // leaves 1: tops up 8, which hangs
+      await admit(); // the last unit
+      expect(await admit()).toMatchObject({ allowed: true, calledActor: true }); // waited twice, then asked for itself
+      expect(actor.calls).toEqual([1, 2, 4, 1]);
+      release();
+      await topping;
+      expect(actor.calls).toEqual([1, 2, 4, 1, 8]);
+    },
+  );
 
   it("never lets a refill that lands late extend the life of units already held", async () => {
     let now = 0;
@@ -303,7 +314,9 @@ describe("leases against the real RateLimiterDO", () => {
     const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(name));
     const fetch: LeaseFetcher = async (want) => unwrap(await stub.lease(p, want));
     const limiters = Array.from({ length: isolates }, () => new IsolateLimiter());
-    const admissions = await Promise.all(Array.from({ length: requests }, (_, i) => limiters[i % isolates]!.admit("sub:crowd", p, fetch, null)));
+    const admissions = await Promise.all(
+      Array.from({ length: requests }, (_, i) => limiters[i % isolates]!.admit("sub:crowd", p, fetch, null)),
+    );
     return admissions.filter((a) => a.allowed).length;
   }
 
@@ -374,7 +387,8 @@ describe("the platform limiter on /api/*", () => {
       expect(response.status).toBe(200);
       expect(response.headers.get("RateLimit")).toBeNull();
     }
-    for (let i = 0; i < 20; i++) expect((await fetchWorker("/api/health", { headers: { "X-Service-Key": SERVICE.Authorization.slice(7) } }, tiny)).status).toBe(200);
+    for (let i = 0; i < 20; i++)
+      expect((await fetchWorker("/api/health", { headers: { "X-Service-Key": SERVICE.Authorization.slice(7) } }, tiny)).status).toBe(200);
   });
 
   it("uses the config's policy by default and can be turned off", async () => {
@@ -385,7 +399,11 @@ describe("the platform limiter on /api/*", () => {
   });
 
   it("keeps the rate-limit API's own headers on its responses", async () => {
-    const response = await fetchWorker("/api/ratelimit/hank:x", { method: "POST", body: JSON.stringify({ policy: "actions" }), headers: { ...(await as("hank")), "Content-Type": "application/json" } });
+    const response = await fetchWorker("/api/ratelimit/hank:x", {
+      method: "POST",
+      body: JSON.stringify({ policy: "actions" }),
+      headers: { ...(await as("hank")), "Content-Type": "application/json" },
+    });
     expect(parseSfList(response.headers.get("RateLimit-Policy")!)[0]!.value).toBe("actions");
   });
 

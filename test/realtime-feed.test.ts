@@ -25,16 +25,41 @@ function fakeConnection(id: string, caller: Caller): FakeConnection {
   const sent: string[] = [];
   const ws = { send: (frame: string) => sent.push(frame) } as unknown as WebSocket;
   return {
-    ws, id, caller, authDeadline: 0, subscriptions: new Map(), channels: new Set(), queue: Promise.resolve(), tokens: 0, refilledAt: 0, closed: false,
+    ws,
+    id,
+    caller,
+    authDeadline: 0,
+    subscriptions: new Map(),
+    channels: new Set(),
+    queue: Promise.resolve(),
+    tokens: 0,
+    refilledAt: 0,
+    closed: false,
     frames: () => sent.map((f) => JSON.parse(f) as Record<string, unknown>),
   };
 }
 
 function liveSubscription(conn: Connection, filter = "", batch = false): Subscription {
-  return { conn, id: "s", table: "notes", filter, predicate: compileFilter(block, "notes", filter), batch, cursor: 0, live: true, ended: false };
+  return {
+    conn,
+    id: "s",
+    table: "notes",
+    filter,
+    predicate: compileFilter(block, "notes", filter),
+    batch,
+    cursor: 0,
+    live: true,
+    ended: false,
+  };
 }
 
-const change = (seq: number, title = `t${seq}`): Change => ({ seq, table: "notes", op: "insert", id: `r${seq}`, row: { id: `r${seq}`, title } });
+const change = (seq: number, title = `t${seq}`): Change => ({
+  seq,
+  table: "notes",
+  op: "insert",
+  id: `r${seq}`,
+  row: { id: `r${seq}`, title },
+});
 
 /** A change log in memory with a configurable oldest seq, counting reads. */
 function logOf(changes: Change[], oldestSeq = 1) {
@@ -58,12 +83,21 @@ function logOf(changes: Change[], oldestSeq = 1) {
 async function withFeed(name: string, source: ChangeSource, body: (feed: ChangeFeed) => Promise<void>): Promise<void> {
   const stub = env.REALTIME.get(env.REALTIME.idFromName(name));
   await runInDurableObject(stub, async (_instance, state) => {
-    const feed = new ChangeFeed(new RealtimeStore(state.storage), () => source, () => block, () => DEFAULT_REALTIME_LIMITS);
+    const feed = new ChangeFeed(
+      new RealtimeStore(state.storage),
+      () => source,
+      () => block,
+      () => DEFAULT_REALTIME_LIMITS,
+    );
     await body(feed);
   });
 }
 
-const seqs = (conn: FakeConnection) => conn.frames().filter((f) => f.type === "change").map((f) => f.seq);
+const seqs = (conn: FakeConnection) =>
+  conn
+    .frames()
+    .filter((f) => f.type === "change")
+    .map((f) => f.seq);
 
 describe("ChangeFeed", () => {
   it("delivers a hand-off that arrives ahead of an earlier one after backfilling the gap, and drops the late duplicate", async () => {
@@ -121,7 +155,11 @@ describe("ChangeFeed", () => {
       const conn = fakeConnection("c", service);
       feed.add(liveSubscription(conn));
       await feed.catchUp();
-      expect(conn.frames().map((f) => [f.type, f.seq ?? f.reason])).toEqual([["reset", "history_truncated"], ["change", 5], ["change", 6]]);
+      expect(conn.frames().map((f) => [f.type, f.seq ?? f.reason])).toEqual([
+        ["reset", "history_truncated"],
+        ["change", 5],
+        ["change", 6],
+      ]);
     });
   });
 });
@@ -143,7 +181,8 @@ function assignedReadCheck(blockName: string) {
 }
 
 describe("batch subscriptions", () => {
-  const entriesOf = (frames: Array<Record<string, unknown>>) => frames.filter((f) => f.type === "changes").map((f) => f.changes as Array<Record<string, unknown>>);
+  const entriesOf = (frames: Array<Record<string, unknown>>) =>
+    frames.filter((f) => f.type === "changes").map((f) => f.changes as Array<Record<string, unknown>>);
 
   it("get one changes frame per hand-off carrying, in seq order, exactly what change frames carry", async () => {
     const log = logOf([change(1), change(2), change(3), change(4)]);
@@ -190,10 +229,21 @@ describe("batch subscriptions", () => {
     const fresh = fakeConnection("fresh", service);
     const ahead = fakeConnection("ahead", service);
     const subs = [liveSubscription(fresh, "", true), { ...liveSubscription(ahead, "", true), cursor: 3 }];
-    const delivery = new RunDelivery([1, 2, 3, 4, 5].map((seq) => new ChangeFanOut(change(seq), () => true)), 64 * 1024);
+    const delivery = new RunDelivery(
+      [1, 2, 3, 4, 5].map((seq) => new ChangeFanOut(change(seq), () => true)),
+      64 * 1024,
+    );
     for (const sub of subs) delivery.deliver(sub);
-    expect(entriesOf(fresh.frames()).flat().map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
-    expect(entriesOf(ahead.frames()).flat().map((e) => e.seq)).toEqual([4, 5]);
+    expect(
+      entriesOf(fresh.frames())
+        .flat()
+        .map((e) => e.seq),
+    ).toEqual([1, 2, 3, 4, 5]);
+    expect(
+      entriesOf(ahead.frames())
+        .flat()
+        .map((e) => e.seq),
+    ).toEqual([4, 5]);
     expect(subs.map((sub) => sub.cursor)).toEqual([5, 5]);
   });
 
@@ -206,18 +256,49 @@ describe("batch subscriptions", () => {
       (conn as { ws: WebSocket }).ws = { send: (frame: string) => sent.push(`${i} ${frame}`) } as unknown as WebSocket;
       return conn;
     });
-    const subs = conns.map((conn): Subscription => ({ conn, id: "s", table: "tasks", filter: "", predicate: () => true, batch: true, cursor: 0, live: true, ended: false }));
+    const subs = conns.map(
+      (conn): Subscription => ({
+        conn,
+        id: "s",
+        table: "tasks",
+        filter: "",
+        predicate: () => true,
+        batch: true,
+        cursor: 0,
+        live: true,
+        ended: false,
+      }),
+    );
     const rows = [
       { seq: 1, table: "tasks", op: "insert" as const, id: "1", row: { id: "1", title: "a", assignee: "dana" } },
       { seq: 2, table: "tasks", op: "insert" as const, id: "2", row: { id: "2", title: "b", assignee: "erin" } },
-      { seq: 3, table: "tasks", op: "update" as const, id: "1", row: { id: "1", title: "a", assignee: "erin" }, old: { id: "1", title: "a", assignee: "dana" } },
+      {
+        seq: 3,
+        table: "tasks",
+        op: "update" as const,
+        id: "1",
+        row: { id: "1", title: "a", assignee: "erin" },
+        old: { id: "1", title: "a", assignee: "dana" },
+      },
     ];
-    const delivery = new RunDelivery(rows.map((c) => new ChangeFanOut(c, canRead)), 64 * 1024);
+    const delivery = new RunDelivery(
+      rows.map((c) => new ChangeFanOut(c, canRead)),
+      64 * 1024,
+    );
     for (const sub of subs) delivery.deliver(sub);
-    const byConn = (i: number) => sent.filter((line) => line.startsWith(`${i} `)).map((line) => JSON.parse(line.slice(2)) as { changes: Array<{ seq: number; op: string }> });
-    expect(byConn(0).flatMap((f) => f.changes.map((e) => [e.seq, e.op]))).toEqual([[1, "insert"], [3, "delete"]]);
+    const byConn = (i: number) =>
+      sent
+        .filter((line) => line.startsWith(`${i} `))
+        .map((line) => JSON.parse(line.slice(2)) as { changes: Array<{ seq: number; op: string }> });
+    expect(byConn(0).flatMap((f) => f.changes.map((e) => [e.seq, e.op]))).toEqual([
+      [1, "insert"],
+      [3, "delete"],
+    ]);
     expect(byConn(1)).toEqual(byConn(0));
-    expect(byConn(2).flatMap((f) => f.changes.map((e) => [e.seq, e.op]))).toEqual([[2, "insert"], [3, "insert"]]);
+    expect(byConn(2).flatMap((f) => f.changes.map((e) => [e.seq, e.op]))).toEqual([
+      [2, "insert"],
+      [3, "insert"],
+    ]);
     expect(delivery.frames).toBe(3);
   });
 });
@@ -226,7 +307,17 @@ describe("ChangeFanOut with read rules that filter rows", () => {
   const dana: Caller = { kind: "user", sub: "dana", claims: {}, expiresAt: Date.now() + 60_000 };
   const canRead = assignedReadCheck("team:t1");
   const conn = fakeConnection("d", dana);
-  const sub: Subscription = { conn, id: "s", table: "tasks", filter: "", predicate: () => true, batch: false, cursor: 0, live: true, ended: false };
+  const sub: Subscription = {
+    conn,
+    id: "s",
+    table: "tasks",
+    filter: "",
+    predicate: () => true,
+    batch: false,
+    cursor: 0,
+    live: true,
+    ended: false,
+  };
   const frame = (c: Change) => {
     const text = new ChangeFanOut(c, canRead).frameFor(sub);
     return text === null ? null : (JSON.parse(text) as Record<string, unknown>);

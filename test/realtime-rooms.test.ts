@@ -17,7 +17,13 @@ describe("RealtimeDO broadcast", () => {
     const elsewhere = await join("workspace:bc2", "ann");
     a.send({ type: "broadcast", channel: "cursors", event: "move", payload: { x: 1, y: 2 } });
     for (const other of [b, c]) {
-      expect(await other.next("broadcast")).toEqual({ type: "broadcast", channel: "cursors", event: "move", payload: { x: 1, y: 2 }, from: a.id });
+      expect(await other.next("broadcast")).toEqual({
+        type: "broadcast",
+        channel: "cursors",
+        event: "move",
+        payload: { x: 1, y: 2 },
+        from: a.id,
+      });
     }
     await settle();
     expect(a.messages.filter((m) => m.type === "broadcast")).toEqual([]);
@@ -40,7 +46,11 @@ describe("RealtimeDO presence", () => {
     a.send({ type: "presence", channel: "room", state: { name: "Ann" } });
     expect(await a.next("presence.state")).toEqual({ type: "presence.state", channel: "room", members: { [a.id]: { name: "Ann" } } });
     b.send({ type: "presence", channel: "room", state: { name: "Ben" } });
-    expect(await b.next("presence.state")).toEqual({ type: "presence.state", channel: "room", members: { [a.id]: { name: "Ann" }, [b.id]: { name: "Ben" } } });
+    expect(await b.next("presence.state")).toEqual({
+      type: "presence.state",
+      channel: "room",
+      members: { [a.id]: { name: "Ann" }, [b.id]: { name: "Ben" } },
+    });
     expect(await a.next("presence")).toEqual({ type: "presence", channel: "room", joins: { [b.id]: { name: "Ben" } }, leaves: [] });
   });
 
@@ -98,11 +108,18 @@ describe("RealtimeDO hibernation", () => {
     const stub = env.REALTIME.get(env.REALTIME.idFromName("workspace:hb1"));
     // What a woken actor has: the sockets and their attachments, the presence rows.
     const seen = await runInDurableObject(stub, (_instance: RealtimeDO, state) => {
-      const attachments = state.getWebSockets().map((ws) => ws.deserializeAttachment() as { v: number; id: string; caller: { sub: string } });
+      const attachments = state
+        .getWebSockets()
+        .map((ws) => ws.deserializeAttachment() as { v: number; id: string; caller: { sub: string } });
       const presence = state.storage.sql.exec("SELECT channel, conn, state FROM _presence").toArray();
       return { attachments, presence };
     });
-    expect(seen.attachments.map((a) => [a.v, a.id, a.caller.sub]).sort()).toEqual([[1, a.id, "ann"], [1, b.id, "ben"]].sort());
+    expect(seen.attachments.map((a) => [a.v, a.id, a.caller.sub]).sort()).toEqual(
+      [
+        [1, a.id, "ann"],
+        [1, b.id, "ben"],
+      ].sort(),
+    );
     expect(seen.presence).toEqual([{ channel: "room", conn: a.id, state: '{"at":1}' }]);
     // The runtime answers ping without the actor.
     a.send({ type: "ping" });
@@ -123,7 +140,13 @@ describe("RealtimeDO hibernation", () => {
     await runInDurableObject(stub, async (_instance: RealtimeDO, state) => {
       // What waking from hibernation does: a new instance, nothing in memory but attachments and SQLite.
       const woken = new RealtimeDO(state, env);
-      const task = (seq: number, points: number) => ({ seq, table: "tasks", op: "insert" as const, id: `t${seq}`, row: { id: `t${seq}`, title: "x", points } });
+      const task = (seq: number, points: number) => ({
+        seq,
+        table: "tasks",
+        op: "insert" as const,
+        id: `t${seq}`,
+        row: { id: `t${seq}`, title: "x", points },
+      });
       await woken.publish([task(1, 1), task(2, 5)]);
       const [bSocket] = state.getWebSockets(b.id);
       await woken.webSocketMessage(bSocket as WebSocket, JSON.stringify({ type: "presence", channel: "room", state: "ben" }));

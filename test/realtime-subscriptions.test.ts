@@ -53,7 +53,11 @@ describe("RealtimeDO subscriptions", () => {
     await update(block, row.id, { title: "b" });
     await remove(block, row.id);
     const events = await changes(socket, 3);
-    expect(summary(events)).toEqual([[1, "insert", "a"], [2, "update", "b"], [3, "delete", "b"]]);
+    expect(summary(events)).toEqual([
+      [1, "insert", "a"],
+      [2, "update", "b"],
+      [3, "delete", "b"],
+    ]);
     expect(events[1]).toMatchObject({ type: "change", sub: "s1", table: "notes", old: { title: "a" } });
     expect(events[2]?.old).toBeUndefined();
   });
@@ -109,7 +113,11 @@ describe("RealtimeDO subscriptions", () => {
     socket.send({ type: "subscribe", id: "s", table: "notes", since: 1 });
     expect(await socket.next("subscribed")).toMatchObject({ id: "s", seq: 1 });
     await insert(block, { title: "d" });
-    expect(summary(await changes(socket, 3))).toEqual([[2, "insert", "b"], [3, "insert", "c"], [4, "insert", "d"]]);
+    expect(summary(await changes(socket, 3))).toEqual([
+      [2, "insert", "b"],
+      [3, "insert", "c"],
+      [4, "insert", "d"],
+    ]);
     await settle();
     expect(socket.messages.filter((m) => m.type === "change")).toHaveLength(3);
   });
@@ -157,7 +165,10 @@ describe("RealtimeDO subscriptions", () => {
     second.send({ type: "subscribe", id: "s", table: "notes", since: seen?.seq });
     await second.next("subscribed");
     await insert(block, { title: "after" });
-    expect(summary(await changes(second, 2))).toEqual([[2, "insert", "in flight"], [3, "insert", "after"]]);
+    expect(summary(await changes(second, 2))).toEqual([
+      [2, "insert", "in flight"],
+      [3, "insert", "after"],
+    ]);
   });
 
   it("catches up a fresh actor behind the block before a live subscription starts", async () => {
@@ -188,7 +199,11 @@ describe("RealtimeDO batch subscriptions", () => {
     expect((await call(`/api/db/${block}/batch`, jsonInit("POST", { ops }, SERVICE))).status).toBe(200);
     const live = await socket.next("changes");
     expect(live.sub).toBe("b");
-    expect(live.changes.map((c) => [c.seq, c.op, c.table, (c.row as Row).title])).toEqual([[1, "insert", "notes", "a"], [2, "insert", "notes", "b"], [3, "insert", "notes", "c"]]);
+    expect(live.changes.map((c) => [c.seq, c.op, c.table, (c.row as Row).title])).toEqual([
+      [1, "insert", "notes", "a"],
+      [2, "insert", "notes", "b"],
+      [3, "insert", "notes", "c"],
+    ]);
     expect(socket.messages.filter((m) => m.type === "change")).toEqual([]);
 
     const again = await owner(block);
@@ -248,4 +263,3 @@ describe("RealtimeDO batch subscriptions", () => {
     expect(await socket.next("error")).toMatchObject({ code: "INVALID_MESSAGE", ref: "b" });
   });
 });
-

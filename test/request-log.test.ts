@@ -22,7 +22,11 @@ describe("request log settings", () => {
   it("ships sampled logging of one request in a hundred, and every request of a second or more", () => {
     expect(DEFAULT_LOG_SETTINGS).toEqual({ mode: "sampled", sampleRate: 0.01, slowMs: 1_000 });
     expect(logSettings({ LOG_REQUESTS: "", LOG_SAMPLE_RATE: "", LOG_SLOW_MS: "" } as Env)).toEqual(DEFAULT_LOG_SETTINGS);
-    expect(logSettings({ LOG_REQUESTS: "all", LOG_SAMPLE_RATE: "0.5", LOG_SLOW_MS: "250" } as Env)).toEqual({ mode: "all", sampleRate: 0.5, slowMs: 250 });
+    expect(logSettings({ LOG_REQUESTS: "all", LOG_SAMPLE_RATE: "0.5", LOG_SLOW_MS: "250" } as Env)).toEqual({
+      mode: "all",
+      sampleRate: 0.5,
+      slowMs: 250,
+    });
   });
 
   it("falls back to the default for a value that does not parse, and says so once", async () => {
@@ -58,7 +62,13 @@ describe("the request log through the Worker", () => {
     const errors = lines.filter((l) => l.line.msg === "server error");
     expect(errors).toHaveLength(1);
     expect(errors[0]?.level).toBe("error");
-    expect(errors[0]?.line).toMatchObject({ method: "GET", path: "/api/health", status: 500, code: "RATE_LIMIT_MISCONFIGURED", id: expect.any(String) });
+    expect(errors[0]?.line).toMatchObject({
+      method: "GET",
+      path: "/api/health",
+      status: 500,
+      code: "RATE_LIMIT_MISCONFIGURED",
+      id: expect.any(String),
+    });
     expect(String(errors[0]?.line.error)).toContain("RATE_LIMIT_PLATFORM");
     expect(lines).toHaveLength(1);
   });
@@ -71,7 +81,9 @@ describe("the request log through the Worker", () => {
     expect(quiet).toEqual([]);
     const all = await captureLines(async () => {
       expect((await fetchWorker("/api/health", {}, { LOG_REQUESTS: "all" })).status).toBe(200);
-      expect((await fetchWorker("/api/db/user:alice/tables/notes", { headers: { Authorization: token } }, { LOG_REQUESTS: "all" })).status).toBe(401);
+      expect(
+        (await fetchWorker("/api/db/user:alice/tables/notes", { headers: { Authorization: token } }, { LOG_REQUESTS: "all" })).status,
+      ).toBe(401);
     });
     expect(all.map((l) => [l.level, l.line.status, l.line.code ?? null])).toEqual([
       ["log", 200, null],

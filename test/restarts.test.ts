@@ -32,7 +32,11 @@ let runCounter = 0;
 async function everyRestartPoint(make: (run: string) => Flow): Promise<void> {
   const probe = make("probe");
   const boundaries = probe.steps.length - 1;
-  const plans: Array<Set<number>> = [new Set(), ...Array.from({ length: boundaries }, (_, i) => new Set([i])), new Set(Array.from({ length: boundaries }, (_, i) => i))];
+  const plans: Array<Set<number>> = [
+    new Set(),
+    ...Array.from({ length: boundaries }, (_, i) => new Set([i])),
+    new Set(Array.from({ length: boundaries }, (_, i) => i)),
+  ];
   for (const plan of plans) {
     const run = `r${++runCounter}`;
     const flow = make(run);
@@ -71,7 +75,13 @@ class ResumingSubscriber {
     const socket = await connect(this.block, { protocols: ["actorbase.v1", `bearer.${await token(sub)}`] });
     await socket.next("ready");
     const last = this.changes.at(-1)?.seq;
-    socket.send({ type: "subscribe", id: "s", table: this.table, filter: this.filter, ...(last === undefined ? { since: 0 } : { since: last }) });
+    socket.send({
+      type: "subscribe",
+      id: "s",
+      table: this.table,
+      filter: this.filter,
+      ...(last === undefined ? { since: 0 } : { since: last }),
+    });
     await socket.next("subscribed");
     this.connections++;
     this.#dead = false;
@@ -118,9 +128,19 @@ describe("restarts: write → change log → realtime delivery", () => {
         steps: [
           () => subscriber.ensure(),
           () => write("POST", base, { id: "a", title: "first" }),
-          () => write("POST", base, [{ id: "b", title: "second" }, { id: "c", title: "third" }]),
+          () =>
+            write("POST", base, [
+              { id: "b", title: "second" },
+              { id: "c", title: "third" },
+            ]),
           () => write("PATCH", `${base}/a`, { priority: { $inc: 2 } }),
-          () => write("POST", `/api/db/${block}/batch`, { ops: [{ op: "delete", table: "notes", id: "b" }, { op: "update", table: "notes", id: "c", data: { done: true } }] }),
+          () =>
+            write("POST", `/api/db/${block}/batch`, {
+              ops: [
+                { op: "delete", table: "notes", id: "b" },
+                { op: "update", table: "notes", id: "c", data: { done: true } },
+              ],
+            }),
           () => write("DELETE", `${base}/a`),
         ],
         async check(restarts) {
@@ -140,7 +160,10 @@ describe("restarts: write → change log → realtime delivery", () => {
           ]);
           const log = await databaseFor(env, block).changesSince(0);
           expect(log.changes.map((c) => [c.seq, c.op, c.id])).toEqual(seen.map((c) => [c.seq, c.op, c.row.id]));
-          const rows = (await (await send(`${base}?order=id.asc`, "GET", undefined)).json()) as { items: Array<{ id: string; done: boolean }>; seq: number };
+          const rows = (await (await send(`${base}?order=id.asc`, "GET", undefined)).json()) as {
+            items: Array<{ id: string; done: boolean }>;
+            seq: number;
+          };
           expect(rows.items.map((r) => [r.id, r.done])).toEqual([["c", true]]);
           expect(rows.seq).toBe(7);
         },
@@ -169,7 +192,10 @@ describe("restarts: idempotent retry", () => {
           expect(third).toEqual({ ...first, replayed: "true" });
           expect(b1?.status).toBe(200);
           expect(b2).toEqual({ ...b1, replayed: "true" });
-          const list = (await (await send(`/api/db/${block}/tables/notes?order=title.asc`, "GET", undefined)).json()) as { items: Array<{ title: string }>; seq: number };
+          const list = (await (await send(`/api/db/${block}/tables/notes?order=title.asc`, "GET", undefined)).json()) as {
+            items: Array<{ title: string }>;
+            seq: number;
+          };
           expect(list.items.map((r) => r.title)).toEqual(["batched", "once"]);
           expect(list.seq).toBe(2);
         },
@@ -191,7 +217,14 @@ describe("restarts: rate-limit window", () => {
           verdicts.push(((await response.json()) as { allowed: boolean }).allowed);
         };
         return {
-          steps: [hit({ cost: 2 }), hit({ requestId: "once" }), hit({ requestId: "once" }), hit({ cost: 1 }), hit({ cost: 1 }), hit({ cost: 1 })],
+          steps: [
+            hit({ cost: 2 }),
+            hit({ requestId: "once" }),
+            hit({ requestId: "once" }),
+            hit({ cost: 1 }),
+            hit({ cost: 1 }),
+            hit({ cost: 1 }),
+          ],
           async check() {
             // 2 + 1 (+ the retry, not debited) + 1 + 1 = 5 admitted; the sixth unit is denied.
             expect(verdicts).toEqual([true, true, true, true, true, false]);
@@ -205,7 +238,11 @@ describe("restarts: rate-limit window", () => {
 });
 
 const V1: TableConfig = { columns: { name: { type: "string", required: true } } };
-const V2: TableConfig = { columns: { ...V1.columns, rank: { type: "integer", default: 7 } }, indexes: [{ columns: ["rank"] }], search: ["name"] };
+const V2: TableConfig = {
+  columns: { ...V1.columns, rank: { type: "integer", default: 7 } },
+  indexes: [{ columns: ["rank"] }],
+  search: ["name"],
+};
 const LIMITS = { maxFilterDepth: 8, maxFilterLength: 4096, maxPageSize: 1000, defaultPageSize: 50 };
 
 describe("restarts: schema migration", () => {
@@ -215,7 +252,8 @@ describe("restarts: schema migration", () => {
       const inActor = (config: TableConfig, id: string | null) => () =>
         runInDurableObject(actor(), (_instance, state) => {
           const table = prepareTable(state.storage, "items", config);
-          if (id !== null) state.storage.sql.exec(table.insertSql, ...(config === V1 ? [id, 1, 1, 1, `item ${id}`] : [id, 1, 1, 1, `item ${id}`, 1]));
+          if (id !== null)
+            state.storage.sql.exec(table.insertSql, ...(config === V1 ? [id, 1, 1, 1, `item ${id}`] : [id, 1, 1, 1, `item ${id}`, 1]));
         });
       return {
         steps: [inActor(V1, "a"), inActor(V1, "b"), inActor(V2, null), inActor(V2, "c"), inActor(V2, null)],
@@ -223,8 +261,14 @@ describe("restarts: schema migration", () => {
           runInDurableObject(actor(), (_instance, state) => {
             const table = prepareTable(state.storage, "items", V2);
             const page = listRows(state.storage.sql, table, parseListQuery("order=id.asc&search=item", table.columns, LIMITS), null);
-            expect(page.items.map((r) => [r.id, r.rank])).toEqual([["a", 7], ["b", 7], ["c", 1]]);
-            const migrations = state.storage.sql.exec<{ change: string }>(`SELECT change FROM _migrations WHERE tbl = 'items' ORDER BY id`).toArray();
+            expect(page.items.map((r) => [r.id, r.rank])).toEqual([
+              ["a", 7],
+              ["b", 7],
+              ["c", 1],
+            ]);
+            const migrations = state.storage.sql
+              .exec<{ change: string }>(`SELECT change FROM _migrations WHERE tbl = 'items' ORDER BY id`)
+              .toArray();
             expect(migrations).toHaveLength(2);
           }),
       };

@@ -75,7 +75,10 @@ describe("block-level rules in the Worker", () => {
 
   it("answers a workspace non-member with 403 and a member's delete without admin role with 403", async () => {
     expect((await call("/api/db/workspace:ws1/tables/tasks", { headers: await as("carol", { workspaces: ["ws2"] }) })).status).toBe(403);
-    const del = await call("/api/db/workspace:ws1/tables/tasks/t1", { method: "DELETE", headers: await as("carol", { workspaces: ["ws1"] }) });
+    const del = await call("/api/db/workspace:ws1/tables/tasks/t1", {
+      method: "DELETE",
+      headers: await as("carol", { workspaces: ["ws1"] }),
+    });
     expect(del.status).toBe(403);
   });
 
@@ -90,7 +93,11 @@ describe("CORS", () => {
   it("answers a preflight from an allowed origin with 204 and the allow headers", async () => {
     const response = await call("/api/db/user:alice/tables/notes", {
       method: "OPTIONS",
-      headers: { Origin: "https://app.example.com", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type" },
+      headers: {
+        Origin: "https://app.example.com",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type",
+      },
     });
     expect(response.status).toBe(204);
     expect(response.headers.get("Access-Control-Allow-Origin")).toBe("https://app.example.com");
@@ -100,7 +107,10 @@ describe("CORS", () => {
   });
 
   it("gives a preflight from another origin no allow headers", async () => {
-    const response = await call("/api/health", { method: "OPTIONS", headers: { Origin: "https://evil.example.com", "Access-Control-Request-Method": "GET" } });
+    const response = await call("/api/health", {
+      method: "OPTIONS",
+      headers: { Origin: "https://evil.example.com", "Access-Control-Request-Method": "GET" },
+    });
     expect(response.headers.get("Access-Control-Allow-Origin")).toBeNull();
   });
 

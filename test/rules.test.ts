@@ -5,7 +5,12 @@ import type { Caller } from "../shared/caller";
 import { defineConfig } from "../shared/config";
 import { checkRule } from "../shared/rules";
 
-const user = (sub: string, claims: Record<string, unknown> = {}): Caller => ({ kind: "user", sub, claims: { sub, ...claims }, expiresAt: Date.now() + 60_000 });
+const user = (sub: string, claims: Record<string, unknown> = {}): Caller => ({
+  kind: "user",
+  sub,
+  claims: { sub, ...claims },
+  expiresAt: Date.now() + 60_000,
+});
 const anonymous: Caller = { kind: "anonymous", ip: "203.0.113.9" };
 const service: Caller = { kind: "service" };
 const allowed = (caller: Caller, block: string, table: string, op: "read" | "insert" | "update" | "delete") =>
@@ -56,7 +61,15 @@ describe("rules engine", () => {
   const app = defineConfig({
     namespaces: {
       open: { kind: "static", tables: { items: base } },
-      broken: { kind: "static", rules: { read: () => { throw new Error("boom"); } }, tables: { items: base } },
+      broken: {
+        kind: "static",
+        rules: {
+          read: () => {
+            throw new Error("boom");
+          },
+        },
+        tables: { items: base },
+      },
       owned: {
         kind: "dynamic",
         rules: { read: ({ auth }) => (auth ? `owner=eq.${auth.sub}` : false), write: () => true },
@@ -64,7 +77,8 @@ describe("rules engine", () => {
       },
     },
   });
-  const check = (caller: Caller, block: string, op: "read" | "insert" | "update" | "delete") => checkRule(app, caller, parseBlock(block, app), "items", op);
+  const check = (caller: Caller, block: string, op: "read" | "insert" | "update" | "delete") =>
+    checkRule(app, caller, parseBlock(block, app), "items", op);
 
   it("denies by default when no rule exists, except for the service key", () => {
     expect(check(user("a"), "open", "read")).toEqual({ allowed: false });

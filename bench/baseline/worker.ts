@@ -53,7 +53,10 @@ export default {
       case "/do-insert":
         return Response.json({ id: await stub().insert(await request.text()) }, { status: 201 });
       case "/do-insert-many":
-        return Response.json({ n: await stub().insertMany(Number(url.searchParams.get("n") ?? "1"), await request.text()) }, { status: 201 });
+        return Response.json(
+          { n: await stub().insertMany(Number(url.searchParams.get("n") ?? "1"), await request.text()) },
+          { status: 201 },
+        );
       default:
         return new Response("not found", { status: 404 });
     }

@@ -17,7 +17,9 @@ export class NaiveRealtimeDO extends DurableObject<NaiveEnv> {
 
   constructor(ctx: DurableObjectState, env: NaiveEnv) {
     super(ctx, env);
-    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS rows (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, title TEXT, body TEXT, priority INTEGER NOT NULL DEFAULT 0)");
+    ctx.storage.sql.exec(
+      "CREATE TABLE IF NOT EXISTS rows (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, title TEXT, body TEXT, priority INTEGER NOT NULL DEFAULT 0)",
+    );
     this.#seq = Number(ctx.storage.sql.exec<{ s: number | null }>("SELECT max(seq) AS s FROM rows").one().s ?? 0);
   }
 
@@ -34,10 +36,19 @@ export class NaiveRealtimeDO extends DurableObject<NaiveEnv> {
     const data = (await request.json()) as { title?: string; body?: string; priority?: number };
     const seq = ++this.#seq;
     const id = crypto.randomUUID();
-    this.ctx.storage.sql.exec("INSERT INTO rows (seq, id, title, body, priority) VALUES (?, ?, ?, ?, ?)", seq, id, data.title ?? "", data.body ?? "", data.priority ?? 0);
+    this.ctx.storage.sql.exec(
+      "INSERT INTO rows (seq, id, title, body, priority) VALUES (?, ?, ?, ?, ?)",
+      seq,
+      id,
+      data.title ?? "",
+      data.body ?? "",
+      data.priority ?? 0,
+    );
     for (const ws of this.ctx.getWebSockets()) {
       const { sub, minPriority } = ws.deserializeAttachment() as { sub: string; minPriority: number };
-      const row = this.ctx.storage.sql.exec("SELECT id, title, body, priority FROM rows WHERE seq = ? AND priority >= ?", seq, minPriority).toArray()[0];
+      const row = this.ctx.storage.sql
+        .exec("SELECT id, title, body, priority FROM rows WHERE seq = ? AND priority >= ?", seq, minPriority)
+        .toArray()[0];
       if (!row) continue;
       try {
         ws.send(JSON.stringify({ type: "change", sub, seq, op: "insert", table: "notes", row }));

@@ -16,8 +16,24 @@ export async function run({ name, cleanup, duration }) {
       () => load({ url: `${baseline.url}/noop`, connections, duration }),
       () => load({ url: actorbase.url, requests: health, connections, duration }),
     );
-    rows.push({ connections, target: "bare Worker /noop", "req/s": bare.rps, "p50 ms": bare.p50, "p99 ms": bare.p99, errors: bare.errors, ratio: "1.00" });
-    rows.push({ connections, target: "Actorbase /api/health (JWT)", "req/s": ours.rps, "p50 ms": ours.p50, "p99 ms": ours.p99, errors: ours.errors, ratio: (ours.rps / bare.rps).toFixed(2) });
+    rows.push({
+      connections,
+      target: "bare Worker /noop",
+      "req/s": bare.rps,
+      "p50 ms": bare.p50,
+      "p99 ms": bare.p99,
+      errors: bare.errors,
+      ratio: "1.00",
+    });
+    rows.push({
+      connections,
+      target: "Actorbase /api/health (JWT)",
+      "req/s": ours.rps,
+      "p50 ms": ours.p50,
+      "p99 ms": ours.p99,
+      errors: ours.errors,
+      ratio: (ours.rps / bare.rps).toFixed(2),
+    });
   }
   const markdown = table(rows);
   saveResult(name, { rows, markdown, target: "ratio >= 0.85" });

@@ -26,8 +26,24 @@ export async function run({ name, cleanup, duration }) {
       () => load({ url: baseline.url, requests: noops, connections, duration }),
       () => load({ url: actorbase.url, requests: reads, connections, duration }),
     );
-    rows.push({ connections, target: "bare Worker → DO no-op", "req/s": bare.rps, "p50 ms": bare.p50, "p99 ms": bare.p99, errors: bare.errors, ratio: "1.00" });
-    rows.push({ connections, target: "Actorbase GET row by id (JWT)", "req/s": ours.rps, "p50 ms": ours.p50, "p99 ms": ours.p99, errors: ours.errors, ratio: (ours.rps / bare.rps).toFixed(2) });
+    rows.push({
+      connections,
+      target: "bare Worker → DO no-op",
+      "req/s": bare.rps,
+      "p50 ms": bare.p50,
+      "p99 ms": bare.p99,
+      errors: bare.errors,
+      ratio: "1.00",
+    });
+    rows.push({
+      connections,
+      target: "Actorbase GET row by id (JWT)",
+      "req/s": ours.rps,
+      "p50 ms": ours.p50,
+      "p99 ms": ours.p99,
+      errors: ours.errors,
+      ratio: (ours.rps / bare.rps).toFixed(2),
+    });
   }
   const markdown = table(rows);
   saveResult(name, { rows, markdown, target: "ratio >= 0.80, zero errors" });

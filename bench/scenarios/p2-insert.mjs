@@ -23,17 +23,35 @@ export async function run({ name, cleanup, duration }) {
       method: "POST",
       body: targets[table].body,
       headers: { "Content-Type": "application/json" },
-      setupRequest: cycling(users, (u) => ({ path: `/api/db/${targets[table].block(u)}/tables/${table}`, headers: { Authorization: u.auth } })),
+      setupRequest: cycling(users, (u) => ({
+        path: `/api/db/${targets[table].block(u)}/tables/${table}`,
+        headers: { Authorization: u.auth },
+      })),
     },
   ];
-  const inserts = [{ method: "POST", body: BODY, headers: { "Content-Type": "application/json" }, setupRequest: cycling(users, (u) => ({ path: `/do-insert?key=${u.sub}` })) }];
+  const inserts = [
+    {
+      method: "POST",
+      body: BODY,
+      headers: { "Content-Type": "application/json" },
+      setupRequest: cycling(users, (u) => ({ path: `/do-insert?key=${u.sub}` })),
+    },
+  ];
   const runs = [];
   let n = 0;
   const ours = (connections, table) => async () => {
     const before = await countAll(actorbase.url, users, targets[table].block, table);
     const result = await load({ url: actorbase.url, requests: writes(table), connections, duration, warmup: 0 });
     const after = await countAll(actorbase.url, users, targets[table].block, table);
-    runs.push({ run: ++n, table, connections, acknowledged: result.total - result.non2xx, stored: after - before, non2xx: result.non2xx, errors: result.errors });
+    runs.push({
+      run: ++n,
+      table,
+      connections,
+      acknowledged: result.total - result.non2xx,
+      stored: after - before,
+      non2xx: result.non2xx,
+      errors: result.errors,
+    });
     return result;
   };
   const bare = (connections) => () => load({ url: baseline.url, requests: inserts, connections, duration, warmup: 0 });
@@ -43,10 +61,29 @@ export async function run({ name, cleanup, duration }) {
   await load({ url: actorbase.url, requests: writes("tasks"), connections: 10, duration: 2, warmup: 0 });
   const rows = [];
   for (const connections of [10, 50]) {
-    for (const [table, label] of [["notes", "notes: index + FTS"], ["tasks", "tasks: plain table"]]) {
+    for (const [table, label] of [
+      ["notes", "notes: index + FTS"],
+      ["tasks", "tasks: plain table"],
+    ]) {
       const [b, o] = await abba(bare(connections), ours(connections, table));
-      rows.push({ connections, target: "bare Worker → DO single INSERT", "req/s": b.rps, "p50 ms": b.p50, "p99 ms": b.p99, errors: b.errors, ratio: "1.00" });
-      rows.push({ connections, target: `Actorbase POST one row (JWT, change log; ${label})`, "req/s": o.rps, "p50 ms": o.p50, "p99 ms": o.p99, errors: o.errors, ratio: (o.rps / b.rps).toFixed(2) });
+      rows.push({
+        connections,
+        target: "bare Worker → DO single INSERT",
+        "req/s": b.rps,
+        "p50 ms": b.p50,
+        "p99 ms": b.p99,
+        errors: b.errors,
+        ratio: "1.00",
+      });
+      rows.push({
+        connections,
+        target: `Actorbase POST one row (JWT, change log; ${label})`,
+        "req/s": o.rps,
+        "p50 ms": o.p50,
+        "p99 ms": o.p99,
+        errors: o.errors,
+        ratio: (o.rps / b.rps).toFixed(2),
+      });
     }
   }
   const markdown = table(rows);
@@ -68,7 +105,9 @@ async function countAll(url, users, block, table) {
 }
 
 async function count(url, block, table) {
-  const response = await fetch(`${url}/api/db/${block}/tables/${table}?limit=1&count=exact&select=id`, { headers: { Authorization: `Bearer ${BENCH_VARS.SERVICE_KEY}` } });
+  const response = await fetch(`${url}/api/db/${block}/tables/${table}?limit=1&count=exact&select=id`, {
+    headers: { Authorization: `Bearer ${BENCH_VARS.SERVICE_KEY}` },
+  });
   if (response.status !== 200) throw new Error(`count answered ${response.status}: ${await response.text()}`);
   return (await response.json()).total;
 }

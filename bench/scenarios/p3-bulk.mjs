@@ -24,8 +24,16 @@ export async function run({ name, cleanup }) {
   const baseline = await startBaseline(cleanup);
   const service = { Authorization: `Bearer ${BENCH_VARS.SERVICE_KEY}`, "Content-Type": "application/json" };
   const tables = {
-    notes: { block: (i) => `user:bulk${i}`, data: (i) => ({ title: `bulk row ${i}`, body: "imported", priority: i % 10, tags: ["bulk"] }), what: "notes (index + full-text search)" },
-    tasks: { block: (i) => `workspace:bulk${i}`, data: (i) => ({ title: `bulk row ${i}`, status: "todo", points: i % 10 }), what: "tasks (plain table)" },
+    notes: {
+      block: (i) => `user:bulk${i}`,
+      data: (i) => ({ title: `bulk row ${i}`, body: "imported", priority: i % 10, tags: ["bulk"] }),
+      what: "notes (index + full-text search)",
+    },
+    tasks: {
+      block: (i) => `workspace:bulk${i}`,
+      data: (i) => ({ title: `bulk row ${i}`, status: "todo", points: i % 10 }),
+      what: "tasks (plain table)",
+    },
   };
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const rows = [];
@@ -48,8 +56,16 @@ export async function run({ name, cleanup }) {
     runs[table] = ours;
     const dbMs = median(ours.map((o) => o.db));
     const e2eMs = median(ours.map((o) => o.e2e));
-    rows.push({ measure: `Actorbase batch into ${spec.what}, inside the actor`, "ms (median of 5)": dbMs, "rows/s": Math.round((ROWS / dbMs) * 1000) });
-    rows.push({ measure: `Actorbase batch into ${spec.what}, end to end`, "ms (median of 5)": e2eMs, "rows/s": Math.round((ROWS / e2eMs) * 1000) });
+    rows.push({
+      measure: `Actorbase batch into ${spec.what}, inside the actor`,
+      "ms (median of 5)": dbMs,
+      "rows/s": Math.round((ROWS / dbMs) * 1000),
+    });
+    rows.push({
+      measure: `Actorbase batch into ${spec.what}, end to end`,
+      "ms (median of 5)": e2eMs,
+      "rows/s": Math.round((ROWS / e2eMs) * 1000),
+    });
   }
   const bare = [];
   const rowBody = JSON.stringify(tables.tasks.data(0));
@@ -60,7 +76,11 @@ export async function run({ name, cleanup }) {
     if (i > 0) bare.push(performance.now() - b0);
   }
   const bareMs = median(bare);
-  rows.push({ measure: "bare Worker → DO 10,000 INSERTs in one transaction, end to end", "ms (median of 5)": bareMs, "rows/s": Math.round((ROWS / bareMs) * 1000) });
+  rows.push({
+    measure: "bare Worker → DO 10,000 INSERTs in one transaction, end to end",
+    "ms (median of 5)": bareMs,
+    "rows/s": Math.round((ROWS / bareMs) * 1000),
+  });
   const markdown = table(rows);
   saveResult(name, { rows, markdown, runs, bare, target: "inside the actor >= 100,000 rows/s; every row stored" });
 }
@@ -68,16 +88,25 @@ export async function run({ name, cleanup }) {
 /** A copy of the app in a temp dir with the write cap raised to 10,000 rows (node_modules linked). */
 function copyAppWithLimits(cleanup) {
   const dir = mkdtempSync(join(tmpdir(), "actorbase-p3-app-"));
-  for (const entry of ["workers", "objects", "shared", "wrangler.toml", "package.json", "tsconfig.json"]) cpSync(join(ROOT, entry), join(dir, entry), { recursive: true });
+  for (const entry of ["workers", "objects", "shared", "wrangler.toml", "package.json", "tsconfig.json"])
+    cpSync(join(ROOT, entry), join(dir, entry), { recursive: true });
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
   const config = readFileSync(join(ROOT, "actorbase.config.ts"), "utf8");
   if (!config.includes("export default defineConfig({")) throw new Error("actorbase.config.ts changed shape; update p3-bulk.mjs");
-  writeFileSync(join(dir, "actorbase.config.ts"), config.replace("export default defineConfig({", "export default defineConfig({\n  limits: { maxRowsPerWrite: 10_000, maxBodyBytes: 4_194_304 },"));
+  writeFileSync(
+    join(dir, "actorbase.config.ts"),
+    config.replace(
+      "export default defineConfig({",
+      "export default defineConfig({\n  limits: { maxRowsPerWrite: 10_000, maxBodyBytes: 4_194_304 },",
+    ),
+  );
   cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 
 async function count(url, block, table) {
-  const response = await fetch(`${url}/api/db/${block}/tables/${table}?limit=1&count=exact&select=id`, { headers: { Authorization: `Bearer ${BENCH_VARS.SERVICE_KEY}` } });
+  const response = await fetch(`${url}/api/db/${block}/tables/${table}?limit=1&count=exact&select=id`, {
+    headers: { Authorization: `Bearer ${BENCH_VARS.SERVICE_KEY}` },
+  });
   return (await response.json()).total;
 }

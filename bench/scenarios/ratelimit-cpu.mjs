@@ -21,8 +21,16 @@ export async function run({ name, cleanup }) {
   const body = JSON.stringify({ limit: 1_000_000_000, periodMs: 60_000 });
   const targets = [
     ["bare Worker → DO no-op", baseline, { method: "GET", setupRequest: (r) => ({ ...r, path: `/do-noop?key=${key()}` }) }],
-    ["bare Worker → DO insert (1 commit)", baseline, { method: "POST", body: "x", setupRequest: (r) => ({ ...r, path: `/do-insert?key=${key()}` }) }],
-    ["POST /api/ratelimit/<key> (gcra)", actorbase, { method: "POST", headers, body, setupRequest: (r) => ({ ...r, path: `/api/ratelimit/${key()}` }) }],
+    [
+      "bare Worker → DO insert (1 commit)",
+      baseline,
+      { method: "POST", body: "x", setupRequest: (r) => ({ ...r, path: `/do-insert?key=${key()}` }) },
+    ],
+    [
+      "POST /api/ratelimit/<key> (gcra)",
+      actorbase,
+      { method: "POST", headers, body, setupRequest: (r) => ({ ...r, path: `/api/ratelimit/${key()}` }) },
+    ],
   ];
   const rows = [];
   for (const round of [1, 2]) {
@@ -32,7 +40,14 @@ export async function run({ name, cleanup }) {
       const started = Date.now();
       const result = await autocannon({ url: server.url, requests: [request], connections: 50, amount: REQUESTS });
       const cpu = serverCpuSeconds(server.child.pid) - before;
-      rows.push({ round, keys: spread ? `${KEYS} keys` : "one hot key", target, "req/s": Math.round(REQUESTS / ((Date.now() - started) / 1000)), "server CPU µs/request": Math.round((cpu / REQUESTS) * 1e6), errors: result.errors + result.non2xx });
+      rows.push({
+        round,
+        keys: spread ? `${KEYS} keys` : "one hot key",
+        target,
+        "req/s": Math.round(REQUESTS / ((Date.now() - started) / 1000)),
+        "server CPU µs/request": Math.round((cpu / REQUESTS) * 1e6),
+        errors: result.errors + result.non2xx,
+      });
     }
   }
   const markdown = table(rows);

@@ -36,19 +36,46 @@ function patterns() {
       await warmKeys((k) => `${baseline}/do-insert?key=k${k}`, { method: "POST", body: "x" });
       await warmKeys((k) => `${actorbase}/api/ratelimit/k${k}`, { method: "POST", headers, body: decision });
     },
-    noop: (_actorbase, baseline, duration) => load({ url: baseline, requests: [{ method: "GET", setupRequest: randomKey((k) => `/do-noop?key=k${k}`) }], connections: CONNECTIONS, duration }),
-    postNoop: (_actorbase, baseline, duration) => load({ url: baseline, requests: [{ method: "POST", headers, body: decision, setupRequest: randomKey((k) => `/do-noop?key=k${k}`) }], connections: CONNECTIONS, duration }),
-    insert: (_actorbase, baseline, duration) => load({ url: baseline, requests: [{ method: "POST", body: "x", setupRequest: randomKey((k) => `/do-insert?key=k${k}`) }], connections: CONNECTIONS, duration }),
-    ours: (actorbase, _baseline, duration) => load({ url: actorbase, requests: [{ method: "POST", headers, body: decision, setupRequest: randomKey((k) => `/api/ratelimit/k${k}`) }], connections: CONNECTIONS, duration }),
+    noop: (_actorbase, baseline, duration) =>
+      load({
+        url: baseline,
+        requests: [{ method: "GET", setupRequest: randomKey((k) => `/do-noop?key=k${k}`) }],
+        connections: CONNECTIONS,
+        duration,
+      }),
+    postNoop: (_actorbase, baseline, duration) =>
+      load({
+        url: baseline,
+        requests: [{ method: "POST", headers, body: decision, setupRequest: randomKey((k) => `/do-noop?key=k${k}`) }],
+        connections: CONNECTIONS,
+        duration,
+      }),
+    insert: (_actorbase, baseline, duration) =>
+      load({
+        url: baseline,
+        requests: [{ method: "POST", body: "x", setupRequest: randomKey((k) => `/do-insert?key=k${k}`) }],
+        connections: CONNECTIONS,
+        duration,
+      }),
+    ours: (actorbase, _baseline, duration) =>
+      load({
+        url: actorbase,
+        requests: [{ method: "POST", headers, body: decision, setupRequest: randomKey((k) => `/api/ratelimit/k${k}`) }],
+        connections: CONNECTIONS,
+        duration,
+      }),
   });
   return {
     hot: {
       keys: "one hot key, gcra",
       warm: async () => {},
       noop: (_actorbase, baseline, duration) => load({ url: `${baseline}/do-noop?key=hot`, connections: CONNECTIONS, duration }),
-      postNoop: (_actorbase, baseline, duration) => load({ url: `${baseline}/do-noop?key=hot`, method: "POST", headers, body, connections: CONNECTIONS, duration }),
-      insert: (_actorbase, baseline, duration) => load({ url: `${baseline}/do-insert?key=hot`, method: "POST", body: "x", connections: CONNECTIONS, duration }),
-      ours: (actorbase, _baseline, duration) => load({ url: `${actorbase}/api/ratelimit/hot`, method: "POST", headers, body, connections: CONNECTIONS, duration }),
+      postNoop: (_actorbase, baseline, duration) =>
+        load({ url: `${baseline}/do-noop?key=hot`, method: "POST", headers, body, connections: CONNECTIONS, duration }),
+      insert: (_actorbase, baseline, duration) =>
+        load({ url: `${baseline}/do-insert?key=hot`, method: "POST", body: "x", connections: CONNECTIONS, duration }),
+      ours: (actorbase, _baseline, duration) =>
+        load({ url: `${actorbase}/api/ratelimit/hot`, method: "POST", headers, body, connections: CONNECTIONS, duration }),
     },
     gcra: spread("gcra", body),
     fixed_window: spread("fixed_window", windowBody),
@@ -71,10 +98,22 @@ export async function run({ name, cleanup, duration }) {
       await pattern.warm(actorbase.url, baseline.url);
       // Three rounds of half-length runs: 30 s of each side, interleaved more finely than one ABBA.
       const half = Math.max(3, Math.round(duration / 2));
-      const [bare, decisions] = await abba(() => pattern.noop(actorbase.url, baseline.url, half), () => pattern.ours(actorbase.url, baseline.url, half), ROUNDS);
+      const [bare, decisions] = await abba(
+        () => pattern.noop(actorbase.url, baseline.url, half),
+        () => pattern.ours(actorbase.url, baseline.url, half),
+        ROUNDS,
+      );
       const commit = await pattern.insert(actorbase.url, baseline.url, duration);
       const posted = await pattern.postNoop(actorbase.url, baseline.url, duration);
-      const row = (target, r) => ({ keys: pattern.keys, target, "req/s": r.rps, "p50 ms": r.p50, "p99 ms": r.p99, errors: r.errors + (r.non2xx ?? 0), "ratio to no-op": (r.rps / bare.rps).toFixed(2) });
+      const row = (target, r) => ({
+        keys: pattern.keys,
+        target,
+        "req/s": r.rps,
+        "p50 ms": r.p50,
+        "p99 ms": r.p99,
+        errors: r.errors + (r.non2xx ?? 0),
+        "ratio to no-op": (r.rps / bare.rps).toFixed(2),
+      });
       rows.push(
         row("bare Worker → DO no-op", bare),
         row("bare Worker → DO no-op, POST with the decision's headers and body", posted),

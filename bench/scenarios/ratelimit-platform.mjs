@@ -35,13 +35,45 @@ export async function run({ name, cleanup, duration }) {
   );
   const ratio = withLimiter.rps / without.rps;
   const rows = [
-    { "platform limiter": "off", "req/s": without.rps, "p50 ms": without.p50, "p99 ms": without.p99, errors: without.errors, ratio: "1.00" },
-    { "platform limiter": "on (leases)", "req/s": withLimiter.rps, "p50 ms": withLimiter.p50, "p99 ms": withLimiter.p99, errors: withLimiter.errors, ratio: ratio.toFixed(2) },
+    {
+      "platform limiter": "off",
+      "req/s": without.rps,
+      "p50 ms": without.p50,
+      "p99 ms": without.p99,
+      errors: without.errors,
+      ratio: "1.00",
+    },
+    {
+      "platform limiter": "on (leases)",
+      "req/s": withLimiter.rps,
+      "p50 ms": withLimiter.p50,
+      "p99 ms": withLimiter.p99,
+      errors: withLimiter.errors,
+      ratio: ratio.toFixed(2),
+    },
   ];
   const sample = 2_000;
-  const actorCalls = await actorCallShare(`${on.url}/api/health`, { Authorization: `Bearer ${await benchToken("bench-fresh-user")}` }, sample);
-  const leases = { calls: leaseMs.length, "p50 ms": percentile(leaseMs, 50), "p90 ms": percentile(leaseMs, 90), "max ms": Math.max(0, ...leaseMs) };
+  const actorCalls = await actorCallShare(
+    `${on.url}/api/health`,
+    { Authorization: `Bearer ${await benchToken("bench-fresh-user")}` },
+    sample,
+  );
+  const leases = {
+    calls: leaseMs.length,
+    "p50 ms": percentile(leaseMs, 50),
+    "p90 ms": percentile(leaseMs, 90),
+    "max ms": Math.max(0, ...leaseMs),
+  };
   const markdown = `${table(rows)}\n\nThroughput with the limiter / without: ${ratio.toFixed(2)}. Lease calls during the "on" runs (warm-ups included): ${leases.calls}, taking ${leases["p50 ms"]} ms at p50, ${leases["p90 ms"]} ms at p90, ${leases["max ms"]} ms at most. A fresh caller's first ${sample} sequential requests made ${actorCalls} actor calls.`;
   console.log(markdown);
-  saveResult(name, { rows, ratio: Number(ratio.toFixed(3)), leases, actorCalls, sample, markdown, connections: CONNECTIONS, target: "ratio >= 0.90" });
+  saveResult(name, {
+    rows,
+    ratio: Number(ratio.toFixed(3)),
+    leases,
+    actorCalls,
+    sample,
+    markdown,
+    connections: CONNECTIONS,
+    target: "ratio >= 0.90",
+  });
 }

@@ -42,7 +42,16 @@ export async function run({ name, cleanup, duration }) {
       }
     };
     const measure = async (block, label) => {
-      const insert = () => load({ url: `${actorbase.url}/api/db/${block}/tables/notes`, method: "POST", connections: 10, duration, warmup: 0, headers: { Authorization: `Bearer ${BENCH_VARS.SERVICE_KEY}`, "Content-Type": "application/json" }, body: JSON.stringify({ title: "bench", body: "0" }) });
+      const insert = () =>
+        load({
+          url: `${actorbase.url}/api/db/${block}/tables/notes`,
+          method: "POST",
+          connections: 10,
+          duration,
+          warmup: 0,
+          headers: { Authorization: `Bearer ${BENCH_VARS.SERVICE_KEY}`, "Content-Type": "application/json" },
+          body: JSON.stringify({ title: "bench", body: "0" }),
+        });
       const before = cpuByRole(actorbase);
       const totalsBefore = await subscribers.totals();
       const started = Date.now();
@@ -53,9 +62,21 @@ export async function run({ name, cleanup, duration }) {
       await settle();
       const cores = Object.fromEntries(Object.keys(after).map((role) => [role, (after[role] - before[role]) / seconds]));
       const total = Object.values(cores).reduce((a, b) => a + b, 0);
-      return { label, rps: result.rps, framesPerSecond: (totalsAfter.frames - totalsBefore.frames) / seconds, changesPerSecond: (totalsAfter.received - totalsBefore.received) / seconds, cores, total };
+      return {
+        label,
+        rps: result.rps,
+        framesPerSecond: (totalsAfter.frames - totalsBefore.frames) / seconds,
+        changesPerSecond: (totalsAfter.received - totalsBefore.received) / seconds,
+        cores,
+        total,
+      };
     };
-    const runs = [await measure(quiet, "0"), await measure(busy, String(SUBSCRIBERS)), await measure(busy, String(SUBSCRIBERS)), await measure(quiet, "0")];
+    const runs = [
+      await measure(quiet, "0"),
+      await measure(busy, String(SUBSCRIBERS)),
+      await measure(busy, String(SUBSCRIBERS)),
+      await measure(quiet, "0"),
+    ];
     await subscribers.close();
     const mean = (label, pick) => runs.filter((r) => r.label === label).reduce((sum, r) => sum + pick(r), 0) / 2;
     const cpuPerInsert = mean("0", (r) => r.total / r.rps);
@@ -64,12 +85,27 @@ export async function run({ name, cleanup, duration }) {
     const perDelivery = (busyTotal - busyRps * cpuPerInsert) / mean(String(SUBSCRIBERS), (r) => r.changesPerSecond);
     const keep = 0.8 * mean("0", (r) => r.rps);
     for (const r of runs) {
-      rows.push({ frames: mode, subscribers: r.label, "inserts/s": r.rps, "changes delivered/s": Math.round(r.changesPerSecond).toLocaleString("en-US"), "frames/s": Math.round(r.framesPerSecond).toLocaleString("en-US"), "runtime cores": fixed(r.cores.runtime), "dev proxy cores": fixed(r.cores.proxy), "wrangler cores": fixed(r.cores.wrangler), "bench process cores": fixed(r.cores.bench), "total cores": fixed(r.total) });
+      rows.push({
+        frames: mode,
+        subscribers: r.label,
+        "inserts/s": r.rps,
+        "changes delivered/s": Math.round(r.changesPerSecond).toLocaleString("en-US"),
+        "frames/s": Math.round(r.framesPerSecond).toLocaleString("en-US"),
+        "runtime cores": fixed(r.cores.runtime),
+        "dev proxy cores": fixed(r.cores.proxy),
+        "wrangler cores": fixed(r.cores.wrangler),
+        "bench process cores": fixed(r.cores.bench),
+        "total cores": fixed(r.total),
+      });
     }
     derivedRows.push(
       { frames: mode, measure: "CPU per insert, no subscribers (µs)", value: Math.round(cpuPerInsert * 1e6) },
       { frames: mode, measure: "CPU per delivered change, all processes (µs)", value: fixed(perDelivery * 1e6) },
-      { frames: mode, measure: "cores to keep 80% of inserts with every change delivered", value: fixed(keep * cpuPerInsert + keep * SUBSCRIBERS * perDelivery) },
+      {
+        frames: mode,
+        measure: "cores to keep 80% of inserts with every change delivered",
+        value: fixed(keep * cpuPerInsert + keep * SUBSCRIBERS * perDelivery),
+      },
     );
   }
   derivedRows.push({ frames: "", measure: "cores on this machine", value: cpus().length });

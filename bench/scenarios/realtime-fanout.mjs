@@ -76,5 +76,12 @@ export async function run({ name, cleanup, duration }) {
   console.log(`deliveries/s ratio Actorbase / naive (means of ABBA): ${ratio.toFixed(2)}`);
   const plainRatio = rateOrder.includes("naivePlain") ? mean(systems.actorbase.label) / mean(systems.naivePlain.label) : null;
   if (plainRatio !== null) console.log(`deliveries/s ratio Actorbase / naive with deflate declined: ${plainRatio.toFixed(2)}`);
-  saveResult(name, { latencyRows, rateRows, ratio, plainRatio, markdown: `${latency}\n\n${rate}`, targets: "lost = duplicates = 0; p99 <= 150 ms at 500; deliveries/s ratio >= 2" });
+  saveResult(name, {
+    latencyRows,
+    rateRows,
+    ratio,
+    plainRatio,
+    markdown: `${latency}\n\n${rate}`,
+    targets: "lost = duplicates = 0; p99 <= 150 ms at 500; deliveries/s ratio >= 2",
+  });
 }

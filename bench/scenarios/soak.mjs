@@ -45,7 +45,9 @@ function subscriber(url, block, token, stats) {
     ws.on("message", (data) => {
       const message = JSON.parse(String(data));
       if (message.type === "ready") {
-        ws.send(JSON.stringify({ type: "subscribe", id: "s", table: "notes", ...(state.lastSeq === null ? {} : { since: state.lastSeq }) }));
+        ws.send(
+          JSON.stringify({ type: "subscribe", id: "s", table: "notes", ...(state.lastSeq === null ? {} : { since: state.lastSeq }) }),
+        );
       } else if (message.type === "subscribed") {
         if (state.lastSeq === null) state.lastSeq = message.seq;
       } else if (message.type === "change") {
@@ -87,14 +89,40 @@ async function crudLoop(url, tenants, loop, stats, running) {
     const base = `${url}/api/db/${tenant.block}/tables/notes`;
     const id = `l${loop}-${n}`;
     try {
-      if (!(await expectOk(await fetch(base, { method: "POST", headers: tenant.headers, body: JSON.stringify({ id, title: `soak ${id}`, tags: ["soak"], priority: n % 5 }) }), "insert", stats))) continue;
+      if (
+        !(await expectOk(
+          await fetch(base, {
+            method: "POST",
+            headers: tenant.headers,
+            body: JSON.stringify({ id, title: `soak ${id}`, tags: ["soak"], priority: n % 5 }),
+          }),
+          "insert",
+          stats,
+        ))
+      )
+        continue;
       tenant.writes++;
       stats.ops++;
       await expectOk(await fetch(`${base}/${id}`, { headers: tenant.headers }), "get", stats);
       stats.ops++;
-      if (await expectOk(await fetch(`${base}/${id}`, { method: "PATCH", headers: tenant.headers, body: JSON.stringify({ priority: { $inc: 1 }, done: true }) }), "update", stats)) tenant.writes++;
+      if (
+        await expectOk(
+          await fetch(`${base}/${id}`, {
+            method: "PATCH",
+            headers: tenant.headers,
+            body: JSON.stringify({ priority: { $inc: 1 }, done: true }),
+          }),
+          "update",
+          stats,
+        )
+      )
+        tenant.writes++;
       stats.ops++;
-      await expectOk(await fetch(`${base}?done=eq.true&priority=gte.2&order=priority.desc&limit=20`, { headers: tenant.headers }), "list", stats);
+      await expectOk(
+        await fetch(`${base}?done=eq.true&priority=gte.2&order=priority.desc&limit=20`, { headers: tenant.headers }),
+        "list",
+        stats,
+      );
       stats.ops++;
       if (await expectOk(await fetch(`${base}/${id}`, { method: "DELETE", headers: tenant.headers }), "delete", stats)) tenant.writes++;
       stats.ops++;
@@ -108,7 +136,11 @@ async function rateLimitLoop(url, loop, stats, running) {
   for (let n = 0; running(); n++) {
     const key = `soak:${(loop * 7919 + n) % RATE_LIMIT_KEYS}`;
     try {
-      const response = await fetch(`${url}/api/ratelimit/${key}`, { method: "POST", headers: SERVICE, body: JSON.stringify({ limit: 50, periodMs: 1_000, algorithm: n % 2 ? "gcra" : "sliding_window" }) });
+      const response = await fetch(`${url}/api/ratelimit/${key}`, {
+        method: "POST",
+        headers: SERVICE,
+        body: JSON.stringify({ limit: 50, periodMs: 1_000, algorithm: n % 2 ? "gcra" : "sliding_window" }),
+      });
       if (await expectOk(response, "ratelimit", stats)) stats.decisions++;
     } catch (err) {
       stats.errors.push(`ratelimit: ${err.message}`);
@@ -118,12 +150,20 @@ async function rateLimitLoop(url, loop, stats, running) {
 
 export async function run({ name, cleanup, duration }) {
   // SOAK_RATE_LIMIT_PLATFORM overrides the platform limiter (`off`, `<limit>/<periodMs>`) to isolate its part.
-  const server = await startActorbase(cleanup, process.env.SOAK_RATE_LIMIT_PLATFORM ? { RATE_LIMIT_PLATFORM: process.env.SOAK_RATE_LIMIT_PLATFORM } : {});
+  const server = await startActorbase(
+    cleanup,
+    process.env.SOAK_RATE_LIMIT_PLATFORM ? { RATE_LIMIT_PLATFORM: process.env.SOAK_RATE_LIMIT_PLATFORM } : {},
+  );
   const tenants = [];
   for (let i = 0; i < TENANTS; i++) {
     const sub = `soak${i}`;
     const token = await benchToken(sub, {}, Math.max(3600, duration * 2));
-    tenants.push({ block: `user:${sub}`, token, headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, writes: 0 });
+    tenants.push({
+      block: `user:${sub}`,
+      token,
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      writes: 0,
+    });
   }
   const stats = { ops: 0, decisions: 0, deliveries: 0, errors: [] };
   const subscribers = SUBSCRIBE ? tenants.map((t) => subscriber(server.url, t.block, t.token, stats)) : [];
@@ -138,27 +178,31 @@ export async function run({ name, cleanup, duration }) {
   const windows = [];
   const startedAt = Date.now();
   let last = { ops: 0, decisions: 0, deliveries: 0, errors: 0, at: startedAt };
-  const sampler = setInterval(() => {
-    const now = Date.now();
-    const seconds = (now - last.at) / 1000;
-    const sample = {
-      "t (s)": Math.round((now - startedAt) / 1000),
-      "CRUD ops/s": Math.round((stats.ops - last.ops) / seconds),
-      "rate-limit decisions/s": Math.round((stats.decisions - last.decisions) / seconds),
-      "changes delivered/s": Math.round((stats.deliveries - last.deliveries) / seconds),
-      errors: stats.errors.length - last.errors,
-      "workerd RSS MiB": Math.round(workerdRssMiB(server.child.pid) * 10) / 10,
-    };
-    windows.push(sample);
-    console.log(JSON.stringify(sample));
-    last = { ops: stats.ops, decisions: stats.decisions, deliveries: stats.deliveries, errors: stats.errors.length, at: now };
-  }, Math.min(WINDOW_MS, Math.max(1_000, (duration * 1000) / 6)));
+  const sampler = setInterval(
+    () => {
+      const now = Date.now();
+      const seconds = (now - last.at) / 1000;
+      const sample = {
+        "t (s)": Math.round((now - startedAt) / 1000),
+        "CRUD ops/s": Math.round((stats.ops - last.ops) / seconds),
+        "rate-limit decisions/s": Math.round((stats.decisions - last.decisions) / seconds),
+        "changes delivered/s": Math.round((stats.deliveries - last.deliveries) / seconds),
+        errors: stats.errors.length - last.errors,
+        "workerd RSS MiB": Math.round(workerdRssMiB(server.child.pid) * 10) / 10,
+      };
+      windows.push(sample);
+      console.log(JSON.stringify(sample));
+      last = { ops: stats.ops, decisions: stats.decisions, deliveries: stats.deliveries, errors: stats.errors.length, at: now };
+    },
+    Math.min(WINDOW_MS, Math.max(1_000, (duration * 1000) / 6)),
+  );
   await Promise.all(loops);
   clearInterval(sampler);
 
   // Let the last changes arrive, then compare what each subscriber got with the writes acknowledged.
   const settleUntil = Date.now() + 10_000;
-  while (Date.now() < settleUntil && subscribers.some((s, i) => s.received < tenants[i].writes)) await new Promise((r) => setTimeout(r, 100));
+  while (Date.now() < settleUntil && subscribers.some((s, i) => s.received < tenants[i].writes))
+    await new Promise((r) => setTimeout(r, 100));
   for (const s of subscribers) {
     s.closed = true;
     s.ws?.close(1000);
@@ -198,6 +242,16 @@ export async function run({ name, cleanup, duration }) {
   const markdown = table([summary]);
   if (stats.errors.length > 0) console.log(`First errors:\n${stats.errors.slice(0, 10).join("\n")}`);
   const met = stats.errors.length === 0 && lost === 0 && duplicates === 0 && growth < 0.1;
-  console.log(met ? "Targets met: zero errors, no lost or repeated change, memory growth under 10%." : "TARGETS MISSED: see the summary above.");
-  saveResult(name, { summary, windows, markdown, overTime, errors: stats.errors.slice(0, 50), target: "zero errors, zero lost/repeated changes, memory growth < 10% after warm-up", met });
+  console.log(
+    met ? "Targets met: zero errors, no lost or repeated change, memory growth under 10%." : "TARGETS MISSED: see the summary above.",
+  );
+  saveResult(name, {
+    summary,
+    windows,
+    markdown,
+    overTime,
+    errors: stats.errors.slice(0, 50),
+    target: "zero errors, zero lost/repeated changes, memory growth < 10% after warm-up",
+    met,
+  });
 }

@@ -27,7 +27,10 @@ const batchOp = v.variant(
     fields({ op: v.literal("delete"), table, ifMatch, id: rowId('a delete needs the row "id"') }),
   ],
   // No path: not an object. A path into an array: still not an object (arrays have no "op").
-  (issue) => (issue.path === undefined || Array.isArray(issue.path[0]?.input) ? "each op is an object" : '"op" must be "insert", "update" or "delete"'),
+  (issue) =>
+    issue.path === undefined || Array.isArray(issue.path[0]?.input)
+      ? "each op is an object"
+      : '"op" must be "insert", "update" or "delete"',
 );
 
 /** One checked batch op. */

@@ -50,7 +50,14 @@ export function readChanges(sql: SqlStorage, seq: number, since: number, table: 
   const rows =
     table === null
       ? sql.exec<StoredChange>(`SELECT seq, tbl, op, id, row, old FROM _changes WHERE seq > ? ORDER BY seq LIMIT ?`, since, limit).toArray()
-      : sql.exec<StoredChange>(`SELECT seq, tbl, op, id, row, old FROM _changes WHERE seq > ? AND tbl = ? ORDER BY seq LIMIT ?`, since, table, limit).toArray();
+      : sql
+          .exec<StoredChange>(
+            `SELECT seq, tbl, op, id, row, old FROM _changes WHERE seq > ? AND tbl = ? ORDER BY seq LIMIT ?`,
+            since,
+            table,
+            limit,
+          )
+          .toArray();
   return { changes: rows.map(decodeChange), seq, oldestSeq: oldest };
 }
 

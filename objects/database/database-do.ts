@@ -73,7 +73,11 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
       const runtime = this.#table(table);
       const onConflict = options.onConflict ?? null;
       if (onConflict !== null && onConflict !== "id" && !isUniqueColumn(runtime, onConflict)) {
-        throw new HttpError(400, "INVALID_ON_CONFLICT", `onConflict must be "id" or a unique column of "${table}", got "${onConflict.slice(0, 64)}".`);
+        throw new HttpError(
+          400,
+          "INVALID_ON_CONFLICT",
+          `onConflict must be "id" or a unique column of "${table}", got "${onConflict.slice(0, 64)}".`,
+        );
       }
       const many = Array.isArray(body);
       const rows = many ? (body as unknown[]) : [body];
@@ -143,7 +147,9 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
           flush();
           const runtime = runtimes[i] as TableRuntime;
           try {
-            results.push(op.op === "update" ? updateOne(session, runtime, op.id, op.data, op.ifMatch) : deleteOne(session, runtime, op.id, op.ifMatch));
+            results.push(
+              op.op === "update" ? updateOne(session, runtime, op.id, op.data, op.ifMatch) : deleteOne(session, runtime, op.id, op.ifMatch),
+            );
           } catch (err) {
             throw atIndex(err, `ops[${i}]`);
           }
@@ -204,7 +210,8 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
       const { namespace } = this.#block;
       const tables = config.namespaces[namespace]?.tables;
       const tableConfig = tables && Object.hasOwn(tables, name) ? tables[name] : undefined;
-      if (!tableConfig) throw new HttpError(404, "TABLE_NOT_FOUND", `Table "${String(name).slice(0, 64)}" is not declared in namespace "${namespace}".`);
+      if (!tableConfig)
+        throw new HttpError(404, "TABLE_NOT_FOUND", `Table "${String(name).slice(0, 64)}" is not declared in namespace "${namespace}".`);
       try {
         runtime = prepareTable(this.ctx.storage, name, tableConfig);
       } catch (err) {
@@ -232,7 +239,12 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
     try {
       return cachedRuleFilter(filter, table.name, table.columns);
     } catch (cause) {
-      throw new HttpError(500, "RULE_FILTER_INVALID", `The read rule of "${table.name}" returned a filter that does not parse: ${(cause as Error).message}`, { cause });
+      throw new HttpError(
+        500,
+        "RULE_FILTER_INVALID",
+        `The read rule of "${table.name}" returned a filter that does not parse: ${(cause as Error).message}`,
+        { cause },
+      );
     }
   }
 
@@ -240,21 +252,41 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
    * Runs writes in one transaction with their change-log entries and idempotency record, then
    * hands the committed changes to the block's RealtimeDO without waiting for it.
    */
-  #write(caller: Caller, idempotencyKey: string | null, request: [string, unknown], body: (session: WriteSession) => { status: number; body: unknown }): WriteResult {
+  #write(
+    caller: Caller,
+    idempotencyKey: string | null,
+    request: [string, unknown],
+    body: (session: WriteSession) => { status: number; body: unknown },
+  ): WriteResult {
     const key = idempotencyKey === null ? null : `${callerKey(caller)}|${idempotencyKey}`;
     const fingerprint = key === null ? "" : `${request[0]}|${hashText(JSON.stringify(request[1]) ?? "")}`;
     if (key !== null) {
-      const previous = this.#sql.exec<{ response: string }>(`SELECT response FROM _idempotency WHERE key = ? AND expiresAt > ?`, key, Date.now()).toArray()[0];
+      const previous = this.#sql
+        .exec<{ response: string }>(`SELECT response FROM _idempotency WHERE key = ? AND expiresAt > ?`, key, Date.now())
+        .toArray()[0];
       if (previous) {
         const stored = JSON.parse(previous.response) as WriteResult & { fingerprint: string };
         if (stored.fingerprint !== fingerprint) {
-          throw new HttpError(422, "IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was already used for a different request; use a new key for a new write.");
+          throw new HttpError(
+            422,
+            "IDEMPOTENCY_KEY_REUSED",
+            "This Idempotency-Key was already used for a different request; use a new key for a new write.",
+          );
         }
         return { status: stored.status, body: stored.body, seq: stored.seq, replayed: true };
       }
     }
     const now = Date.now();
-    const session: WriteSession = { sql: this.#sql, config, caller, block: this.#block, now, ids: this.#ids, baseSeq: this.#seq, changes: [] };
+    const session: WriteSession = {
+      sql: this.#sql,
+      config,
+      caller,
+      block: this.#block,
+      now,
+      ids: this.#ids,
+      baseSeq: this.#seq,
+      changes: [],
+    };
     const started = performance.now();
     const result = this.ctx.storage.transactionSync((): WriteResult => {
       const out = body(session);
@@ -282,9 +314,7 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
   #armAlarm(at: number): void {
     if (this.#alarmChecked) return;
     this.#alarmChecked = true;
-    this.ctx.waitUntil(
-      this.ctx.storage.getAlarm().then((current) => (current === null ? this.ctx.storage.setAlarm(at) : undefined)),
-    );
+    this.ctx.waitUntil(this.ctx.storage.getAlarm().then((current) => (current === null ? this.ctx.storage.setAlarm(at) : undefined)));
   }
 
   /**
@@ -307,7 +337,9 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
       .publish(changes)
       .catch((err: unknown) => {
         this.#realtime = null;
-        console.error(JSON.stringify({ msg: "realtime hand-off failed", block: name, seq: changes[changes.length - 1]?.seq, error: String(err) }));
+        console.error(
+          JSON.stringify({ msg: "realtime hand-off failed", block: name, seq: changes[changes.length - 1]?.seq, error: String(err) }),
+        );
       })
       .finally(() => {
         this.#publishing = false;
@@ -331,7 +363,10 @@ function isUniqueColumn(table: TableRuntime, column: string): boolean {
 
 function checkRowCount(count: number): void {
   if (count > config.limits.maxRowsPerWrite) {
-    throw new HttpError(413, "TOO_MANY_ROWS", `${count} rows in one request; the limit is ${config.limits.maxRowsPerWrite}. Split the write.`);
+    throw new HttpError(
+      413,
+      "TOO_MANY_ROWS",
+      `${count} rows in one request; the limit is ${config.limits.maxRowsPerWrite}. Split the write.`,
+    );
   }
 }
-

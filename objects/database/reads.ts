@@ -25,15 +25,25 @@ const RANK = "_rank";
 /** Runs a list query: one synchronous read, so its rows and the block's seq agree. */
 export function listRows(sql: SqlStorage, table: TableRuntime, query: ListQuery, ruleFilter: Filter | null): ListPage {
   if (query.search !== null && table.search.length === 0) {
-    throw new HttpError(400, "SEARCH_NOT_AVAILABLE", `Table "${table.name}" has no full-text search columns; declare "search" in its config.`);
+    throw new HttpError(
+      400,
+      "SEARCH_NOT_AVAILABLE",
+      `Table "${table.name}" has no full-text search columns; declare "search" in its config.`,
+    );
   }
   const where = filterToSql(andFilters(ruleFilter, query.filter), "t");
   const fts = quoteIdent(searchTable(table.name));
   const from =
-    query.search === null ? `FROM ${quoteIdent(table.name)} AS t` : `FROM ${quoteIdent(table.name)} AS t JOIN ${fts} ON ${fts}.rowid = t.rowid AND ${fts} MATCH ?`;
+    query.search === null
+      ? `FROM ${quoteIdent(table.name)} AS t`
+      : `FROM ${quoteIdent(table.name)} AS t JOIN ${fts} ON ${fts}.rowid = t.rowid AND ${fts} MATCH ?`;
   const fromParams = query.search === null ? [] : [ftsQuery(query.search)];
 
-  const keys: SortKey[] = query.order.map((term) => ({ sql: `t.${quoteIdent(term.column)}`, field: term.column, direction: term.direction }));
+  const keys: SortKey[] = query.order.map((term) => ({
+    sql: `t.${quoteIdent(term.column)}`,
+    field: term.column,
+    direction: term.direction,
+  }));
   if (query.search !== null && query.order.length === 0) keys.push({ sql: `${fts}.rank`, field: RANK, direction: "asc" });
   if (!query.order.some((term) => term.column === "id")) keys.push({ sql: "t.id", field: "id", direction: "asc" });
   const signature = `${table.name}|${keys.map((k) => `${k.field}.${k.direction}`).join(",")}`;
@@ -47,14 +57,23 @@ export function listRows(sql: SqlStorage, table: TableRuntime, query: ListQuery,
   }
   const select = query.search === null ? "SELECT t.*" : `SELECT t.*, ${fts}.rank AS ${RANK}`;
   const orderBy = keys.map((k) => `${k.sql} ${k.direction.toUpperCase()}`).join(", ");
-  const rows = execList(sql, `${select} ${from} WHERE ${conditions.join(" AND ")} ORDER BY ${orderBy} LIMIT ?`, [...params, query.limit + 1]);
+  const rows = execList(sql, `${select} ${from} WHERE ${conditions.join(" AND ")} ORDER BY ${orderBy} LIMIT ?`, [
+    ...params,
+    query.limit + 1,
+  ]);
 
   const more = rows.length > query.limit;
   const page = more ? rows.slice(0, query.limit) : rows;
   const last = page[page.length - 1];
   const result: ListPage = {
     items: page.map((stored) => project(table.decode(stored), query.select)),
-    nextCursor: more && last ? encodeCursor(signature, keys.map((k) => last[k.field] ?? null)) : null,
+    nextCursor:
+      more && last
+        ? encodeCursor(
+            signature,
+            keys.map((k) => last[k.field] ?? null),
+          )
+        : null,
   };
   if (query.count) {
     const total = execList(sql, `SELECT count(*) AS n ${from} WHERE ${where.sql}`, [...fromParams, ...where.params])[0]?.n;
@@ -68,10 +87,16 @@ function execList(sql: SqlStorage, query: string, params: (string | number | nul
     return sql.exec<Stored>(query, ...params).toArray();
   } catch (cause) {
     const message = String((cause as Error)?.message ?? cause);
-    if (/fts5|MATCH/i.test(message)) throw new HttpError(400, "INVALID_SEARCH", "The search text could not be understood; use plain words.", { cause });
+    if (/fts5|MATCH/i.test(message))
+      throw new HttpError(400, "INVALID_SEARCH", "The search text could not be understood; use plain words.", { cause });
     // Durable Object SQLite binds at most 100 values per statement and nests expressions at most 100 deep.
     if (/too many SQL variables|Expression tree is too large/i.test(message)) {
-      throw new HttpError(400, "FILTER_TOO_COMPLEX", "The filter has too many conditions for one query; use fewer conditions or an in.(...) list.", { cause });
+      throw new HttpError(
+        400,
+        "FILTER_TOO_COMPLEX",
+        "The filter has too many conditions for one query; use fewer conditions or an in.(...) list.",
+        { cause },
+      );
     }
     throw cause;
   }
@@ -87,11 +112,15 @@ function project(row: Row, select: string[] | null): Row {
 /** Plain words become quoted FTS5 terms (ANDed); a trailing `*` keeps prefix matching. No FTS syntax reaches SQLite. */
 export function ftsQuery(text: string): string {
   // FTS5 reads a NUL as the end of the query (an unterminated string); control characters are separators.
-  const terms = text.replace(/[\u0000-\u001f\u007f]/g, " ").split(/\s+/).filter(Boolean).map((word) => {
-    const prefix = word.endsWith("*") && word.length > 1;
-    const bare = (prefix ? word.slice(0, -1) : word).replaceAll('"', '""');
-    return `"${bare}"${prefix ? "*" : ""}`;
-  });
+  const terms = text
+    .replace(/[\u0000-\u001f\u007f]/g, " ")
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((word) => {
+      const prefix = word.endsWith("*") && word.length > 1;
+      const bare = (prefix ? word.slice(0, -1) : word).replaceAll('"', '""');
+      return `"${bare}"${prefix ? "*" : ""}`;
+    });
   return terms.length > 0 ? terms.join(" ") : '""';
 }
 
@@ -131,17 +160,21 @@ function encodeCursor(signature: string, values: SqlStorageValue[]): string {
 }
 
 function decodeCursor(cursor: string, signature: string, length: number): (string | number | null)[] {
-  const bad = (why: string): HttpError => new HttpError(400, "INVALID_CURSOR", `The cursor ${why}; pass nextCursor from a previous page of the same query unchanged.`);
+  const bad = (why: string): HttpError =>
+    new HttpError(400, "INVALID_CURSOR", `The cursor ${why}; pass nextCursor from a previous page of the same query unchanged.`);
   let parsed: unknown;
   try {
     const binary = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
-    parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(binary, (c) => c.charCodeAt(0))));
+    parsed = JSON.parse(
+      new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(binary, (c) => c.charCodeAt(0))),
+    );
   } catch {
     throw bad("is malformed");
   }
   const { s, v } = (parsed ?? {}) as { s?: unknown; v?: unknown };
   if (typeof s !== "string" || !Array.isArray(v)) throw bad("is malformed");
   if (s !== signature) throw bad("belongs to another table or order");
-  if (v.length !== length || v.some((x) => x !== null && typeof x !== "string" && (typeof x !== "number" || !Number.isFinite(x)))) throw bad("is malformed");
+  if (v.length !== length || v.some((x) => x !== null && typeof x !== "string" && (typeof x !== "number" || !Number.isFinite(x))))
+    throw bad("is malformed");
   return v as (string | number | null)[];
 }

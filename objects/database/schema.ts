@@ -47,8 +47,12 @@ const SQL_TYPES: Record<ColumnType, string> = {
 export function createInternalTables(sql: SqlStorage): void {
   sql.exec(`CREATE TABLE IF NOT EXISTS _meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
   sql.exec(`CREATE TABLE IF NOT EXISTS _tables (name TEXT PRIMARY KEY, spec TEXT NOT NULL)`);
-  sql.exec(`CREATE TABLE IF NOT EXISTS _migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL, change TEXT NOT NULL, appliedAt INTEGER NOT NULL)`);
-  sql.exec(`CREATE TABLE IF NOT EXISTS _changes (seq INTEGER PRIMARY KEY, tbl TEXT NOT NULL, op TEXT NOT NULL, id TEXT NOT NULL, row TEXT NOT NULL, old TEXT)`);
+  sql.exec(
+    `CREATE TABLE IF NOT EXISTS _migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL, change TEXT NOT NULL, appliedAt INTEGER NOT NULL)`,
+  );
+  sql.exec(
+    `CREATE TABLE IF NOT EXISTS _changes (seq INTEGER PRIMARY KEY, tbl TEXT NOT NULL, op TEXT NOT NULL, id TEXT NOT NULL, row TEXT NOT NULL, old TEXT)`,
+  );
   sql.exec(`CREATE TABLE IF NOT EXISTS _idempotency (key TEXT PRIMARY KEY, response TEXT NOT NULL, expiresAt INTEGER NOT NULL)`);
   sql.exec(`CREATE INDEX IF NOT EXISTS _idempotency_expires ON _idempotency (expiresAt)`);
 }
@@ -64,7 +68,9 @@ export function prepareTable(storage: DurableObjectStorage, name: string, config
   if (!row) {
     storage.transactionSync(() => {
       const columns = Object.entries(config.columns).map(([column, spec]) => `, ${quoteIdent(column)} ${SQL_TYPES[spec.type]}`);
-      sql.exec(`CREATE TABLE ${quoteIdent(name)} (id TEXT PRIMARY KEY NOT NULL, createdAt INTEGER NOT NULL, updatedAt INTEGER NOT NULL, version INTEGER NOT NULL${columns.join("")})`);
+      sql.exec(
+        `CREATE TABLE ${quoteIdent(name)} (id TEXT PRIMARY KEY NOT NULL, createdAt INTEGER NOT NULL, updatedAt INTEGER NOT NULL, version INTEGER NOT NULL${columns.join("")})`,
+      );
       for (const key of wanted.indexes) createIndex(sql, name, key);
       if (wanted.search.length > 0) createSearch(sql, name, wanted.search, false);
       record(sql, name, wanted, `create table with columns ${Object.keys(wanted.columns).join(", ")}`);
@@ -75,10 +81,14 @@ export function prepareTable(storage: DurableObjectStorage, name: string, config
   for (const [column, type] of Object.entries(applied.columns)) {
     const next = wanted.columns[column];
     if (next === undefined) {
-      throw refused(`Table "${name}": column "${column}" exists in the database but is no longer in the config. Dropping or renaming a column is destructive and is never applied automatically; restore the column in actorbase.config.ts.`);
+      throw refused(
+        `Table "${name}": column "${column}" exists in the database but is no longer in the config. Dropping or renaming a column is destructive and is never applied automatically; restore the column in actorbase.config.ts.`,
+      );
     }
     if (next !== type && !(isText(next) && isText(type))) {
-      throw refused(`Table "${name}": column "${column}" changes type from ${type} to ${next}. Type changes are destructive and are never applied automatically; add a new column instead.`);
+      throw refused(
+        `Table "${name}": column "${column}" changes type from ${type} to ${next}. Type changes are destructive and are never applied automatically; add a new column instead.`,
+      );
     }
   }
   const added = Object.keys(wanted.columns).filter((column) => applied.columns[column] === undefined);
@@ -90,7 +100,8 @@ export function prepareTable(storage: DurableObjectStorage, name: string, config
       const changes: string[] = [];
       for (const column of added) {
         const spec = config.columns[column] as ColumnConfig;
-        const defaultSql = spec.default === undefined || spec.default === null ? "" : ` DEFAULT ${sqlLiteral(encodeValue(spec, spec.default))}`;
+        const defaultSql =
+          spec.default === undefined || spec.default === null ? "" : ` DEFAULT ${sqlLiteral(encodeValue(spec, spec.default))}`;
         sql.exec(`ALTER TABLE ${quoteIdent(name)} ADD COLUMN ${quoteIdent(column)} ${SQL_TYPES[spec.type]}${defaultSql}`);
         changes.push(`add column ${column}`);
       }
@@ -103,8 +114,14 @@ export function prepareTable(storage: DurableObjectStorage, name: string, config
           createIndex(sql, name, key);
         } catch (cause) {
           if (!/UNIQUE constraint failed/.test(String((cause as Error)?.message ?? cause))) throw cause;
-          const columns = (key.split(":")[1] ?? "").split(",").map((c) => `"${c}"`).join(", ");
-          throw refused(`Table "${name}": a unique index on column ${columns} cannot be added because stored rows share a value. Remove the duplicates first; nothing was applied.`, cause);
+          const columns = (key.split(":")[1] ?? "")
+            .split(",")
+            .map((c) => `"${c}"`)
+            .join(", ");
+          throw refused(
+            `Table "${name}": a unique index on column ${columns} cannot be added because stored rows share a value. Remove the duplicates first; nothing was applied.`,
+            cause,
+          );
         }
         changes.push(`add index ${key}`);
       }
@@ -138,7 +155,11 @@ export function appliedShape(config: TableConfig): AppliedTable {
 }
 
 function record(sql: SqlStorage, name: string, shape: AppliedTable, change: string): void {
-  sql.exec(`INSERT INTO _tables (name, spec) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET spec = excluded.spec`, name, JSON.stringify(shape));
+  sql.exec(
+    `INSERT INTO _tables (name, spec) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET spec = excluded.spec`,
+    name,
+    JSON.stringify(shape),
+  );
   sql.exec(`INSERT INTO _migrations (tbl, change, appliedAt) VALUES (?, ?, ?)`, name, change, Date.now());
 }
 
@@ -163,9 +184,15 @@ function createSearch(sql: SqlStorage, table: string, columns: string[], rebuild
   const t = quoteIdent(table);
   const list = columns.map(quoteIdent).join(", ");
   const values = (prefix: string): string => columns.map((c) => `${prefix}.${quoteIdent(c)}`).join(", ");
-  sql.exec(`CREATE VIRTUAL TABLE ${fts} USING fts5(${list}, content=${quoteIdent(table)}, content_rowid='rowid', tokenize='unicode61 remove_diacritics 2')`);
-  sql.exec(`CREATE TRIGGER ${quoteIdent(`${searchTable(table)}_ai`)} AFTER INSERT ON ${t} BEGIN INSERT INTO ${fts} (rowid, ${list}) VALUES (new.rowid, ${values("new")}); END`);
-  sql.exec(`CREATE TRIGGER ${quoteIdent(`${searchTable(table)}_ad`)} AFTER DELETE ON ${t} BEGIN INSERT INTO ${fts} (${fts}, rowid, ${list}) VALUES ('delete', old.rowid, ${values("old")}); END`);
+  sql.exec(
+    `CREATE VIRTUAL TABLE ${fts} USING fts5(${list}, content=${quoteIdent(table)}, content_rowid='rowid', tokenize='unicode61 remove_diacritics 2')`,
+  );
+  sql.exec(
+    `CREATE TRIGGER ${quoteIdent(`${searchTable(table)}_ai`)} AFTER INSERT ON ${t} BEGIN INSERT INTO ${fts} (rowid, ${list}) VALUES (new.rowid, ${values("new")}); END`,
+  );
+  sql.exec(
+    `CREATE TRIGGER ${quoteIdent(`${searchTable(table)}_ad`)} AFTER DELETE ON ${t} BEGIN INSERT INTO ${fts} (${fts}, rowid, ${list}) VALUES ('delete', old.rowid, ${values("old")}); END`,
+  );
   sql.exec(
     `CREATE TRIGGER ${quoteIdent(`${searchTable(table)}_au`)} AFTER UPDATE ON ${t} BEGIN ` +
       `INSERT INTO ${fts} (${fts}, rowid, ${list}) VALUES ('delete', old.rowid, ${values("old")}); ` +
@@ -213,7 +240,10 @@ function runtime(name: string, config: TableConfig): TableRuntime {
     search: [...(config.search ?? [])],
     insertSql: `INSERT INTO ${quoteIdent(name)} (${all.map(quoteIdent).join(", ")}) VALUES (${all.map(() => "?").join(", ")})`,
     bulkInsertSql: `INSERT INTO ${quoteIdent(name)} (${all.map(quoteIdent).join(", ")}) SELECT ${all.map((_, i) => `value->>${i}`).join(", ")} FROM json_each(?)`,
-    updateSql: `UPDATE ${quoteIdent(name)} SET ${all.slice(2).map((c) => `${quoteIdent(c)} = ?`).join(", ")} WHERE id = ?`,
+    updateSql: `UPDATE ${quoteIdent(name)} SET ${all
+      .slice(2)
+      .map((c) => `${quoteIdent(c)} = ?`)
+      .join(", ")} WHERE id = ?`,
     decode(stored) {
       const row: Record<string, unknown> = {};
       for (const column of all) row[column] = stored[column] ?? null;

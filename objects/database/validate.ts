@@ -14,7 +14,12 @@ const SERVER_COLUMNS = new Set(["createdAt", "updatedAt", "version"]);
 
 function invalid(table: string, errors: Record<string, string>): HttpError {
   const fields = Object.keys(errors);
-  return new HttpError(422, "VALIDATION_FAILED", `The data for "${table}" is not valid: ${fields.map((f) => `${f} ${errors[f]}`).join("; ")}.`, { errors });
+  return new HttpError(
+    422,
+    "VALIDATION_FAILED",
+    `The data for "${table}" is not valid: ${fields.map((f) => `${f} ${errors[f]}`).join("; ")}.`,
+    { errors },
+  );
 }
 
 function asObject(table: string, data: unknown): Row {

@@ -42,7 +42,11 @@ function record(session: WriteSession, table: TableRuntime, op: Change["op"], ro
 }
 
 function denied(session: WriteSession, op: RuleOp, table: TableRuntime): HttpError {
-  return new HttpError(403, "FORBIDDEN", `The rules of "${session.block.namespace}" do not allow you to ${op} this row of "${table.name}".`);
+  return new HttpError(
+    403,
+    "FORBIDDEN",
+    `The rules of "${session.block.namespace}" do not allow you to ${op} this row of "${table.name}".`,
+  );
 }
 
 function notFound(table: TableRuntime, id: string): HttpError {
@@ -56,7 +60,13 @@ export function readableRow(session: Pick<WriteSession, "sql" | "config" | "call
   return row;
 }
 
-function allows(session: Pick<WriteSession, "config" | "caller" | "block">, table: TableRuntime, op: RuleOp, row: Row, data?: Row): boolean {
+function allows(
+  session: Pick<WriteSession, "config" | "caller" | "block">,
+  table: TableRuntime,
+  op: RuleOp,
+  row: Row,
+  data?: Row,
+): boolean {
   return ruleAllowsRow(session.config, session.caller, session.block, table.name, table.columns, op, row, data);
 }
 
@@ -74,18 +84,30 @@ function execWrite(session: WriteSession, table: TableRuntime, query: string, ..
     if (!match) throw cause;
     const columns = (match[1] ?? "").split(",").map((part) => part.trim().split(".").pop() ?? part);
     const errors = Object.fromEntries(columns.map((c) => [c, "already exists"]));
-    throw new HttpError(409, "UNIQUE_CONFLICT", `A row of "${table.name}" already has this ${columns.join(", ")}; use another value or ?onConflict=${columns[0]} to update it.`, { errors, cause });
+    throw new HttpError(
+      409,
+      "UNIQUE_CONFLICT",
+      `A row of "${table.name}" already has this ${columns.join(", ")}; use another value or ?onConflict=${columns[0]} to update it.`,
+      { errors, cause },
+    );
   }
 }
 
 /** Inserts one row (or, with `onConflict`, updates the row holding the same value). */
-export function insertOne(session: WriteSession, table: TableRuntime, data: unknown, onConflict: string | null): { row: Row; created: boolean } {
+export function insertOne(
+  session: WriteSession,
+  table: TableRuntime,
+  data: unknown,
+  onConflict: string | null,
+): { row: Row; created: boolean } {
   if (onConflict !== null) {
     const { id: givenId, values } = validateInsert(table, data);
     const key = onConflict === "id" ? givenId : values[onConflict];
     if (key !== null && key !== undefined) {
       const storedKey = onConflict === "id" ? key : encodeValue(table.config.columns[onConflict] as ColumnConfig, key);
-      const existing = session.sql.exec<{ id: string }>(`SELECT id FROM ${quoteIdent(table.name)} WHERE ${quoteIdent(onConflict)} = ?`, storedKey as string | number).toArray()[0];
+      const existing = session.sql
+        .exec<{ id: string }>(`SELECT id FROM ${quoteIdent(table.name)} WHERE ${quoteIdent(onConflict)} = ?`, storedKey as string | number)
+        .toArray()[0];
       if (existing) {
         const patch: Row = { ...(data as Row) };
         delete patch.id;
@@ -187,6 +209,10 @@ export function deleteOne(session: WriteSession, table: TableRuntime, id: string
 
 function checkVersion(current: Row, ifMatch: number | null): void {
   if (ifMatch !== null && current.version !== ifMatch) {
-    throw new HttpError(412, "VERSION_MISMATCH", `The row is at version ${current.version}, not ${ifMatch}; fetch it again and retry with the new version.`);
+    throw new HttpError(
+      412,
+      "VERSION_MISMATCH",
+      `The row is at version ${current.version}, not ${ifMatch}; fetch it again and retry with the new version.`,
+    );
   }
 }

@@ -38,7 +38,8 @@ export function evaluate(policies: readonly Policy[], states: readonly unknown[]
     } else {
       // A dry run reports what admitting would leave; a denial or a peek reports the state as it is.
       const remaining = allowed && cost > 0 ? status.remaining - cost : status.remaining;
-      const resetAfterMs = allowed && cost > 0 ? statusAt(algorithm, policy, algorithm.debit(policy, state, cost), now, 1).resetAfterMs : status.resetAfterMs;
+      const resetAfterMs =
+        allowed && cost > 0 ? statusAt(algorithm, policy, algorithm.debit(policy, state, cost), now, 1).resetAfterMs : status.resetAfterMs;
       results.push({ ...base, allowed: status.retryAfterMs === 0, remaining, retryAfterMs: status.retryAfterMs, resetAfterMs });
     }
   }
@@ -49,7 +50,9 @@ export function evaluate(policies: readonly Policy[], states: readonly unknown[]
 function summarize(allowed: boolean, results: PolicyResult[]): Decision {
   let decisive = results[0]!;
   for (const result of results.slice(1)) {
-    if (allowed ? result.remaining < decisive.remaining : !result.allowed && (decisive.allowed || result.retryAfterMs > decisive.retryAfterMs)) {
+    if (
+      allowed ? result.remaining < decisive.remaining : !result.allowed && (decisive.allowed || result.retryAfterMs > decisive.retryAfterMs)
+    ) {
       decisive = result;
     }
   }
@@ -73,7 +76,8 @@ export function idleAt(policy: Policy, state: unknown, now: number): number {
 /** Rejects a cost no policy could ever admit (422), since waiting would not help. */
 export function checkCost(policies: readonly Policy[], cost: number): string | null {
   for (const policy of policies) {
-    if (cost > capacity(policy)) return `cost ${cost} exceeds the capacity of policy "${policy.name}" (${capacity(policy)}); no wait would make it fit`;
+    if (cost > capacity(policy))
+      return `cost ${cost} exceeds the capacity of policy "${policy.name}" (${capacity(policy)}); no wait would make it fit`;
   }
   return null;
 }

@@ -12,7 +12,10 @@ export function grantLease(policy: Policy, state: unknown, now: number, want: nu
   const current = algorithm.refresh(policy, (state as TimedState | null) ?? algorithm.fresh(policy, now), now);
   const status = statusAt(algorithm, policy, current, now, 1);
   if (status.retryAfterMs > 0) {
-    return { lease: { granted: 0, remaining: status.remaining, retryAfterMs: status.retryAfterMs, resetAfterMs: status.resetAfterMs }, nextState: null };
+    return {
+      lease: { granted: 0, remaining: status.remaining, retryAfterMs: status.retryAfterMs, resetAfterMs: status.resetAfterMs },
+      nextState: null,
+    };
   }
   const granted = Math.min(want, status.remaining);
   const next = algorithm.debit(policy, current, granted);

@@ -25,7 +25,8 @@ export function policyFromId(id: string): Policy | null {
   const [algorithm, limit, periodMs, burst, aligned, ...rest] = id.slice(bar + 1).split(":");
   const inline = head === "inline";
   if (bar < 0 || rest.length > 0 || (!inline && !head.startsWith("name:"))) return null;
-  if (!(RATE_LIMIT_ALGORITHMS as readonly string[]).includes(algorithm ?? "") || (aligned !== "aligned" && aligned !== "rolling")) return null;
+  if (!(RATE_LIMIT_ALGORITHMS as readonly string[]).includes(algorithm ?? "") || (aligned !== "aligned" && aligned !== "rolling"))
+    return null;
   const policy: Policy = {
     name: inline ? "inline" : head.slice("name:".length),
     inline,

@@ -40,7 +40,8 @@ export class RateLimiterDO extends DurableObject<Env> implements RateLimiterRpc 
   async decide(input: DecideInput): Promise<RpcResult<Decision>> {
     return capture(async () => {
       checkInput(input.policies, input.cost);
-      if (!DECISION_MODES.includes(input.mode)) throw new HttpError(400, "INVALID_REQUEST", `mode must be one of ${DECISION_MODES.join(", ")}.`);
+      if (!DECISION_MODES.includes(input.mode))
+        throw new HttpError(400, "INVALID_REQUEST", `mode must be one of ${DECISION_MODES.join(", ")}.`);
       const debits = input.mode !== "dry_run" && input.cost > 0;
       const now = Date.now();
       this.#lastUsedAt = now;
@@ -51,8 +52,14 @@ export class RateLimiterDO extends DurableObject<Env> implements RateLimiterRpc 
       const { decision, nextStates } = evaluate(input.policies, this.#store.readStates(input.policies, now), now, input.cost, debits);
       const answer: Decision = input.mode === "shadow" ? { ...decision, allowed: true, wouldAllow: decision.allowed } : decision;
       if (nextStates) {
-        const remember = input.requestId === null ? undefined : { requestId: input.requestId, decision: answer, expiresAt: now + rememberFor(input.policies) };
-        const idle = this.#store.write(input.policies.map((policy, i) => ({ policy, state: nextStates[i] })), remember);
+        const remember =
+          input.requestId === null
+            ? undefined
+            : { requestId: input.requestId, decision: answer, expiresAt: now + rememberFor(input.policies) };
+        const idle = this.#store.write(
+          input.policies.map((policy, i) => ({ policy, state: nextStates[i] })),
+          remember,
+        );
         if (idle !== null) await this.#scheduleCleanup(idle);
       }
       return answer;

@@ -51,7 +51,8 @@ export class LimitStore {
    */
   get #readable(): SqlStorage | null {
     if (!this.#ready) {
-      const exists = this.#storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_limit_state'").toArray().length > 0;
+      const exists =
+        this.#storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_limit_state'").toArray().length > 0;
       if (!exists) return null;
       this.#ready = true;
     }
@@ -97,7 +98,12 @@ export class LimitStore {
         sql.exec("INSERT OR REPLACE INTO _limit_state (policy, state, idle_at) VALUES (?, ?, ?)", id, JSON.stringify(state), idleAt);
       }
       if (remembered) {
-        sql.exec("INSERT OR REPLACE INTO _request (request_id, decision, expires_at) VALUES (?, ?, ?)", remembered.requestId, JSON.stringify(remembered.decision), remembered.expiresAt);
+        sql.exec(
+          "INSERT OR REPLACE INTO _request (request_id, decision, expires_at) VALUES (?, ?, ?)",
+          remembered.requestId,
+          JSON.stringify(remembered.decision),
+          remembered.expiresAt,
+        );
       }
     };
     // One statement is atomic on its own; the common single-policy decision skips the savepoint.
@@ -109,7 +115,9 @@ export class LimitStore {
 
   /** The answer stored for a requestId that has not expired, or null. */
   remembered(requestId: string, now: number): unknown {
-    const row = this.#readable?.exec<{ decision: string }>("SELECT decision FROM _request WHERE request_id = ? AND expires_at > ?", requestId, now).toArray()[0];
+    const row = this.#readable
+      ?.exec<{ decision: string }>("SELECT decision FROM _request WHERE request_id = ? AND expires_at > ?", requestId, now)
+      .toArray()[0];
     return row ? (JSON.parse(row.decision) as unknown) : null;
   }
 
@@ -161,7 +169,11 @@ export class LimitStore {
       this.#stored.delete(id);
     }
     sql.exec("DELETE FROM _request WHERE expires_at <= ?", now);
-    const next = sql.exec<{ next: number | null }>("SELECT min(t) AS next FROM (SELECT min(idle_at) AS t FROM _limit_state UNION ALL SELECT min(expires_at) FROM _request)").one().next;
+    const next = sql
+      .exec<{ next: number | null }>(
+        "SELECT min(t) AS next FROM (SELECT min(idle_at) AS t FROM _limit_state UNION ALL SELECT min(expires_at) FROM _request)",
+      )
+      .one().next;
     return next ?? null;
   }
 

@@ -79,7 +79,9 @@ export function connectionDeadline(conn: Connection): number | null {
 /** A short random connection id (URL- and tag-safe). */
 export function newConnectionId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(9));
-  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_");
+  return btoa(String.fromCharCode(...bytes))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_");
 }
 
 /** Sends a frame, ignoring sockets that closed underneath us. */

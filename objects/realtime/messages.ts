@@ -71,7 +71,10 @@ function issueError(issue: v.BaseIssue<unknown>, value: unknown): HttpError {
   if (issue.type === "variant") {
     // Found before any field is read: not an object, or no known "type".
     if (typeof value !== "object" || value === null || Array.isArray(value)) return protocolError("INVALID_MESSAGE", NOT_A_MESSAGE);
-    return protocolError("UNKNOWN_TYPE", `Unknown message type ${JSON.stringify((value as { type?: unknown }).type)}; see docs/realtime.md.`);
+    return protocolError(
+      "UNKNOWN_TYPE",
+      `Unknown message type ${JSON.stringify((value as { type?: unknown }).type)}; see docs/realtime.md.`,
+    );
   }
   const field = issue.path?.[0]?.key;
   const message = value as { type: string; id?: unknown };

@@ -38,7 +38,10 @@ export class Presence {
     this.#store.setPresence(channel, conn.id, stateJson);
     conn.channels.add(channel);
     if (joined) {
-      const members = this.#store.members(channel).map((m) => `${JSON.stringify(m.conn)}:${m.state}`).join(",");
+      const members = this.#store
+        .members(channel)
+        .map((m) => `${JSON.stringify(m.conn)}:${m.state}`)
+        .join(",");
       send(conn, `{"type":"presence.state","channel":${JSON.stringify(channel)},"members":{${members}}}`);
     }
     const diff = `{"type":"presence","channel":${JSON.stringify(channel)},"joins":{${JSON.stringify(conn.id)}:${stateJson}},"leaves":[]}`;

@@ -56,7 +56,12 @@ export class RealtimeDO extends DurableObject<Env> implements RealtimeRpc {
     super(ctx, env);
     this.#store = new RealtimeStore(ctx.storage);
     this.#presence = new Presence(this.#store, (id) => this.#byId.get(id));
-    this.#feed = new ChangeFeed(this.#store, () => this.#database(), () => this.#ensureInitialized(), () => this.limits);
+    this.#feed = new ChangeFeed(
+      this.#store,
+      () => this.#database(),
+      () => this.#ensureInitialized(),
+      () => this.limits,
+    );
     // Answered by the runtime without waking the actor.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
     for (const ws of ctx.getWebSockets()) {
@@ -104,7 +109,11 @@ export class RealtimeDO extends DurableObject<Env> implements RealtimeRpc {
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     const id = newConnectionId();
     this.ctx.acceptWebSocket(server, [id]);
-    const conn = connectionFrom(server, { v: 1, id, caller, authDeadline: caller ? 0 : Date.now() + this.limits.authTimeoutMs }, this.limits.messageBurst);
+    const conn = connectionFrom(
+      server,
+      { v: 1, id, caller, authDeadline: caller ? 0 : Date.now() + this.limits.authTimeoutMs },
+      this.limits.messageBurst,
+    );
     saveAttachment(conn);
     this.#conns.set(server, conn);
     this.#byId.set(id, conn);
@@ -119,15 +128,18 @@ export class RealtimeDO extends DurableObject<Env> implements RealtimeRpc {
     const conn = this.#conns.get(ws);
     if (!conn) return closeSocket(ws, 1011, "unknown connection");
     const size = typeof message === "string" ? utf8Length(message, this.limits.maxMessageBytes) : message.byteLength;
-    if (size > this.limits.maxMessageBytes) return this.#close(conn, CloseCode.MESSAGE_TOO_BIG, `Messages are limited to ${this.limits.maxMessageBytes} bytes.`);
+    if (size > this.limits.maxMessageBytes)
+      return this.#close(conn, CloseCode.MESSAGE_TOO_BIG, `Messages are limited to ${this.limits.maxMessageBytes} bytes.`);
     if (!takeToken(conn, this.limits.messagesPerSecond, this.limits.messageBurst)) {
       return this.#close(conn, CloseCode.RATE_LIMITED, `More than ${this.limits.messagesPerSecond} messages per second; slow down.`);
     }
     if (typeof message !== "string") return send(conn, protocolError("BINARY_NOT_SUPPORTED", "Send JSON text frames.").toFrame());
-    conn.queue = conn.queue.then(() => this.#handle(conn, message)).catch((err) => {
-      console.error(JSON.stringify({ msg: "realtime message failed", error: String(err), stack: (err as Error)?.stack }));
-      send(conn, protocolError("INTERNAL", "The message could not be handled; retry.").toFrame());
-    });
+    conn.queue = conn.queue
+      .then(() => this.#handle(conn, message))
+      .catch((err) => {
+        console.error(JSON.stringify({ msg: "realtime message failed", error: String(err), stack: (err as Error)?.stack }));
+        send(conn, protocolError("INTERNAL", "The message could not be handled; retry.").toFrame());
+      });
     await conn.queue;
   }
 
@@ -182,7 +194,10 @@ export class RealtimeDO extends DurableObject<Env> implements RealtimeRpc {
         case "unsubscribe":
           return this.#unsubscribe(conn, message.id);
         case "broadcast":
-          return this.#broadcast(conn, JSON.stringify({ type: "broadcast", channel: message.channel, event: message.event, payload: message.payload, from: conn.id }));
+          return this.#broadcast(
+            conn,
+            JSON.stringify({ type: "broadcast", channel: message.channel, event: message.event, payload: message.payload, from: conn.id }),
+          );
         case "presence":
           return this.#joinPresence(conn, message.channel, message.state);
         case "presence.leave":
@@ -219,12 +234,18 @@ export class RealtimeDO extends DurableObject<Env> implements RealtimeRpc {
     const { id, table } = message;
     const caller = conn.caller;
     if (caller === null) return;
-    if (conn.subscriptions.has(id)) throw protocolError("SUBSCRIPTION_EXISTS", `Subscription "${id}" already exists on this socket; unsubscribe first or pick another id.`, id);
+    if (conn.subscriptions.has(id))
+      throw protocolError(
+        "SUBSCRIPTION_EXISTS",
+        `Subscription "${id}" already exists on this socket; unsubscribe first or pick another id.`,
+        id,
+      );
     if (conn.subscriptions.size >= this.limits.subscriptionsPerSocket) {
       throw protocolError("SUBSCRIPTION_LIMIT", `A socket holds at most ${this.limits.subscriptionsPerSocket} subscriptions.`, id);
     }
     const tables = config.namespaces[block.namespace]?.tables ?? {};
-    if (!Object.hasOwn(tables, table)) throw protocolError("TABLE_NOT_FOUND", `Table "${table}" is not declared in namespace "${block.namespace}".`, id);
+    if (!Object.hasOwn(tables, table))
+      throw protocolError("TABLE_NOT_FOUND", `Table "${table}" is not declared in namespace "${block.namespace}".`, id);
     if (!checkRule(config, caller, block, table, "read").allowed) {
       throw protocolError("FORBIDDEN", `The rules of "${block.namespace}" do not allow you to read "${table}".`, id);
     }

@@ -62,16 +62,29 @@ export class RealtimeStore {
   }
 
   set(key: string, value: string): void {
-    this.#sql.exec("INSERT INTO _realtime_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value);
+    this.#sql.exec(
+      "INSERT INTO _realtime_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      key,
+      value,
+    );
   }
 
   subscriptions(): StoredSubscription[] {
-    const rows = this.#sql.exec<Omit<StoredSubscription, "batch"> & { batch: number }>("SELECT conn, id, tbl AS 'table', filter, batch FROM _subscriptions").toArray();
+    const rows = this.#sql
+      .exec<Omit<StoredSubscription, "batch"> & { batch: number }>("SELECT conn, id, tbl AS 'table', filter, batch FROM _subscriptions")
+      .toArray();
     return rows.map((row) => ({ ...row, batch: row.batch === 1 }));
   }
 
   addSubscription(sub: StoredSubscription): void {
-    this.#sql.exec("INSERT OR REPLACE INTO _subscriptions (conn, id, tbl, filter, batch) VALUES (?, ?, ?, ?, ?)", sub.conn, sub.id, sub.table, sub.filter, sub.batch ? 1 : 0);
+    this.#sql.exec(
+      "INSERT OR REPLACE INTO _subscriptions (conn, id, tbl, filter, batch) VALUES (?, ?, ?, ?, ?)",
+      sub.conn,
+      sub.id,
+      sub.table,
+      sub.filter,
+      sub.batch ? 1 : 0,
+    );
   }
 
   removeSubscription(conn: string, id: string): void {
@@ -87,7 +100,12 @@ export class RealtimeStore {
   }
 
   setPresence(channel: string, conn: string, state: string): void {
-    this.#sql.exec("INSERT INTO _presence (channel, conn, state) VALUES (?, ?, ?) ON CONFLICT (channel, conn) DO UPDATE SET state = excluded.state", channel, conn, state);
+    this.#sql.exec(
+      "INSERT INTO _presence (channel, conn, state) VALUES (?, ?, ?) ON CONFLICT (channel, conn) DO UPDATE SET state = excluded.state",
+      channel,
+      conn,
+      state,
+    );
   }
 
   removePresence(channel: string, conn: string): void {

@@ -59,14 +59,24 @@ export function inlinePolicy(input: Record<string, unknown>, name: string): Poli
   }
   if (aligned === true && errors.algorithm === undefined && algorithm !== "fixed_window") errors.aligned = "applies to fixed_window only";
   if (Object.keys(errors).length === 0) {
-    const policy: Policy = { name, inline: true, algorithm: algorithm as RateLimitAlgorithm, limit: limit as number, periodMs: periodMs as number, burst: burst as number, aligned: aligned as boolean };
+    const policy: Policy = {
+      name,
+      inline: true,
+      algorithm: algorithm as RateLimitAlgorithm,
+      limit: limit as number,
+      periodMs: periodMs as number,
+      burst: burst as number,
+      aligned: aligned as boolean,
+    };
     if (capacity(policy) * policy.periodMs > MAX_CAPACITY_TIMES_PERIOD) {
       errors.limit = `(limit + burst) × periodMs must not exceed 2^51; use a shorter period or a smaller limit`;
     } else {
       return policy;
     }
   }
-  const detail = Object.entries(errors).map(([field, problem]) => `${field} ${problem}`).join("; ");
+  const detail = Object.entries(errors)
+    .map(([field, problem]) => `${field} ${problem}`)
+    .join("; ");
   throw new HttpError(422, "INVALID_POLICY", `The rate-limit policy is invalid: ${detail}.`, { errors });
 }
 
@@ -85,11 +95,25 @@ export function configPolicy(name: string, config: RateLimitPolicyConfig): Polic
   const windowed = algorithm === "sliding_window" || algorithm === "fixed_window";
   try {
     return {
-      ...inlinePolicy({ limit: config.limit, periodMs: config.periodMs, burst: windowed ? 0 : (config.burst ?? 0), algorithm, aligned: algorithm === "fixed_window" ? (config.aligned ?? false) : false }, name),
+      ...inlinePolicy(
+        {
+          limit: config.limit,
+          periodMs: config.periodMs,
+          burst: windowed ? 0 : (config.burst ?? 0),
+          algorithm,
+          aligned: algorithm === "fixed_window" ? (config.aligned ?? false) : false,
+        },
+        name,
+      ),
       inline: false,
     };
   } catch (cause) {
-    throw new HttpError(500, "POLICY_MISCONFIGURED", `rateLimits.policies.${name} in actorbase.config.ts is out of range: ${(cause as Error).message}`, { cause });
+    throw new HttpError(
+      500,
+      "POLICY_MISCONFIGURED",
+      `rateLimits.policies.${name} in actorbase.config.ts is out of range: ${(cause as Error).message}`,
+      { cause },
+    );
   }
 }
 

@@ -47,7 +47,12 @@ describe("oversized bodies over real HTTP", () => {
     const bigSub = unique("flood");
     const bigHeaders = { Authorization: `Bearer ${await token(bigSub)}`, "Content-Type": "application/json" };
     const uploads = [0, 1, 2].map((i) =>
-      api(`/api/db/user:${bigSub}/tables/notes`, { method: "POST", headers: bigHeaders, body: chunked(32 * MiB), duplex: "half" } as RequestInit).then((r) => expectTooLarge(r, `upload ${i}`)),
+      api(`/api/db/user:${bigSub}/tables/notes`, {
+        method: "POST",
+        headers: bigHeaders,
+        body: chunked(32 * MiB),
+        duplex: "half",
+      } as RequestInit).then((r) => expectTooLarge(r, `upload ${i}`)),
     );
     const writes: Promise<number>[] = [];
     for (let i = 0; i < 20; i++) {

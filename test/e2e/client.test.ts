@@ -32,7 +32,14 @@ afterEach(() => {
 
 async function userClient(sub: string, extra: Partial<Parameters<typeof createClient>[0]> = {}): Promise<ActorbaseClient> {
   const jwt = await token(sub);
-  const client = createClient({ url: baseUrl(), token: jwt, WebSocket: DroppableWebSocket, minReconnectDelayMs: 300, maxReconnectDelayMs: 600, ...extra });
+  const client = createClient({
+    url: baseUrl(),
+    token: jwt,
+    WebSocket: DroppableWebSocket,
+    minReconnectDelayMs: 300,
+    maxReconnectDelayMs: 600,
+    ...extra,
+  });
   clients.push(client);
   return client;
 }
@@ -66,7 +73,10 @@ describe("client REST", () => {
     expect(page.items.map((r) => r.title)).toEqual(["Plan", "a"]);
     expect(page.seq).toBe(4);
     expect(await notes.delete(row.id)).toEqual({ id: row.id, deleted: true });
-    const batch = await block.batch([{ op: "insert", table: "notes", data: { title: "c" } }, { op: "delete", table: "notes", id: many[0]?.id as string }]);
+    const batch = await block.batch([
+      { op: "insert", table: "notes", data: { title: "c" } },
+      { op: "delete", table: "notes", id: many[0]?.id as string },
+    ]);
     expect(batch.results).toHaveLength(2);
     const missing = await notes.get(row.id).catch((err: unknown) => err);
     expect(missing).toBeInstanceOf(ActorbaseError);
@@ -188,7 +198,13 @@ describe("client channels", () => {
   it("tracks presence joins and leaves, and rejoins after a reconnect", async () => {
     const ws = unique("w");
     const make = async (sub: string) => {
-      const client = createClient({ url: baseUrl(), token: await token(sub, { workspaces: [ws] }), WebSocket: DroppableWebSocket, minReconnectDelayMs: 200, maxReconnectDelayMs: 400 });
+      const client = createClient({
+        url: baseUrl(),
+        token: await token(sub, { workspaces: [ws] }),
+        WebSocket: DroppableWebSocket,
+        minReconnectDelayMs: 200,
+        maxReconnectDelayMs: 400,
+      });
       clients.push(client);
       const realtime = client.db(`workspace:${ws}`).realtime;
       await realtime.ready();
@@ -233,4 +249,3 @@ describe("client auth", () => {
     expect(calls).toBeGreaterThanOrEqual(2);
   });
 });
-

@@ -57,28 +57,49 @@ async function follower(name: string, block: string, jwt: string, filter: string
     }
   }
   const client = createClient({ url: baseUrl(), token: jwt, WebSocket: Recording, minReconnectDelayMs: 50, maxReconnectDelayMs: 300 });
-  const f: Follower = { name, filter, client, view: new Map(), delivered: [], raw, resets: 0, errors: [], drop: () => {
-    const cut = live.size;
-    for (const ws of live) ws.terminate();
-    return cut;
-  } };
+  const f: Follower = {
+    name,
+    filter,
+    client,
+    view: new Map(),
+    delivered: [],
+    raw,
+    resets: 0,
+    errors: [],
+    drop: () => {
+      const cut = live.size;
+      for (const ws of live) ws.terminate();
+      return cut;
+    },
+  };
   const apply = (change: TableChange<Task>) => {
     f.delivered.push(change.seq);
     if (change.op === "delete") f.view.delete(change.row.id);
     else f.view.set(change.row.id, change.row);
   };
-  const subscription = client.db(block).table<Task>("tasks").subscribe(filter, apply, {
-    snapshot,
-    onSnapshot: (rows) => { for (const row of rows) f.view.set(row.id, row); },
-    onReset: () => { f.resets++; },
-    onError: (error) => { f.errors.push(`${error.code}: ${error.message}`); },
-  });
+  const subscription = client
+    .db(block)
+    .table<Task>("tasks")
+    .subscribe(filter, apply, {
+      snapshot,
+      onSnapshot: (rows) => {
+        for (const row of rows) f.view.set(row.id, row);
+      },
+      onReset: () => {
+        f.resets++;
+      },
+      onError: (error) => {
+        f.errors.push(`${error.code}: ${error.message}`);
+      },
+    });
   await subscription.ready;
   return f;
 }
 
 async function freshList(block: string, jwt: string, filter: string): Promise<Map<string, Task>> {
-  const response = await fetch(`${baseUrl()}/api/db/${block}/tables/tasks?limit=1000${filter ? `&${filter}` : ""}`, { headers: { Authorization: `Bearer ${jwt}` } });
+  const response = await fetch(`${baseUrl()}/api/db/${block}/tables/tasks?limit=1000${filter ? `&${filter}` : ""}`, {
+    headers: { Authorization: `Bearer ${jwt}` },
+  });
   expect(response.status).toBe(200);
   const page = (await response.json()) as { items: Task[]; nextCursor: string | null };
   expect(page.nextCursor).toBeNull();
@@ -114,11 +135,19 @@ describe("convergence under random writes and dropped connections", () => {
         let response: Response;
         if (mine.length === 0 || roll < 0.5) {
           const id = `w${w}-${n}`;
-          response = await fetch(`${baseUrl()}/api/db/${block}/tables/tasks`, { method: "POST", headers, body: JSON.stringify({ id, title: `task ${id}`, status: statuses[Math.floor(rand() * 3)], points: n }) });
+          response = await fetch(`${baseUrl()}/api/db/${block}/tables/tasks`, {
+            method: "POST",
+            headers,
+            body: JSON.stringify({ id, title: `task ${id}`, status: statuses[Math.floor(rand() * 3)], points: n }),
+          });
           mine.push(id);
         } else if (roll < 0.8) {
           const id = mine[Math.floor(rand() * mine.length)] as string;
-          response = await fetch(`${baseUrl()}/api/db/${block}/tables/tasks/${id}`, { method: "PATCH", headers, body: JSON.stringify({ status: statuses[Math.floor(rand() * 3)], points: { $inc: 1 } }) });
+          response = await fetch(`${baseUrl()}/api/db/${block}/tables/tasks/${id}`, {
+            method: "PATCH",
+            headers,
+            body: JSON.stringify({ status: statuses[Math.floor(rand() * 3)], points: { $inc: 1 } }),
+          });
         } else {
           const id = mine.splice(Math.floor(rand() * mine.length), 1)[0] as string;
           response = await fetch(`${baseUrl()}/api/db/${block}/tables/tasks/${id}`, { method: "DELETE", headers });
@@ -155,18 +184,26 @@ describe("convergence under random writes and dropped connections", () => {
     for (const f of followers) {
       expect(f.errors, `${f.name} (seed ${seed})`).toEqual([]);
       expect(f.resets, `${f.name} got a reset (seed ${seed})`).toBe(0);
-      expect(Object.fromEntries(f.view), `${f.name}'s view differs from a fresh list (seed ${seed})`).toEqual(Object.fromEntries(expected(f)));
+      expect(Object.fromEntries(f.view), `${f.name}'s view differs from a fresh list (seed ${seed})`).toEqual(
+        Object.fromEntries(expected(f)),
+      );
       for (let i = 1; i < f.delivered.length; i++) {
-        expect(f.delivered[i], `${f.name} delivered seq ${f.delivered[i]} after ${f.delivered[i - 1]} (seed ${seed})`).toBeGreaterThan(f.delivered[i - 1] as number);
+        expect(f.delivered[i], `${f.name} delivered seq ${f.delivered[i]} after ${f.delivered[i - 1]} (seed ${seed})`).toBeGreaterThan(
+          f.delivered[i - 1] as number,
+        );
       }
       for (const [sub, seqs] of f.raw) {
         for (let i = 1; i < seqs.length; i++) {
-          expect(seqs[i], `${f.name}/${sub}: the server sent seq ${seqs[i]} after ${seqs[i - 1]} (seed ${seed})`).toBeGreaterThan(seqs[i - 1] as number);
+          expect(seqs[i], `${f.name}/${sub}: the server sent seq ${seqs[i]} after ${seqs[i - 1]} (seed ${seed})`).toBeGreaterThan(
+            seqs[i - 1] as number,
+          );
         }
       }
     }
     expect(followers.find((f) => f.name === "all-1")?.delivered.length).toBeGreaterThan(100);
     expect(drops, "the chaos loop cut no connection").toBeGreaterThan(3);
-    console.log(`convergence seed ${seed}: ${drops} sockets cut; delivered ${followers.map((f) => `${f.name}=${f.delivered.length}`).join(" ")}`);
+    console.log(
+      `convergence seed ${seed}: ${drops} sockets cut; delivered ${followers.map((f) => `${f.name}=${f.delivered.length}`).join(" ")}`,
+    );
   }, 120_000);
 });

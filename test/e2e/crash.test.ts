@@ -45,7 +45,10 @@ async function allRows(url: string, block: string): Promise<{ rows: Row[]; seq: 
   let cursor: string | null = null;
   let seq = 0;
   do {
-    const response = await fetch(`${url}/api/db/${block}/tables/tasks?limit=1000&order=id.asc${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, { headers: SERVICE });
+    const response = await fetch(
+      `${url}/api/db/${block}/tables/tasks?limit=1000&order=id.asc${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+      { headers: SERVICE },
+    );
     expect(response.status).toBe(200);
     const page = (await response.json()) as { items: Row[]; nextCursor: string | null; seq: number };
     rows.push(...page.items);
@@ -69,7 +72,11 @@ describe("durability across SIGKILL", () => {
     // One counter row per writer: every batch bumps it in the same transaction as its inserts.
     for (let w = 0; w < WRITERS; w++) {
       const block = BLOCKS[w % BLOCKS.length] as string;
-      const created = await fetch(`${first.url}/api/db/${block}/tables/tasks`, { method: "POST", headers: SERVICE, body: JSON.stringify({ id: `ctr-${w}`, title: "counter", points: 0 }) });
+      const created = await fetch(`${first.url}/api/db/${block}/tables/tasks`, {
+        method: "POST",
+        headers: SERVICE,
+        body: JSON.stringify({ id: `ctr-${w}`, title: "counter", points: 0 }),
+      });
       expect(created.status).toBe(201);
     }
 
@@ -91,7 +98,12 @@ describe("durability across SIGKILL", () => {
         const request = batch
           ? {
               path: `/api/db/${block}/batch`,
-              body: { ops: [...ids.map((id) => ({ op: "insert", table: "tasks", data: { id, title: `batch ${w}/${n}`, points: n } })), { op: "update", table: "tasks", id: `ctr-${w}`, data: { points: { $inc: 1 } } }] },
+              body: {
+                ops: [
+                  ...ids.map((id) => ({ op: "insert", table: "tasks", data: { id, title: `batch ${w}/${n}`, points: n } })),
+                  { op: "update", table: "tasks", id: `ctr-${w}`, data: { points: { $inc: 1 } } },
+                ],
+              },
             }
           : { path: `/api/db/${block}/tables/tasks`, body: { id: ids[0], title: `single ${w}/${n}`, points: n } };
         if (batch) sentBatches.push({ block, writer: w, ids });
@@ -171,7 +183,11 @@ describe("durability across SIGKILL", () => {
       expect(state.seq).toBeGreaterThanOrEqual(ackedSeq.get(block) ?? 0);
     }
     // 4. The restarted server takes new writes after the recovered ones.
-    const next = await fetch(`${server.url}/api/db/${BLOCKS[0]}/tables/tasks`, { method: "POST", headers: SERVICE, body: JSON.stringify({ title: "after the crash" }) });
+    const next = await fetch(`${server.url}/api/db/${BLOCKS[0]}/tables/tasks`, {
+      method: "POST",
+      headers: SERVICE,
+      body: JSON.stringify({ title: "after the crash" }),
+    });
     expect(next.status).toBe(201);
     expect(Number(next.headers.get("X-Seq"))).toBe((after.get(BLOCKS[0] as string)?.seq ?? 0) + 1);
   }, 240_000);

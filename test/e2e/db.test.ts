@@ -16,28 +16,48 @@ describe("user:<id> notes over real HTTP", () => {
     const sub = unique("u");
     const owner = await bearer(sub);
     const base = `/api/db/user:${sub}/tables/notes`;
-    const created = await api(base, send("POST", [
-      { title: "Plan the offsite", body: "venue and agenda", priority: 3, tags: ["work"] },
-      { title: "Buy milk", priority: 1 },
-      { title: "Plan holidays", body: "beach", priority: 5, done: true },
-    ], owner));
+    const created = await api(
+      base,
+      send(
+        "POST",
+        [
+          { title: "Plan the offsite", body: "venue and agenda", priority: 3, tags: ["work"] },
+          { title: "Buy milk", priority: 1 },
+          { title: "Plan holidays", body: "beach", priority: 5, done: true },
+        ],
+        owner,
+      ),
+    );
     expect(created.status).toBe(201);
     expect(created.headers.get("x-seq")).toBe("3");
 
     const filtered = await api(`${base}?done=eq.false&order=priority.desc&select=title,priority`, { headers: owner });
-    expect(await filtered.json()).toMatchObject({ items: [{ title: "Plan the offsite", priority: 3 }, { title: "Buy milk", priority: 1 }], nextCursor: null, seq: 3 });
+    expect(await filtered.json()).toMatchObject({
+      items: [
+        { title: "Plan the offsite", priority: 3 },
+        { title: "Buy milk", priority: 1 },
+      ],
+      nextCursor: null,
+      seq: 3,
+    });
 
     const search = (await (await api(`${base}?search=plan&count=exact`, { headers: owner })).json()) as { items: Row[]; total: number };
     expect(search.total).toBe(2);
     expect(search.items.map((r) => r.title).sort()).toEqual(["Plan holidays", "Plan the offsite"]);
 
     const first = (await (await api(`${base}?limit=2`, { headers: owner })).json()) as { items: Row[]; nextCursor: string };
-    const second = (await (await api(`${base}?limit=2&cursor=${first.nextCursor}`, { headers: owner })).json()) as { items: Row[]; nextCursor: null };
+    const second = (await (await api(`${base}?limit=2&cursor=${first.nextCursor}`, { headers: owner })).json()) as {
+      items: Row[];
+      nextCursor: null;
+    };
     expect([...first.items, ...second.items].map((r) => r.title)).toEqual(["Plan the offsite", "Buy milk", "Plan holidays"]);
     expect(second.nextCursor).toBeNull();
 
     const target = first.items[1] as Row;
-    const patched = await api(`${base}/${target.id}`, send("PATCH", { priority: { $inc: 1 }, tags: { $append: "home" } }, { ...owner, "If-Match": `"${target.version}"` }));
+    const patched = await api(
+      `${base}/${target.id}`,
+      send("PATCH", { priority: { $inc: 1 }, tags: { $append: "home" } }, { ...owner, "If-Match": `"${target.version}"` }),
+    );
     expect(patched.status).toBe(200);
     expect(await patched.json()).toMatchObject({ priority: 2, tags: ["home"], version: 2 });
 
@@ -89,13 +109,20 @@ describe("workspace:<id> tasks over real HTTP", () => {
     const admin = await bearer(unique("a"), { workspaces: [ws], role: "admin" });
     const outsider = await bearer(unique("o"), { workspaces: ["elsewhere"] });
     const base = `/api/db/workspace:${ws}/tables/tasks`;
-    const batch = await api(`/api/db/workspace:${ws}/batch`, send("POST", {
-      ops: [
-        { op: "insert", table: "tasks", data: { id: "t1", title: "design", points: 3 } },
-        { op: "insert", table: "tasks", data: { id: "t2", title: "build", status: "doing", assignee: "m" } },
-        { op: "update", table: "tasks", id: "t1", data: { status: "done" } },
-      ],
-    }, member));
+    const batch = await api(
+      `/api/db/workspace:${ws}/batch`,
+      send(
+        "POST",
+        {
+          ops: [
+            { op: "insert", table: "tasks", data: { id: "t1", title: "design", points: 3 } },
+            { op: "insert", table: "tasks", data: { id: "t2", title: "build", status: "doing", assignee: "m" } },
+            { op: "update", table: "tasks", id: "t1", data: { status: "done" } },
+          ],
+        },
+        member,
+      ),
+    );
     expect(batch.status).toBe(200);
     expect(((await batch.json()) as { results: Row[] }).results.map((r) => r.status)).toEqual(["todo", "doing", "done"]);
     const open = (await (await api(`${base}?status=in.(todo,doing)`, { headers: member })).json()) as { items: Row[] };
@@ -125,7 +152,11 @@ describe("public posts over real HTTP", () => {
 
   // The 413 for oversized bodies, chunked or declared, is in test/e2e/body-limits.test.ts.
   it("answers 415 for a non-JSON body", async () => {
-    const text = await api("/api/db/public/tables/posts", { method: "POST", body: "title=x", headers: { ...SERVICE_HEADERS, "Content-Type": "text/plain" } });
+    const text = await api("/api/db/public/tables/posts", {
+      method: "POST",
+      body: "title=x",
+      headers: { ...SERVICE_HEADERS, "Content-Type": "text/plain" },
+    });
     expect(text.status).toBe(415);
   });
 });
@@ -139,7 +170,11 @@ describe("early refusals of large bodies over real HTTP", () => {
     expect(badKey.status).toBe(400);
     const badMatch = await api(`${base}/nope`, send("PATCH", { body: "y".repeat(800_000) }, { ...SERVICE_HEADERS, "If-Match": "v1" }));
     expect(badMatch.status).toBe(400);
-    const deep = await api(base, { method: "POST", body: `{"title":"d","tags":${"[".repeat(5_000)}${"]".repeat(5_000)}}`, headers: { ...SERVICE_HEADERS, "Content-Type": "application/json" } });
+    const deep = await api(base, {
+      method: "POST",
+      body: `{"title":"d","tags":${"[".repeat(5_000)}${"]".repeat(5_000)}}`,
+      headers: { ...SERVICE_HEADERS, "Content-Type": "application/json" },
+    });
     expect(deep.status).toBe(400);
     expect(((await deep.json()) as { code: string }).code).toBe("JSON_TOO_DEEP");
     const list = (await (await api(base, { headers: SERVICE_HEADERS })).json()) as { items: Row[] };

@@ -34,7 +34,9 @@ describe("foundation over real HTTP", () => {
 
 describe("npm run token", () => {
   it("prints a three-part JWT and rejects bad claims JSON with exit code 2", () => {
-    const ok = spawnSync("node", ["scripts/token.mjs", "--sub", "alice", "--claims", '{"workspaces":["ws1"]}', "--ttl", "60"], { encoding: "utf8" });
+    const ok = spawnSync("node", ["scripts/token.mjs", "--sub", "alice", "--claims", '{"workspaces":["ws1"]}', "--ttl", "60"], {
+      encoding: "utf8",
+    });
     expect(ok.status).toBe(0);
     expect(ok.stdout.trim().split(".")).toHaveLength(3);
     const bad = spawnSync("node", ["scripts/token.mjs", "--sub", "alice", "--claims", "{nope"], { encoding: "utf8" });

@@ -23,7 +23,9 @@ async function attempt(path: string, init: RequestInit & { duplex?: "half" }): P
     return await fetch(baseUrl() + path, { ...init, signal: controller.signal });
   } catch (err) {
     const cause = (err as Error & { cause?: Error }).cause?.message ?? "";
-    throw new Error(`no answer within ${TIMEOUT_MS} ms (or the connection broke: ${cause}): ${init.method ?? "GET"} ${path.slice(0, 200)}: ${(err as Error).message}`);
+    throw new Error(
+      `no answer within ${TIMEOUT_MS} ms (or the connection broke: ${cause}): ${init.method ?? "GET"} ${path.slice(0, 200)}: ${(err as Error).message}`,
+    );
   } finally {
     clearTimeout(timer);
   }
@@ -36,7 +38,10 @@ async function attempt(path: string, init: RequestInit & { duplex?: "half" }): P
  */
 async function send(path: string, init: RequestInit & { duplex?: "half" }, freshBody?: () => BodyInit): Promise<Response> {
   sent++;
-  if (process.env.FUZZ_LOG) console.log(`${Date.now()} ${init.method ?? "GET"} ${path.slice(0, 160)} body=${typeof init.body === "string" ? init.body.length : "-"}`);
+  if (process.env.FUZZ_LOG)
+    console.log(
+      `${Date.now()} ${init.method ?? "GET"} ${path.slice(0, 160)} body=${typeof init.body === "string" ? init.body.length : "-"}`,
+    );
   const build = () => (freshBody ? { ...init, body: freshBody() } : init);
   try {
     const response = await attempt(path, build());
@@ -53,7 +58,8 @@ async function send(path: string, init: RequestInit & { duplex?: "half" }, fresh
 async function expectNo5xx(response: Response, where: string): Promise<void> {
   const text = await response.text();
   expect(response.status, `${where} → ${response.status} ${text.slice(0, 300)}`).toBeLessThan(500);
-  if (response.status >= 400 && response.status !== 405) expect(response.headers.get("content-type"), where).toBe("application/problem+json");
+  if (response.status >= 400 && response.status !== 405)
+    expect(response.headers.get("content-type"), where).toBe("application/problem+json");
 }
 
 /** A body streamed in chunks, so no Content-Length is sent. */
@@ -71,7 +77,11 @@ function stream(bytes: number, chunk = 64 * 1024): ReadableStream<Uint8Array> {
 
 describe("hostile HTTP over a real server", () => {
   it("never answers 5xx or hangs on generated requests", async () => {
-    const credentials = [{}, { Authorization: `Bearer ${await token("mallory", { workspaces: ["wsmallory"] })}` }, { Authorization: "Bearer a.b.c" }];
+    const credentials = [
+      {},
+      { Authorization: `Bearer ${await token("mallory", { workspaces: ["wsmallory"] })}` },
+      { Authorization: "Bearer a.b.c" },
+    ];
     await fc.assert(
       fc.asyncProperty(fuzzRequest(credentials.length), async (input) => {
         const headers = new Headers();
@@ -112,7 +122,11 @@ describe("hostile HTTP over a real server", () => {
     const declared = await send(path, { method: "POST", headers, body: `{"title":"${"y".repeat(2 * 1024 * 1024)}"}` });
     expect(declared.status).toBe(413);
     await declared.text();
-    const anonymous = await send("/api/db/user:someone/tables/notes", { method: "POST", headers: { "Content-Type": "application/json" }, duplex: "half" }, () => stream(2 * 1024 * 1024));
+    const anonymous = await send(
+      "/api/db/user:someone/tables/notes",
+      { method: "POST", headers: { "Content-Type": "application/json" }, duplex: "half" },
+      () => stream(2 * 1024 * 1024),
+    );
     await expectNo5xx(anonymous, "anonymous streamed 2 MiB");
     const list = await send(path, { headers });
     expect(list.status).toBe(200);
@@ -123,15 +137,23 @@ describe("hostile HTTP over a real server", () => {
     const sub = unique("burst");
     const headers = { Authorization: `Bearer ${await token(sub)}`, "Content-Type": "application/json" };
     const path = `/api/db/user:${sub}/tables/notes`;
-    const valid = Array.from({ length: 40 }, (_, i) => send(path, { method: "POST", headers, body: JSON.stringify({ id: `ok-${i}`, title: `ok ${i}` }) }));
+    const valid = Array.from({ length: 40 }, (_, i) =>
+      send(path, { method: "POST", headers, body: JSON.stringify({ id: `ok-${i}`, title: `ok ${i}` }) }),
+    );
     const mallory = { Authorization: `Bearer ${await token("mallory", { workspaces: ["wsmallory"], role: "admin" })}` };
-    const hostile = fc.sample(fuzzRequest(1), { numRuns: 80, seed: 42 }).filter((input) => input.method === input.method.toUpperCase()).map((input) => {
-      const withBody = input.body !== null && !["GET", "HEAD"].includes(input.method.toUpperCase());
-      return send(input.path.replace(/[^\x21-\x7e]/g, "_") + (input.query ? `?${encodeURI(input.query.replace(/[\uD800-\uDFFF]/g, ""))}` : ""), { method: input.method, headers: { "Content-Type": "application/json", ...mallory }, ...(withBody ? { body: input.body } : {}) }).catch((err: Error) => {
-        if (/no answer/.test(err.message)) throw err;
-        return null;
+    const hostile = fc
+      .sample(fuzzRequest(1), { numRuns: 80, seed: 42 })
+      .filter((input) => input.method === input.method.toUpperCase())
+      .map((input) => {
+        const withBody = input.body !== null && !["GET", "HEAD"].includes(input.method.toUpperCase());
+        return send(
+          input.path.replace(/[^\x21-\x7e]/g, "_") + (input.query ? `?${encodeURI(input.query.replace(/[\uD800-\uDFFF]/g, ""))}` : ""),
+          { method: input.method, headers: { "Content-Type": "application/json", ...mallory }, ...(withBody ? { body: input.body } : {}) },
+        ).catch((err: Error) => {
+          if (/no answer/.test(err.message)) throw err;
+          return null;
+        });
       });
-    });
     const answers = await Promise.all([...valid, ...hostile]);
     for (const response of answers) if (response) await expectNo5xx(response, "burst");
     const list = (await (await send(`${path}?limit=1000`, { headers })).json()) as { items: Array<{ id: string }> };

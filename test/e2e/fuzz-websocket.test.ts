@@ -82,7 +82,8 @@ async function bearer(sub: string, claims: Record<string, unknown> = {}, ttl = 3
 
 /** Asserts the server stayed within the protocol: documented closes, well-formed error frames, no INTERNAL. */
 function expectWithinProtocol(probe: Probe, context: string): void {
-  if (probe.close && probe.close.code !== 1005) expect(DOCUMENTED_CLOSES, `${context}: closed ${probe.close.code} ${probe.close.reason}`).toContain(probe.close.code);
+  if (probe.close && probe.close.code !== 1005)
+    expect(DOCUMENTED_CLOSES, `${context}: closed ${probe.close.code} ${probe.close.reason}`).toContain(probe.close.code);
   for (const frame of probe.frames) {
     expect(frame.type, `${context}: unparseable frame ${frame.message}`).not.toBe("<unparseable>");
     if (frame.type === "error") {
@@ -112,16 +113,22 @@ describe("hostile WebSocket frames", () => {
       return probe;
     };
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.oneof({ weight: 6, arbitrary: socketMessage }, { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }) }), { minLength: 1, maxLength: 5 }), async (messages) => {
-        const socket = await fresh();
-        const from = socket.frames.length;
-        for (const message of messages) socket.send(typeof message === "string" ? message : Buffer.from(message));
-        socket.send('{"type":"ping"}');
-        const pong = await socket.next("pong", 3_000, from);
-        const context = `after ${JSON.stringify(messages).slice(0, 400)}`;
-        if (!pong) expect(socket.close, `${context}: neither pong nor close within 3 s (a hang)`).not.toBeNull();
-        expectWithinProtocol(socket, context);
-      }),
+      fc.asyncProperty(
+        fc.array(fc.oneof({ weight: 6, arbitrary: socketMessage }, { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }) }), {
+          minLength: 1,
+          maxLength: 5,
+        }),
+        async (messages) => {
+          const socket = await fresh();
+          const from = socket.frames.length;
+          for (const message of messages) socket.send(typeof message === "string" ? message : Buffer.from(message));
+          socket.send('{"type":"ping"}');
+          const pong = await socket.next("pong", 3_000, from);
+          const context = `after ${JSON.stringify(messages).slice(0, 400)}`;
+          if (!pong) expect(socket.close, `${context}: neither pong nor close within 3 s (a hang)`).not.toBeNull();
+          expectWithinProtocol(socket, context);
+        },
+      ),
       { numRuns: 150 },
     );
     (probe as Probe | null)?.ws.close(1000);
@@ -153,9 +160,14 @@ describe("hostile WebSocket frames", () => {
     const flood = new Probe(block, await bearer("flood", claims));
     await flood.opened;
     await flood.next("ready");
-    for (let i = 0; i < 2_000 && !flood.close; i++) flood.send(JSON.stringify({ type: "broadcast", channel: "spam", event: "e", payload: i }));
+    for (let i = 0; i < 2_000 && !flood.close; i++)
+      flood.send(JSON.stringify({ type: "broadcast", channel: "spam", event: "e", payload: i }));
     expect((await flood.ended).code).toBe(4429);
-    const write = await api(`/api/db/${block}/tables/tasks`, { method: "POST", headers: { ...SERVICE_HEADERS, "Content-Type": "application/json" }, body: JSON.stringify({ title: "after the flood" }) });
+    const write = await api(`/api/db/${block}/tables/tasks`, {
+      method: "POST",
+      headers: { ...SERVICE_HEADERS, "Content-Type": "application/json" },
+      body: JSON.stringify({ title: "after the flood" }),
+    });
     expect(write.status).toBe(201);
     expect((await calm.next("change"))?.row?.title).toBe("after the flood");
     expectWithinProtocol(calm, "calm socket");
@@ -193,7 +205,11 @@ describe("tenant isolation over WebSocket", () => {
   const victimBlock = `user:${victim}`;
 
   beforeAll(async () => {
-    const seeded = await api(`/api/db/${victimBlock}/tables/notes`, { method: "POST", headers: { ...SERVICE_HEADERS, "Content-Type": "application/json" }, body: JSON.stringify({ id: "n1", title: "victim secret" }) });
+    const seeded = await api(`/api/db/${victimBlock}/tables/notes`, {
+      method: "POST",
+      headers: { ...SERVICE_HEADERS, "Content-Type": "application/json" },
+      body: JSON.stringify({ id: "n1", title: "victim secret" }),
+    });
     expect(seeded.status).toBe(201);
   });
 
@@ -201,7 +217,11 @@ describe("tenant isolation over WebSocket", () => {
   const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
 
   it("refuses every attacker credential on another user's block with 4401 or 4403 before any frame of its data", async () => {
-    const wrongSecret = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(victim).setExpirationTime(now() + 600).sign(new TextEncoder().encode("another-secret-0123456789abcdef012345"));
+    const wrongSecret = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject(victim)
+      .setExpirationTime(now() + 600)
+      .sign(new TextEncoder().encode("another-secret-0123456789abcdef012345"));
     const cases: Array<[string, string[], number]> = [
       ["another user", await bearer("mallory"), 4403],
       ["a look-alike sub", await bearer(victim.toUpperCase()), 4403],
@@ -218,12 +238,18 @@ describe("tenant isolation over WebSocket", () => {
       const closed = await Promise.race([probe.ended, wait(5_000).then(() => null)]);
       expect(closed?.code, `${name}: ${JSON.stringify(closed)}`).toBe(code);
       expect(probe.raw.join("\n"), name).not.toContain("victim secret");
-      expect(probe.frames.some((f) => f.type === "ready" || f.type === "subscribed" || f.type === "change"), name).toBe(false);
+      expect(
+        probe.frames.some((f) => f.type === "ready" || f.type === "subscribed" || f.type === "change"),
+        name,
+      ).toBe(false);
     }
   });
 
   it("closes an anonymous socket whose first auth message names a user without access, and one with a bad token", async () => {
-    for (const [tokenValue, code] of [[await token("mallory"), 4403], ["a.b.c", 4401]] as const) {
+    for (const [tokenValue, code] of [
+      [await token("mallory"), 4403],
+      ["a.b.c", 4401],
+    ] as const) {
       const probe = new Probe(victimBlock, ["actorbase.v1"]);
       await probe.opened;
       probe.send(JSON.stringify({ type: "auth", token: tokenValue }));
@@ -241,7 +267,11 @@ describe("tenant isolation over WebSocket", () => {
     expect(await probe.next("subscribed")).not.toBeNull();
     probe.send(JSON.stringify({ type: "auth", token: await token("mallory") }));
     await wait(300);
-    const write = await api(`/api/db/${victimBlock}/tables/notes`, { method: "POST", headers: { ...SERVICE_HEADERS, "Content-Type": "application/json" }, body: JSON.stringify({ title: "written after the switch" }) });
+    const write = await api(`/api/db/${victimBlock}/tables/notes`, {
+      method: "POST",
+      headers: { ...SERVICE_HEADERS, "Content-Type": "application/json" },
+      body: JSON.stringify({ title: "written after the switch" }),
+    });
     expect(write.status).toBe(201);
     await Promise.race([probe.ended, wait(1_000)]);
     expect(probe.raw.join("\n")).not.toContain("written after the switch");
@@ -264,7 +294,11 @@ describe("tenant isolation over WebSocket", () => {
     await theirs.opened;
     await theirs.next("ready");
     theirs.send(JSON.stringify({ type: "broadcast", channel: "c", event: "secret", payload: "victim secret" }));
-    await api(`/api/db/${victimBlock}/tables/notes`, { method: "POST", headers: { ...SERVICE_HEADERS, "Content-Type": "application/json" }, body: JSON.stringify({ title: "victim secret 2" }) });
+    await api(`/api/db/${victimBlock}/tables/notes`, {
+      method: "POST",
+      headers: { ...SERVICE_HEADERS, "Content-Type": "application/json" },
+      body: JSON.stringify({ title: "victim secret 2" }),
+    });
     await wait(300);
     expect(mine.raw.join("\n")).not.toContain("victim secret");
     expect(mine.frames.filter((f) => f.type === "change" || f.type === "broadcast")).toEqual([]);

@@ -8,12 +8,18 @@ import { parseSfList } from "../helpers/rate-limit-headers";
 import { SERVICE_HEADERS, api, token, unique } from "./helpers";
 import { E2E_VARS } from "./secrets";
 
-const json = (body: unknown, headers: Record<string, string>): RequestInit => ({ method: "POST", body: JSON.stringify(body), headers: { ...headers, "Content-Type": "application/json" } });
+const json = (body: unknown, headers: Record<string, string>): RequestInit => ({
+  method: "POST",
+  body: JSON.stringify(body),
+  headers: { ...headers, "Content-Type": "application/json" },
+});
 
 describe("rate-limit API over real HTTP", () => {
   it("admits exactly the limit under 200 concurrent requests and says so in body and headers", async () => {
     const key = unique("e2e-conc-");
-    const responses = await Promise.all(Array.from({ length: 200 }, () => api(`/api/ratelimit/${key}`, json({ limit: 50, periodMs: 3_600_000 }, SERVICE_HEADERS))));
+    const responses = await Promise.all(
+      Array.from({ length: 200 }, () => api(`/api/ratelimit/${key}`, json({ limit: 50, periodMs: 3_600_000 }, SERVICE_HEADERS))),
+    );
     const bodies = (await Promise.all(responses.map((r) => r.json()))) as { allowed: boolean; remaining: number }[];
     expect(bodies.filter((b) => b.allowed)).toHaveLength(50);
     const denied = responses[bodies.findIndex((b) => !b.allowed)]!;

@@ -10,7 +10,9 @@ async function open(block: string, options: { token?: string; headers?: Record<s
   const ws = new WebSocket(url, protocols, { headers: options.headers ?? {} });
   const messages: ServerMessage[] = [];
   let read = 0;
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on("close", (code, reason) => resolve({ code, reason: reason.toString() })));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on("close", (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
   ws.on("message", (data) => messages.push(JSON.parse(data.toString()) as ServerMessage));
   await new Promise<void>((resolve, reject) => {
     ws.once("open", () => resolve());

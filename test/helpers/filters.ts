@@ -32,11 +32,39 @@ export const row = fc.record({
 const ops = fc.constantFrom("eq", "neq", "gt", "gte", "lt", "lte") as fc.Arbitrary<"eq" | "neq" | "gt" | "gte" | "lt" | "lte">;
 const leaf: fc.Arbitrary<Filter> = fc.oneof(
   fc.record({ kind: fc.constant("compare" as const), column: fc.constant("s"), op: ops, value: text as fc.Arbitrary<Scalar>, not }),
-  fc.record({ kind: fc.constant("compare" as const), column: fc.constant("s"), op: fc.constantFrom("like" as const, "ilike" as const), value: pattern as fc.Arbitrary<Scalar>, not }),
-  fc.record({ kind: fc.constant("compare" as const), column: fc.constantFrom("n", "r"), op: ops, value: real as fc.Arbitrary<Scalar>, not }),
-  fc.record({ kind: fc.constant("compare" as const), column: fc.constant("b"), op: ops, value: fc.constantFrom(0, 1) as fc.Arbitrary<Scalar>, not }),
-  fc.record({ kind: fc.constant("in" as const), column: fc.constant("s"), values: fc.array(text as fc.Arbitrary<Scalar>, { minLength: 1, maxLength: 3 }), not }),
-  fc.record({ kind: fc.constant("in" as const), column: fc.constantFrom("n", "r"), values: fc.array(real as fc.Arbitrary<Scalar>, { minLength: 1, maxLength: 3 }), not }),
+  fc.record({
+    kind: fc.constant("compare" as const),
+    column: fc.constant("s"),
+    op: fc.constantFrom("like" as const, "ilike" as const),
+    value: pattern as fc.Arbitrary<Scalar>,
+    not,
+  }),
+  fc.record({
+    kind: fc.constant("compare" as const),
+    column: fc.constantFrom("n", "r"),
+    op: ops,
+    value: real as fc.Arbitrary<Scalar>,
+    not,
+  }),
+  fc.record({
+    kind: fc.constant("compare" as const),
+    column: fc.constant("b"),
+    op: ops,
+    value: fc.constantFrom(0, 1) as fc.Arbitrary<Scalar>,
+    not,
+  }),
+  fc.record({
+    kind: fc.constant("in" as const),
+    column: fc.constant("s"),
+    values: fc.array(text as fc.Arbitrary<Scalar>, { minLength: 1, maxLength: 3 }),
+    not,
+  }),
+  fc.record({
+    kind: fc.constant("in" as const),
+    column: fc.constantFrom("n", "r"),
+    values: fc.array(real as fc.Arbitrary<Scalar>, { minLength: 1, maxLength: 3 }),
+    not,
+  }),
   fc.record({ kind: fc.constant("is" as const), column: fc.constantFrom("s", "n", "r", "a"), value: fc.constant(null), not }),
   fc.record({ kind: fc.constant("is" as const), column: fc.constant("b"), value: fc.constantFrom(null, 0 as const, 1 as const), not }),
   fc.record({ kind: fc.constant("contains" as const), column: fc.constant("a"), values: fc.array(needle, { maxLength: 2 }), not }),
@@ -45,7 +73,11 @@ export const filter: fc.Arbitrary<Filter> = fc.letrec<{ node: Filter }>((tie) =>
   node: fc.oneof(
     { depthSize: "small", withCrossShrink: true },
     leaf,
-    fc.record({ kind: fc.constant("group" as const), op: fc.constantFrom("and" as const, "or" as const), items: fc.array(tie("node"), { minLength: 1, maxLength: 3 }), not }),
+    fc.record({
+      kind: fc.constant("group" as const),
+      op: fc.constantFrom("and" as const, "or" as const),
+      items: fc.array(tie("node"), { minLength: 1, maxLength: 3 }),
+      not,
+    }),
   ),
 })).node;
-

@@ -32,7 +32,7 @@ export const NASTY_STRINGS = [
   "'; DROP TABLE notes; --",
   '") OR 1=1 --',
   "1; SELECT * FROM _changes",
-  "notes\" WHERE 1=1 --",
+  'notes" WHERE 1=1 --',
   "*",
   "null",
   "undefined",
@@ -53,7 +53,7 @@ export const NASTY_STRINGS = [
   "in.(",
   "in.()",
   "cs.[",
-  "cs.{\"a\":1}",
+  'cs.{"a":1}',
   "like.%",
   "x".repeat(129),
   "y".repeat(5_000),
@@ -62,7 +62,23 @@ export const NASTY_STRINGS = [
 
 const NAMESPACES = ["user", "workspace", "public", "nosuchns", "User", "internal", ...PROTO_KEYS];
 const TABLES = ["notes", "tasks", "posts", "_changes", "_idempotency", "_meta", "sqlite_master", "secrets", ...PROTO_KEYS];
-const COLUMNS = ["id", "title", "body", "done", "priority", "tags", "status", "assignee", "points", "createdAt", "updatedAt", "version", "rowid", "_seq", ...PROTO_KEYS];
+const COLUMNS = [
+  "id",
+  "title",
+  "body",
+  "done",
+  "priority",
+  "tags",
+  "status",
+  "assignee",
+  "points",
+  "createdAt",
+  "updatedAt",
+  "version",
+  "rowid",
+  "_seq",
+  ...PROTO_KEYS,
+];
 const RESERVED = ["select", "order", "limit", "cursor", "count", "search", "or", "and", "onConflict"];
 const OPS = ["eq", "neq", "gt", "gte", "lt", "lte", "like", "ilike", "in", "is", "cs", "fts", "between", ""];
 
@@ -77,7 +93,11 @@ function enc(s: string): string {
 
 const nasty = fc.constantFrom(...NASTY_STRINGS);
 const word = fc.stringMatching(/^[A-Za-z0-9_.-]{1,16}$/);
-const anyString = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: "grapheme", maxLength: 20 }), fc.string({ unit: "binary", maxLength: 20 }));
+const anyString = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.string({ unit: "grapheme", maxLength: 20 }),
+  fc.string({ unit: "binary", maxLength: 20 }),
+);
 
 /** A valid string with a broken or surprising percent escape spliced in. */
 const percentMangled = (valid: fc.Arbitrary<string>): fc.Arbitrary<string> =>
@@ -87,12 +107,23 @@ const percentMangled = (valid: fc.Arbitrary<string>): fc.Arbitrary<string> =>
 
 /** One URL path segment: valid most of the time, hostile often. */
 const segment = (valid: fc.Arbitrary<string>): fc.Arbitrary<string> =>
-  fc.oneof({ weight: 4, arbitrary: valid }, { weight: 2, arbitrary: nasty }, { weight: 1, arbitrary: percentMangled(valid) }, { weight: 1, arbitrary: anyString }, { weight: 1, arbitrary: word });
+  fc.oneof(
+    { weight: 4, arbitrary: valid },
+    { weight: 2, arbitrary: nasty },
+    { weight: 1, arbitrary: percentMangled(valid) },
+    { weight: 1, arbitrary: anyString },
+    { weight: 1, arbitrary: word },
+  );
 
 /** A block name from the grammar `<namespace>[:<id>]`, or a mutation of one. */
 export const blockName: fc.Arbitrary<string> = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom("user:victim", "user:mallory", "workspace:wsvictim", "workspace:wsmallory", "public") },
-  { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...NAMESPACES), fc.option(segment(word), { nil: undefined })).map(([ns, id]) => (id === undefined ? ns : `${ns}:${id}`)) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(fc.constantFrom(...NAMESPACES), fc.option(segment(word), { nil: undefined }))
+      .map(([ns, id]) => (id === undefined ? ns : `${ns}:${id}`)),
+  },
   { weight: 1, arbitrary: segment(word) },
 );
 
@@ -106,7 +137,12 @@ const encoded = (arb: fc.Arbitrary<string>): fc.Arbitrary<string> =>
 export function dataPath(blocks: fc.Arbitrary<string>): fc.Arbitrary<string> {
   return fc.oneof(
     { weight: 4, arbitrary: fc.tuple(encoded(blocks), encoded(tableName)).map(([b, t]) => `/api/db/${b}/tables/${t}`) },
-    { weight: 4, arbitrary: fc.tuple(encoded(blocks), encoded(tableName), encoded(segment(fc.constantFrom("v-note-1", "v-task-1", "v-post-1", "m-1")))).map(([b, t, id]) => `/api/db/${b}/tables/${t}/${id}`) },
+    {
+      weight: 4,
+      arbitrary: fc
+        .tuple(encoded(blocks), encoded(tableName), encoded(segment(fc.constantFrom("v-note-1", "v-task-1", "v-post-1", "m-1"))))
+        .map(([b, t, id]) => `/api/db/${b}/tables/${t}/${id}`),
+    },
     { weight: 2, arbitrary: encoded(blocks).map((b) => `/api/db/${b}/batch`) },
     { weight: 1, arbitrary: encoded(blocks).map((b) => `/api/realtime/${b}`) },
   );
@@ -115,27 +151,46 @@ export function dataPath(blocks: fc.Arbitrary<string>): fc.Arbitrary<string> {
 /** A path built from the route table, with mutations (extra segments, dot segments, double slashes). */
 export const path: fc.Arbitrary<string> = fc.oneof(
   { weight: 11, arbitrary: dataPath(blockName) },
-  { weight: 2, arbitrary: encoded(segment(fc.constantFrom("mallory:k1", "victim:k1", "shared-key", "mallory:"))).map((k) => `/api/ratelimit/${k}`) },
+  {
+    weight: 2,
+    arbitrary: encoded(segment(fc.constantFrom("mallory:k1", "victim:k1", "shared-key", "mallory:"))).map((k) => `/api/ratelimit/${k}`),
+  },
   { weight: 1, arbitrary: fc.constant("/api/health") },
   {
     weight: 2,
     arbitrary: fc
-      .tuple(fc.array(encoded(segment(fc.constantFrom("api", "db", "tables", "batch", "realtime", "ratelimit", "internal", "health", "..", "."))), { minLength: 1, maxLength: 7 }), fc.boolean())
+      .tuple(
+        fc.array(
+          encoded(segment(fc.constantFrom("api", "db", "tables", "batch", "realtime", "ratelimit", "internal", "health", "..", "."))),
+          { minLength: 1, maxLength: 7 },
+        ),
+        fc.boolean(),
+      )
       .map(([parts, doubled]) => `/${parts.join(doubled ? "//" : "/")}`),
   },
 );
 
-const filterValue = fc.oneof(word, nasty, fc.integer().map(String), fc.double().map(String), fc.constantFrom("true", "false", "null", "(a,b)", '["urgent"]', "*plan*"));
+const filterValue = fc.oneof(
+  word,
+  nasty,
+  fc.integer().map(String),
+  fc.double().map(String),
+  fc.constantFrom("true", "false", "null", "(a,b)", '["urgent"]', "*plan*"),
+);
 
 /** One `<op>.<value>` term, sometimes negated, sometimes broken. */
-const term = fc.tuple(fc.boolean(), fc.constantFrom(...OPS), filterValue).map(([negate, op, value]) => `${negate ? "not." : ""}${op}${op ? "." : ""}${value}`);
+const term = fc
+  .tuple(fc.boolean(), fc.constantFrom(...OPS), filterValue)
+  .map(([negate, op, value]) => `${negate ? "not." : ""}${op}${op ? "." : ""}${value}`);
 
 /** `or=(...)`/`and=(...)` bodies, nested up to a random depth (deep enough to hit the depth limit). */
 const logicTree: fc.Arbitrary<string> = fc.letrec<{ tree: string }>((tie) => ({
   tree: fc.oneof(
     { depthSize: "small", withCrossShrink: true },
     fc.tuple(fc.constantFrom(...COLUMNS), term).map(([c, t]) => `${c}.${t}`),
-    fc.tuple(fc.constantFrom("or", "and", "not.or", "xor"), fc.array(tie("tree"), { minLength: 1, maxLength: 3 })).map(([k, items]) => `${k}(${items.join(",")})`),
+    fc
+      .tuple(fc.constantFrom("or", "and", "not.or", "xor"), fc.array(tie("tree"), { minLength: 1, maxLength: 3 }))
+      .map(([k, items]) => `${k}(${items.join(",")})`),
   ),
 })).tree;
 
@@ -144,10 +199,23 @@ const deepLogic = fc.integer({ min: 5, max: 200 }).map((depth) => `or=${"(and(".
 /** One query-string parameter from the grammar, or a mutation. */
 const queryParam: fc.Arbitrary<string> = fc.oneof(
   { weight: 4, arbitrary: fc.tuple(fc.constantFrom(...COLUMNS), term).map(([c, t]) => `${c}=${enc(t)}`) },
-  { weight: 2, arbitrary: fc.tuple(fc.constantFrom("or", "and"), fc.array(logicTree, { minLength: 1, maxLength: 3 })).map(([k, items]) => `${k}=${enc(`(${items.join(",")})`)}`) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(fc.constantFrom("or", "and"), fc.array(logicTree, { minLength: 1, maxLength: 3 }))
+      .map(([k, items]) => `${k}=${enc(`(${items.join(",")})`)}`),
+  },
   { weight: 1, arbitrary: deepLogic },
-  { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...RESERVED), fc.oneof(word, nasty, fc.integer().map(String))).map(([k, v]) => `${k}=${enc(v)}`) },
-  { weight: 1, arbitrary: fc.array(fc.tuple(fc.constantFrom(...COLUMNS), fc.constantFrom("asc", "desc", "up", "")), { maxLength: 4 }).map((xs) => `order=${xs.map(([c, d]) => (d ? `${c}.${d}` : c)).join(",")}`) },
+  {
+    weight: 2,
+    arbitrary: fc.tuple(fc.constantFrom(...RESERVED), fc.oneof(word, nasty, fc.integer().map(String))).map(([k, v]) => `${k}=${enc(v)}`),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .array(fc.tuple(fc.constantFrom(...COLUMNS), fc.constantFrom("asc", "desc", "up", "")), { maxLength: 4 })
+      .map((xs) => `order=${xs.map(([c, d]) => (d ? `${c}.${d}` : c)).join(",")}`),
+  },
   { weight: 1, arbitrary: fc.array(fc.constantFrom(...COLUMNS), { maxLength: 5 }).map((xs) => `select=${xs.join(",")}`) },
   { weight: 1, arbitrary: fc.tuple(segment(word), segment(word)).map(([k, v]) => `${enc(k)}=${enc(v)}`) },
   { weight: 1, arbitrary: anyString },
@@ -168,7 +236,11 @@ export const method = fc.oneof(
 /** A JSON-ish row for the demo tables: right columns, wrong types, forged system columns. */
 const rowLike = fc.dictionary(
   fc.oneof(fc.constantFrom(...COLUMNS), word),
-  fc.oneof(fc.jsonValue({ maxDepth: 2 }), nasty, fc.constantFrom({ $inc: 1 }, { $inc: "x" }, { $append: [1] }, { $set: 1 }, { $inc: 1e308 })),
+  fc.oneof(
+    fc.jsonValue({ maxDepth: 2 }),
+    nasty,
+    fc.constantFrom({ $inc: 1 }, { $inc: "x" }, { $append: [1] }, { $set: 1 }, { $inc: 1e308 }),
+  ),
   { maxKeys: 6 },
 );
 
@@ -183,29 +255,84 @@ export const bodyText: fc.Arbitrary<string> = fc.oneof(
   {
     weight: 2,
     arbitrary: fc
-      .tuple(fc.array(fc.record({ op: fc.oneof(fc.constantFrom("insert", "update", "delete"), word), table: tableName, id: fc.option(word, { nil: undefined }), data: rowLike }, { requiredKeys: [] }), { maxLength: 5 }), fc.boolean())
+      .tuple(
+        fc.array(
+          fc.record(
+            {
+              op: fc.oneof(fc.constantFrom("insert", "update", "delete"), word),
+              table: tableName,
+              id: fc.option(word, { nil: undefined }),
+              data: rowLike,
+            },
+            { requiredKeys: [] },
+          ),
+          { maxLength: 5 },
+        ),
+        fc.boolean(),
+      )
       .map(([ops, wrapped]) => JSON.stringify(wrapped ? { ops } : ops)),
   },
   {
     weight: 1,
     arbitrary: fc
-      .record({ policy: fc.oneof(word, fc.constantFrom("api", "actions", ...PROTO_KEYS)), limit: fc.oneof(fc.integer(), fc.double()), periodMs: fc.oneof(fc.integer(), fc.constant(0)), cost: fc.oneof(fc.integer({ min: -5, max: 1e9 }), fc.double()), algorithm: fc.oneof(word, fc.constantFrom("gcra", "token_bucket", "sliding_window", "fixed_window")), mode: fc.oneof(word, fc.constantFrom("enforce", "dry_run", "shadow")), requestId: anyString }, { requiredKeys: [] })
+      .record(
+        {
+          policy: fc.oneof(word, fc.constantFrom("api", "actions", ...PROTO_KEYS)),
+          limit: fc.oneof(fc.integer(), fc.double()),
+          periodMs: fc.oneof(fc.integer(), fc.constant(0)),
+          cost: fc.oneof(fc.integer({ min: -5, max: 1e9 }), fc.double()),
+          algorithm: fc.oneof(word, fc.constantFrom("gcra", "token_bucket", "sliding_window", "fixed_window")),
+          mode: fc.oneof(word, fc.constantFrom("enforce", "dry_run", "shadow")),
+          requestId: anyString,
+        },
+        { requiredKeys: [] },
+      )
       .map((r) => JSON.stringify(r)),
   },
-  { weight: 1, arbitrary: fc.constantFrom('{"__proto__":{"admin":true,"role":"admin"},"title":"p"}', '{"constructor":{"prototype":{"polluted":true}},"title":"c"}', '{"ops":[{"op":"insert","table":"__proto__","data":{"title":"x"}}]}', '[{"__proto__":{"title":1}}]', '{"policies":[{"policy":"__proto__"}]}') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '{"__proto__":{"admin":true,"role":"admin"},"title":"p"}',
+      '{"constructor":{"prototype":{"polluted":true}},"title":"c"}',
+      '{"ops":[{"op":"insert","table":"__proto__","data":{"title":"x"}}]}',
+      '[{"__proto__":{"title":1}}]',
+      '{"policies":[{"policy":"__proto__"}]}',
+    ),
+  },
   { weight: 1, arbitrary: fc.integer({ min: 10, max: 100_000 }).map((depth) => `${"[".repeat(depth)}${"]".repeat(depth)}`) },
   { weight: 1, arbitrary: fc.integer({ min: 10, max: 50_000 }).map((depth) => `${'{"a":'.repeat(depth)}1${"}".repeat(depth)}`) },
-  { weight: 1, arbitrary: fc.integer({ min: 1_000, max: 300_000 }).map((n) => JSON.stringify({ title: "t".repeat(n), body: "b".repeat(n) })) },
-  { weight: 1, arbitrary: fc.oneof(anyString, fc.constantFrom("{", "[1,", '{"title":}', "nul", "\u0000", '{"a":1}{"b":2}', "1".repeat(400))) },
+  {
+    weight: 1,
+    arbitrary: fc.integer({ min: 1_000, max: 300_000 }).map((n) => JSON.stringify({ title: "t".repeat(n), body: "b".repeat(n) })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.oneof(anyString, fc.constantFrom("{", "[1,", '{"title":}', "nul", "\u0000", '{"a":1}{"b":2}', "1".repeat(400))),
+  },
 );
 
 /** Content types, mostly JSON. */
 export const contentType = fc.oneof(
   { weight: 5, arbitrary: fc.constant("application/json") },
-  { weight: 1, arbitrary: fc.constantFrom("application/json; charset=utf-8", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonx", "APPLICATION/JSON", "") },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      "application/json; charset=utf-8",
+      "text/plain",
+      "application/x-www-form-urlencoded",
+      "multipart/form-data; boundary=x",
+      "application/jsonx",
+      "APPLICATION/JSON",
+      "",
+    ),
+  },
 );
 
-const headerValue = fc.oneof(word, fc.stringMatching(/^[\x21-\x7e]{0,300}$/), fc.constantFrom('"1"', '"0"', "W/\"3\"", "*", '"-1"', '"99999999999999999999"', "1,2"));
+const headerValue = fc.oneof(
+  word,
+  fc.stringMatching(/^[\x21-\x7e]{0,300}$/),
+  fc.constantFrom('"1"', '"0"', 'W/"3"', "*", '"-1"', '"99999999999999999999"', "1,2"),
+);
 
 /** Optional request headers the routes read. Values stay legal header text so `Headers` accepts them. */
 export const extraHeaders = fc.record(
@@ -252,18 +379,59 @@ export const socketMessage: fc.Arbitrary<string> = fc.oneof(
   {
     weight: 3,
     arbitrary: fc
-      .record({ type: fc.constantFrom("subscribe", "unsubscribe"), id: fc.oneof(word, nasty), table: tableName, filter: fc.oneof(queryString, nasty), since: fc.oneof(fc.integer(), fc.double(), fc.constant(-1), word), snapshot: fc.oneof(fc.boolean(), word) }, { requiredKeys: ["type"] })
+      .record(
+        {
+          type: fc.constantFrom("subscribe", "unsubscribe"),
+          id: fc.oneof(word, nasty),
+          table: tableName,
+          filter: fc.oneof(queryString, nasty),
+          since: fc.oneof(fc.integer(), fc.double(), fc.constant(-1), word),
+          snapshot: fc.oneof(fc.boolean(), word),
+        },
+        { requiredKeys: ["type"] },
+      )
       .map((m) => JSON.stringify(m)),
   },
   {
     weight: 2,
     arbitrary: fc
-      .record({ type: fc.constantFrom("broadcast", "presence", "presence.leave"), channel: fc.oneof(word, nasty), event: fc.oneof(word, nasty), payload: fc.jsonValue({ maxDepth: 3 }), state: fc.jsonValue({ maxDepth: 3 }) }, { requiredKeys: ["type"] })
+      .record(
+        {
+          type: fc.constantFrom("broadcast", "presence", "presence.leave"),
+          channel: fc.oneof(word, nasty),
+          event: fc.oneof(word, nasty),
+          payload: fc.jsonValue({ maxDepth: 3 }),
+          state: fc.jsonValue({ maxDepth: 3 }),
+        },
+        { requiredKeys: ["type"] },
+      )
       .map((m) => JSON.stringify(m)),
   },
-  { weight: 1, arbitrary: fc.record({ type: fc.constant("auth"), token: fc.oneof(word, nasty, fc.constant("a.b.c")) }).map((m) => JSON.stringify(m)) },
-  { weight: 1, arbitrary: fc.constantFrom('{"type":"ping"}', '{"type":"__proto__"}', '{"type":"constructor"}', '{"__proto__":{"type":"subscribe"}}', "[]", "null", "42", '"x"', "{", "") },
+  {
+    weight: 1,
+    arbitrary: fc.record({ type: fc.constant("auth"), token: fc.oneof(word, nasty, fc.constant("a.b.c")) }).map((m) => JSON.stringify(m)),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '{"type":"ping"}',
+      '{"type":"__proto__"}',
+      '{"type":"constructor"}',
+      '{"__proto__":{"type":"subscribe"}}',
+      "[]",
+      "null",
+      "42",
+      '"x"',
+      "{",
+      "",
+    ),
+  },
   { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)) },
   { weight: 1, arbitrary: anyString },
-  { weight: 1, arbitrary: fc.integer({ min: 10, max: 20_000 }).map((depth) => `${'{"type":"subscribe","id":'.repeat(1)}${"[".repeat(depth)}${"]".repeat(depth)}}`) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .integer({ min: 10, max: 20_000 })
+      .map((depth) => `${'{"type":"subscribe","id":'.repeat(1)}${"[".repeat(depth)}${"]".repeat(depth)}}`),
+  },
 );

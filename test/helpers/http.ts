@@ -32,6 +32,8 @@ export function jsonInit(method: string, body: unknown, headers: Record<string, 
 }
 
 /** Asserts nothing; reads a problem+json body for assertions. */
-export async function problem(response: Response): Promise<{ status: number; code: string; detail: string; errors?: Record<string, string> }> {
+export async function problem(
+  response: Response,
+): Promise<{ status: number; code: string; detail: string; errors?: Record<string, string> }> {
   return (await response.json()) as { status: number; code: string; detail: string };
 }

@@ -8,7 +8,14 @@ import { SERVICE, jsonInit } from "./http";
 
 /** Victim tables, by block, with the rows seeded into each. */
 export const VICTIM_TABLES = [
-  { block: "user:victim", table: "notes", rows: [{ id: "v-note-1", title: "victim's private note", body: "secret", priority: 3, tags: ["a"] }, { id: "v-note-2", title: "second", done: true }] },
+  {
+    block: "user:victim",
+    table: "notes",
+    rows: [
+      { id: "v-note-1", title: "victim's private note", body: "secret", priority: 3, tags: ["a"] },
+      { id: "v-note-2", title: "second", done: true },
+    ],
+  },
   { block: "workspace:wsvictim", table: "tasks", rows: [{ id: "v-task-1", title: "victim task", status: "doing", points: 5 }] },
   { block: "public", table: "posts", rows: [{ id: "v-post-1", title: "a public post", body: "read only for everyone" }] },
 ] as const;

@@ -14,7 +14,8 @@ export function clientIp(request: Request): string {
 export async function authenticate(request: AppRequest, env: Env): Promise<void> {
   const serviceKey = request.headers.get("X-Service-Key");
   if (serviceKey !== null) {
-    if (!(await isServiceKey(serviceKey, env))) throw new HttpError(401, "INVALID_SERVICE_KEY", "The X-Service-Key header does not match the service key.");
+    if (!(await isServiceKey(serviceKey, env)))
+      throw new HttpError(401, "INVALID_SERVICE_KEY", "The X-Service-Key header does not match the service key.");
     request.state.caller = { kind: "service" };
     return;
   }

@@ -62,7 +62,11 @@ export async function readJson(request: Request, maxBytes: number): Promise<unkn
     throw new HttpError(400, "INVALID_JSON", "The request body is not valid UTF-8.", { cause });
   }
   if (nestingExceeds(text, MAX_JSON_DEPTH)) {
-    throw new HttpError(400, "JSON_TOO_DEEP", `The request body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels; flatten it.`);
+    throw new HttpError(
+      400,
+      "JSON_TOO_DEEP",
+      `The request body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels; flatten it.`,
+    );
   }
   try {
     return JSON.parse(text);

@@ -8,7 +8,10 @@ const EXPOSE_HEADERS = "X-Request-Id, X-Seq, ETag, Server-Timing, RateLimit, Rat
 
 /** Parses `CORS_ORIGINS` (comma list, `*` for any origin). */
 export function allowedOrigins(env: Env): string[] {
-  return (env.CORS_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean);
+  return (env.CORS_ORIGINS ?? "")
+    .split(",")
+    .map((o) => o.trim())
+    .filter(Boolean);
 }
 
 /** The origin to echo for this request, or null when it is not allowed. */

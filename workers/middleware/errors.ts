@@ -20,7 +20,9 @@ export function withRequestState(request: AppRequest): void {
 export function renderError(err: unknown, request: AppRequest): Response {
   const problem = toProblem(err);
   // Logged once, by finishResponse, with the request's line (the stack only for a 5xx).
-  if (request.state) request.state.failure = problem.status >= 500 ? { code: problem.code, cause: (err as Error)?.stack ?? String(err) } : { code: problem.code };
+  if (request.state)
+    request.state.failure =
+      problem.status >= 500 ? { code: problem.code, cause: (err as Error)?.stack ?? String(err) } : { code: problem.code };
   const headers = err instanceof HttpError && err.headers ? err.headers : undefined;
   return problemResponse(problem, headers);
 }

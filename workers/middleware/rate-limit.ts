@@ -66,21 +66,46 @@ export async function rateLimit(request: AppRequest, env: Env): Promise<void> {
   if (policy === null || !caller || caller.kind === "service" || !isApi(request)) return;
   const key = callerKey(caller);
   const started = Date.now();
-  const admission = await isolateLimiter.admit(key, policy, async (want) => unwrap(await limiterFor(env, `platform:${key}`).lease(policy, want)), credentialOf(request));
-  request.state.responseHeaders.append("Server-Timing", admission.calledActor ? `ratelimit;desc="actor";dur=${Date.now() - started}` : 'ratelimit;desc="isolate"');
+  const admission = await isolateLimiter.admit(
+    key,
+    policy,
+    async (want) => unwrap(await limiterFor(env, `platform:${key}`).lease(policy, want)),
+    credentialOf(request),
+  );
+  request.state.responseHeaders.append(
+    "Server-Timing",
+    admission.calledActor ? `ratelimit;desc="actor";dur=${Date.now() - started}` : 'ratelimit;desc="isolate"',
+  );
   if (!admission.allowed) throw tooManyRequests(policy, admission);
   for (const [name, value] of Object.entries(headersFor(policy, admission))) request.state.responseHeaders.set(name, value);
 }
 
 function headersFor(policy: Policy, admission: Admission): Record<string, string> {
-  return rateLimitHeaders([{ name: policy.name, limit: policy.limit, periodMs: policy.periodMs, remaining: admission.remaining, retryAfterMs: admission.retryAfterMs, resetAfterMs: admission.resetAfterMs }], admission.retryAfterMs);
+  return rateLimitHeaders(
+    [
+      {
+        name: policy.name,
+        limit: policy.limit,
+        periodMs: policy.periodMs,
+        remaining: admission.remaining,
+        retryAfterMs: admission.retryAfterMs,
+        resetAfterMs: admission.resetAfterMs,
+      },
+    ],
+    admission.retryAfterMs,
+  );
 }
 
 function tooManyRequests(policy: Policy, admission: Admission): HttpError {
   const seconds = Math.ceil(admission.retryAfterMs / 1000);
-  return new HttpError(429, "RATE_LIMITED", `Too many requests under policy "${policy.name}" (${policy.limit} per ${policy.periodMs} ms); retry in ${seconds} s.`, {
-    headers: headersFor(policy, admission),
-  });
+  return new HttpError(
+    429,
+    "RATE_LIMITED",
+    `Too many requests under policy "${policy.name}" (${policy.limit} per ${policy.periodMs} ms); retry in ${seconds} s.`,
+    {
+      headers: headersFor(policy, admission),
+    },
+  );
 }
 
 /**

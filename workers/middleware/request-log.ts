@@ -51,7 +51,12 @@ function numberSetting(raw: string | undefined, fallback: number, min: number, m
 }
 
 /** Why a request's line is written, or null when it is not. `random` is injected by tests. */
-export function logReason(settings: RequestLogSettings, status: number, ms: number, random: () => number = Math.random): "error" | "slow" | "all" | "sampled" | null {
+export function logReason(
+  settings: RequestLogSettings,
+  status: number,
+  ms: number,
+  random: () => number = Math.random,
+): "error" | "slow" | "all" | "sampled" | null {
   if (status >= 500) return "error";
   if (ms >= settings.slowMs) return "slow";
   if (settings.mode === "all") return "all";

@@ -38,8 +38,16 @@ export function requireRule(op: RuleOp) {
     const table = request.params.table === undefined ? null : routeTable(request);
     if (checkRule(config, caller, block, table, op).allowed) return;
     if (caller.kind === "anonymous") {
-      throw new HttpError(401, "AUTH_REQUIRED", `Sign in to ${op} ${table ? `"${table}" in ` : ""}"${block.name}"; anonymous callers are not allowed.`);
+      throw new HttpError(
+        401,
+        "AUTH_REQUIRED",
+        `Sign in to ${op} ${table ? `"${table}" in ` : ""}"${block.name}"; anonymous callers are not allowed.`,
+      );
     }
-    throw new HttpError(403, "FORBIDDEN", `The rules of "${block.namespace}" do not allow you to ${op} ${table ? `"${table}" in ` : ""}"${block.name}".`);
+    throw new HttpError(
+      403,
+      "FORBIDDEN",
+      `The rules of "${block.namespace}" do not allow you to ${op} ${table ? `"${table}" in ` : ""}"${block.name}".`,
+    );
   };
 }

@@ -37,7 +37,10 @@ function readResponse(request: AppRequest, body: unknown, seq: number): Response
   // one account's cached rows with another account's token (a 304 would show the first one's data).
   const headers = { "X-Seq": String(seq), ETag: tag, "Cache-Control": "private, no-cache", Vary: "Authorization" };
   const ifNoneMatch = request.headers.get("If-None-Match");
-  if (ifNoneMatch !== null && (ifNoneMatch.trim() === "*" || ifNoneMatch.split(",").some((t) => t.trim().replace(/^W\//, "") === tag.slice(2)))) {
+  if (
+    ifNoneMatch !== null &&
+    (ifNoneMatch.trim() === "*" || ifNoneMatch.split(",").some((t) => t.trim().replace(/^W\//, "") === tag.slice(2)))
+  ) {
     return new Response(null, { status: 304, headers });
   }
   return json(body, 200, headers);
@@ -72,7 +75,8 @@ function writeOptions(request: AppRequest): WriteOptions {
   const options: WriteOptions = {};
   const key = request.headers.get("Idempotency-Key");
   if (key !== null) {
-    if (!/^[\x21-\x7e]{1,255}$/.test(key)) throw new HttpError(400, "INVALID_IDEMPOTENCY_KEY", "Idempotency-Key must be 1-255 visible ASCII characters.");
+    if (!/^[\x21-\x7e]{1,255}$/.test(key))
+      throw new HttpError(400, "INVALID_IDEMPOTENCY_KEY", "Idempotency-Key must be 1-255 visible ASCII characters.");
     options.idempotencyKey = key;
   }
   const ifMatch = request.headers.get("If-Match");

@@ -39,7 +39,8 @@ export async function decide(request: AppRequest, env: Env): Promise<Response> {
   const cost = fields.cost ?? 1;
   if (typeof cost !== "number" || !Number.isInteger(cost) || cost < 0) throw badRequest("cost must be a non-negative integer (0 peeks).");
   const mode = fields.mode ?? "enforce";
-  if (typeof mode !== "string" || !(DECISION_MODES as readonly string[]).includes(mode)) throw badRequest(`mode must be one of ${DECISION_MODES.join(", ")}.`);
+  if (typeof mode !== "string" || !(DECISION_MODES as readonly string[]).includes(mode))
+    throw badRequest(`mode must be one of ${DECISION_MODES.join(", ")}.`);
   const requestId = fields.requestId ?? null;
   if (requestId !== null && (typeof requestId !== "string" || requestId.length === 0 || requestId.length > MAX_REQUEST_ID_LENGTH)) {
     throw badRequest(`requestId must be a string of 1 to ${MAX_REQUEST_ID_LENGTH} characters.`);
@@ -106,7 +107,8 @@ function authorize(caller: Caller | undefined, key: string, policies: readonly P
   const signedIn = requireSignedIn(caller);
   if (signedIn.kind === "service") return;
   const inline = policies.find((p) => p.inline);
-  if (inline) throw new HttpError(403, "FORBIDDEN", "Only the service key may send inline limits; name a public policy from the config instead.");
+  if (inline)
+    throw new HttpError(403, "FORBIDDEN", "Only the service key may send inline limits; name a public policy from the config instead.");
   const closed = policies.find((p) => config.rateLimits.policies[p.name]?.public !== true);
   if (closed) throw new HttpError(403, "FORBIDDEN", `Policy "${closed.name}" is not public; only the service key may use it.`);
   if (!key.startsWith(`${signedIn.sub}:`)) {
@@ -116,12 +118,14 @@ function authorize(caller: Caller | undefined, key: string, policies: readonly P
 
 function bodyPolicies(fields: Record<string, unknown>): Policy[] {
   const ways = [fields.policy !== undefined, fields.policies !== undefined, hasInlineFields(fields)].filter(Boolean).length;
-  if (ways === 0) throw badRequest('Name a policy ("policy": "<name>"), several ("policies": [...]), or send inline limits ("limit" and "periodMs").');
+  if (ways === 0)
+    throw badRequest('Name a policy ("policy": "<name>"), several ("policies": [...]), or send inline limits ("limit" and "periodMs").');
   if (ways > 1) throw badRequest('Use only one of "policy", "policies" or inline limits.');
   if (fields.policy !== undefined) return [namedPolicy(fields.policy)];
   if (fields.policies === undefined) return [inlinePolicy(fields, "inline-0")];
   const list = fields.policies;
-  if (!Array.isArray(list) || list.length === 0 || list.length > MAX_POLICIES) throw badRequest(`policies must be an array of 1 to ${MAX_POLICIES} policies.`);
+  if (!Array.isArray(list) || list.length === 0 || list.length > MAX_POLICIES)
+    throw badRequest(`policies must be an array of 1 to ${MAX_POLICIES} policies.`);
   const policies = list.map((item: unknown, i) => {
     if (typeof item === "string") return namedPolicy(item);
     if (typeof item === "object" && item !== null && !Array.isArray(item)) {
@@ -141,7 +145,9 @@ function namedPolicy(name: unknown): Policy {
   const policyConfig = Object.hasOwn(config.rateLimits.policies, name) ? config.rateLimits.policies[name] : undefined;
   if (!policyConfig) {
     const known = Object.keys(config.rateLimits.policies);
-    throw new HttpError(422, "UNKNOWN_POLICY", `No policy "${name}" in the config${known.length ? `; known: ${known.join(", ")}` : ""}.`, { errors: { policy: "unknown" } });
+    throw new HttpError(422, "UNKNOWN_POLICY", `No policy "${name}" in the config${known.length ? `; known: ${known.join(", ")}` : ""}.`, {
+      errors: { policy: "unknown" },
+    });
   }
   return configPolicy(name, policyConfig);
 }
@@ -157,7 +163,18 @@ function queryPolicies(request: AppRequest): Policy[] | null {
     const value = query[field];
     if (value === undefined) continue;
     if (Array.isArray(value)) throw badRequest(`Give ${field} once.`);
-    inline[field] = field === "algorithm" ? value : field === "aligned" ? (value === "true" ? true : value === "false" ? false : value) : /^\d{1,16}$/.test(value) ? Number(value) : value;
+    inline[field] =
+      field === "algorithm"
+        ? value
+        : field === "aligned"
+          ? value === "true"
+            ? true
+            : value === "false"
+              ? false
+              : value
+          : /^\d{1,16}$/.test(value)
+            ? Number(value)
+            : value;
   }
   if (names.length > 0 && hasInlineFields(inline)) throw badRequest("Use either ?policy= or inline limits, not both.");
   if (names.length > MAX_POLICIES) throw badRequest(`Name at most ${MAX_POLICIES} policies.`);

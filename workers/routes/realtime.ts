@@ -18,11 +18,16 @@ export async function connectRealtime(request: AppRequest, env: Env): Promise<Re
   const { block } = request.state;
   if (!block) throw new Error("connectRealtime needs withBlock first");
   if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
-    throw new HttpError(426, "UPGRADE_REQUIRED", "This endpoint speaks WebSocket; connect with a WebSocket client.", { headers: { Upgrade: "websocket" } });
+    throw new HttpError(426, "UPGRADE_REQUIRED", "This endpoint speaks WebSocket; connect with a WebSocket client.", {
+      headers: { Upgrade: "websocket" },
+    });
   }
   checkOrigin(request.headers.get("Origin"), env);
 
-  const offered = (request.headers.get("Sec-WebSocket-Protocol") ?? "").split(",").map((p) => p.trim()).filter(Boolean);
+  const offered = (request.headers.get("Sec-WebSocket-Protocol") ?? "")
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean);
   const select = offered.includes(PROTOCOL);
   const bearer = offered.find((p) => p.startsWith(BEARER_PREFIX));
   let caller: Caller | null = request.state.caller ?? null;
@@ -35,7 +40,8 @@ export async function connectRealtime(request: AppRequest, env: Env): Promise<Re
   }
   if (caller && !checkRule(config, caller, block, null, "read").allowed) {
     // Anonymous callers may still authenticate with a first `auth` message; others are refused.
-    if (caller.kind !== "anonymous") return rejectUpgrade(CloseCode.FORBIDDEN, `The rules of "${block.namespace}" do not allow you to read "${block.name}".`, select);
+    if (caller.kind !== "anonymous")
+      return rejectUpgrade(CloseCode.FORBIDDEN, `The rules of "${block.namespace}" do not allow you to read "${block.name}".`, select);
     caller = null;
   }
 
