@@ -3,7 +3,7 @@
 //
 //   node bench/profile.mjs <workload> [seconds]
 //
-// Workloads: ratelimit-keys (POST /api/ratelimit/<key> over 1,000 gcra keys, as ratelimit-decisions),
+// Workloads: health (GET /api/health over 100 signed-in users, as p0-health), ratelimit-keys (POST /api/ratelimit/<key> over 1,000 gcra keys, as ratelimit-decisions),
 // ratelimit-noop (the baseline's Worker → DO no-op over 1,000 keys), realtime-writes (inserts into a
 // block with 500 batch subscribers, as realtime-writes). Prints the functions with the most samples
 // (self, then including callees) as shares of all samples; idle time is its own line. The
@@ -13,7 +13,7 @@ import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
-import { BENCH_VARS, load, startActorbase, startBaseline } from "./lib.mjs";
+import { BENCH_VARS, benchUsers, cycling, load, startActorbase, startBaseline } from "./lib.mjs";
 import { countingSubscribers } from "./realtime-clients.mjs";
 
 const KEYS = 1_000;
@@ -22,6 +22,14 @@ const randomKey = (path) => (req) => ({ ...req, path: path(Math.floor(Math.rando
 
 /** Each workload starts its server and returns the load to profile (run once to warm up, then profiled). */
 const WORKLOADS = {
+  async health(cleanup, duration) {
+    const server = await startActorbase(cleanup);
+    const users = await benchUsers("health");
+    const requests = [
+      { method: "GET", path: "/api/health", setupRequest: cycling(users, (u) => ({ headers: { Authorization: u.auth } })) },
+    ];
+    return { server, run: () => load({ url: server.url, requests, connections: 10, duration }) };
+  },
   async "ratelimit-keys"(cleanup, duration) {
     const server = await startActorbase(cleanup);
     const body = JSON.stringify({ limit: 1_000_000_000, periodMs: 60_000 });

@@ -60,6 +60,28 @@ describe("the isolate tier's leases", () => {
     expect(actor.calls).toEqual([1, 1, 2, 4, 8, 4]);
   });
 
+  it("answers a request that starts a top-up without waiting for it when given a background, and spends what it brings", async () => {
+    const limiter = new IsolateLimiter(() => 0);
+    const actor = fakeActor(1_000);
+    let release: (() => void) | null = null;
+    const slow: LeaseFetcher = async (want) => {
+      if (actor.calls.length >= 2) await new Promise<void>((resolve) => (release = resolve));
+      return actor.fetch(want);
+    };
+    const background: Promise<void>[] = [];
+    const admit = () => limiter.admit("sub:background", policy(100_000), slow, null, (work) => background.push(work));
+    await admit(); // lease of 1
+    await admit(); // lease of 2, one held
+    // Spends the unit held and starts a top-up of 4 that has not answered: the request is answered anyway.
+    expect(await admit()).toMatchObject({ allowed: true, calledActor: true });
+    expect(background).toHaveLength(1);
+    expect(release).not.toBeNull();
+    (release as unknown as () => void)();
+    await background[0];
+    expect(actor.calls).toEqual([1, 2, 4]);
+    expect(await admit()).toMatchObject({ allowed: true, calledActor: false });
+  });
+
   it("never leases more than maxLease: 1% of capacity, between 1 and 128", async () => {
     expect([maxLease(policy(150)), maxLease(policy(10_000)), maxLease(policy(1_000_000))]).toEqual([1, 100, 128]);
     expect([leaseTtl(policy(10, 50)), leaseTtl(policy(10, 5_000)), leaseTtl(policy(10, 60_000))]).toEqual([10, 500, 1_000]);

@@ -12,8 +12,10 @@ export interface RequestState {
   startedAt: number;
   caller?: Caller;
   block?: Block;
-  /** Extra response headers set by middleware (rate-limit headers, for example). */
-  responseHeaders: Headers;
+  /** Extra response headers set by middleware (rate-limit headers, for example); a response's own win. */
+  responseHeaders: Record<string, string>;
+  /** `Server-Timing` metrics middleware measured (`total` is added last). */
+  timings: string[];
   /** The error the request ended with, for its log line: the problem's code and, for a 5xx, what was thrown. */
   failure?: { code: string; cause?: string };
 }
@@ -27,8 +29,8 @@ export type Args = [env: Env, ctx: ExecutionContext];
 export type RouteStep = (request: AppRequest, env: Env, ctx: ExecutionContext) => Response | undefined | Promise<Response | undefined>;
 
 /** Serializes a JSON response. */
-export function json(body: unknown, status = 200, headers?: HeadersInit): Response {
-  const response = new Response(JSON.stringify(body), { status, ...(headers ? { headers } : {}) });
-  response.headers.set("Content-Type", "application/json; charset=utf-8");
-  return response;
+export function json(body: unknown, status = 200, headers?: Record<string, string>): Response {
+  return new Response(JSON.stringify(body), { status, headers: { ...headers, "Content-Type": JSON_TYPE } });
 }
+
+const JSON_TYPE = "application/json; charset=utf-8";

@@ -10,10 +10,22 @@ export function withRequestState(request: AppRequest): void {
   const incoming = request.headers.get("X-Request-Id");
   request.state = {
     id: incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID(),
-    path: new URL(request.url).pathname,
+    path: pathOf(request.url),
     startedAt: Date.now(),
-    responseHeaders: new Headers(),
+    responseHeaders: {},
+    timings: [],
   };
+}
+
+/**
+ * The path of a URL the runtime already parsed and serialized (so normalized), read without a
+ * second `new URL` (itty's router parses it once already; this runs on every request).
+ */
+export function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start === -1) return "/";
+  const query = url.indexOf("?", start);
+  return url.slice(start, query === -1 ? url.length : query);
 }
 
 /** The one place an error becomes a response: problem+json with the error's status and code. */
@@ -44,10 +56,13 @@ export async function finishResponse(response: Response | undefined, request: Ap
     out.headers.set("X-Request-Id", state?.id ?? crypto.randomUUID());
   }
   const ms = Date.now() - (state?.startedAt ?? Date.now());
-  state?.responseHeaders.forEach((value, name) => {
-    if (!out.headers.has(name)) out.headers.set(name, value);
-  });
-  out.headers.append("Server-Timing", `total;dur=${ms}`);
+  if (state) {
+    for (const name in state.responseHeaders) {
+      if (!out.headers.has(name)) out.headers.set(name, state.responseHeaders[name] as string);
+    }
+  }
+  const timing = `total;dur=${ms}`;
+  out.headers.append("Server-Timing", state && state.timings.length > 0 ? `${state.timings.join(", ")}, ${timing}` : timing);
   logRequest(request, env, out.status, ms);
   return out;
 }

@@ -91,15 +91,27 @@ export class IsolateLimiter {
    * workerd cancels a request's I/O when its client goes away, and a request awaiting that promise
    * without a bound would hang until the runtime kills it (seen in the soak as "code had hung"
    * 500s). Each lease is debited at the actor, so concurrent leases can only leave units unused.
+   * A top-up is started for a request already admitted; given `background` (the Worker passes
+   * `ctx.waitUntil`), the request answers without waiting for it.
    */
-  async admit(key: string, policy: Policy, fetchLease: LeaseFetcher, credential: string | null): Promise<Admission> {
+  async admit(
+    key: string,
+    policy: Policy,
+    fetchLease: LeaseFetcher,
+    credential: string | null,
+    background?: (work: Promise<void>) => void,
+  ): Promise<Admission> {
     const slot = this.#slot(key);
     for (let waits = 0; ; waits++) {
       const now = this.#clock();
       // Units held were debited at the actor: spend them even while blocked (a top-up can land after a refusal).
       if (slot.units.take(now)) {
         const calledActor = slot.needsTopUp(now);
-        if (calledActor) await this.#topUp(slot, policy, fetchLease, now, credential);
+        if (calledActor) {
+          const topUp = this.#topUp(slot, policy, fetchLease, now, credential);
+          if (background) background(topUp);
+          else await topUp;
+        }
         return admitted(slot, this.#clock(), calledActor);
       }
       if (slot.blockedUntil > now) return this.#deny(slot, now, credential, false);

@@ -8,7 +8,7 @@
 import { limiterFor } from "../../objects/rate-limiter/contract";
 import { callerKey } from "../../shared/caller";
 import { HttpError } from "../../shared/errors";
-import { rateLimitHeaders } from "../../shared/rate-limit/headers";
+import { type HeaderPolicy, limitItem, policyItem, rateLimitHeaders } from "../../shared/rate-limit/headers";
 import { type Policy, configPolicy, inlinePolicy } from "../../shared/rate-limit/policy";
 import { unwrap } from "../../shared/rpc";
 import { config } from "../config";
@@ -54,13 +54,13 @@ export function rateLimitEarly(request: AppRequest, env: Env): void {
   if (credential === null) return;
   const blockedMs = isolateLimiter.blockedFor(credential);
   if (blockedMs > 0) {
-    request.state.responseHeaders.append("Server-Timing", 'ratelimit;desc="isolate"');
+    request.state.timings.push('ratelimit;desc="isolate"');
     throw tooManyRequests(policy, { allowed: false, remaining: 0, retryAfterMs: blockedMs, resetAfterMs: blockedMs, calledActor: false });
   }
 }
 
 /** After authentication: admits the verified caller from its lease or its actor, or answers 429. */
-export async function rateLimit(request: AppRequest, env: Env): Promise<void> {
+export async function rateLimit(request: AppRequest, env: Env, ctx: ExecutionContext): Promise<void> {
   const policy = platformPolicy(env);
   const caller = request.state.caller;
   if (policy === null || !caller || caller.kind === "service" || !isApi(request)) return;
@@ -71,29 +71,37 @@ export async function rateLimit(request: AppRequest, env: Env): Promise<void> {
     policy,
     async (want) => unwrap(await limiterFor(env, `platform:${key}`).lease(policy, want)),
     credentialOf(request),
+    (topUp) => ctx.waitUntil(topUp),
   );
-  request.state.responseHeaders.append(
-    "Server-Timing",
-    admission.calledActor ? `ratelimit;desc="actor";dur=${Date.now() - started}` : 'ratelimit;desc="isolate"',
-  );
+  request.state.timings.push(admission.calledActor ? `ratelimit;desc="actor";dur=${Date.now() - started}` : 'ratelimit;desc="isolate"');
   if (!admission.allowed) throw tooManyRequests(policy, admission);
-  for (const [name, value] of Object.entries(headersFor(policy, admission))) request.state.responseHeaders.set(name, value);
+  const headers = request.state.responseHeaders;
+  headers["RateLimit-Policy"] = policyHeader(policy);
+  headers.RateLimit = limitItem(headerPolicy(policy, admission));
+}
+
+const policyHeaders = new WeakMap<Policy, string>();
+
+/** `RateLimit-Policy` for the platform policy, rendered once per policy (it is the same on every answer). */
+function policyHeader(policy: Policy): string {
+  let header = policyHeaders.get(policy);
+  if (header === undefined) policyHeaders.set(policy, (header = policyItem(policy)));
+  return header;
+}
+
+function headerPolicy(policy: Policy, admission: Admission): HeaderPolicy {
+  return {
+    name: policy.name,
+    limit: policy.limit,
+    periodMs: policy.periodMs,
+    remaining: admission.remaining,
+    retryAfterMs: admission.retryAfterMs,
+    resetAfterMs: admission.resetAfterMs,
+  };
 }
 
 function headersFor(policy: Policy, admission: Admission): Record<string, string> {
-  return rateLimitHeaders(
-    [
-      {
-        name: policy.name,
-        limit: policy.limit,
-        periodMs: policy.periodMs,
-        remaining: admission.remaining,
-        retryAfterMs: admission.retryAfterMs,
-        resetAfterMs: admission.resetAfterMs,
-      },
-    ],
-    admission.retryAfterMs,
-  );
+  return rateLimitHeaders([headerPolicy(policy, admission)], admission.retryAfterMs);
 }
 
 function tooManyRequests(policy: Policy, admission: Admission): HttpError {
