@@ -66,6 +66,9 @@ function logOf(changes: Change[], oldestSeq = 1) {
   const source = {
     reads: 0,
     gate: Promise.resolve(),
+    async listen() {
+      return changes.at(-1)?.seq ?? 0;
+    },
     async changesSince(since: number, options: { table?: string; limit?: number }) {
       source.reads++;
       await source.gate;

@@ -66,6 +66,11 @@ export interface DatabaseRpc {
   remove(caller: Caller, table: string, id: string, options?: WriteOptions): Promise<RpcResult<WriteResult>>;
   /** Runs insert/update/delete ops in one transaction, all or none; answers `{results: [...]}` in op order. */
   batch(caller: Caller, body: unknown, options?: WriteOptions): Promise<RpcResult<WriteResult>>;
+  /**
+   * The block's RealtimeDO is starting a subscription: every commit from now on is handed off to it
+   * (until a hand-off answers that nobody listens). Answers the block's seq so far.
+   */
+  listen(): Promise<number>;
   /** Changes after `since` (optionally one table), in seq order; `oldestSeq` tells when the log no longer reaches back. */
   changesSince(since: number, options?: ChangesOptions): Promise<ChangesPage>;
 }

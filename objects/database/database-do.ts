@@ -31,6 +31,10 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
   #alarmChecked = false;
   #outbox: Change[] = [];
   #publishing = false;
+  /** Whether commits are handed off to the RealtimeDO: true until a hand-off answers that nobody subscribes. */
+  #listening = true;
+  /** Counts `listen` calls, so a "nobody subscribes" answer sent before the latest one is ignored. */
+  #listenEpoch = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -165,6 +169,14 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
    * The realtime actor backfills and resumes subscriptions with it; `oldestSeq` tells it when the
    * window no longer reaches back to `since`.
    */
+  async listen(): Promise<number> {
+    // Serial with the writes: every commit after this answer is handed off, so the subscription
+    // that asked reads the log up to the seq answered and gets everything after it live.
+    this.#listening = true;
+    this.#listenEpoch++;
+    return this.#seq;
+  }
+
   async changesSince(since: number, options: ChangesOptions = {}): Promise<ChangesPage> {
     // NaN or a fraction would reach SQLite as a non-integer (SQLITE_MISMATCH on LIMIT): clamp to integers first.
     const limit = Number.isFinite(options.limit) ? Math.max(1, Math.min(Math.floor(options.limit as number), 10_000)) : 1_000;
@@ -320,10 +332,11 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
   /**
    * Hands committed changes to the block's RealtimeDO without making the write wait. One hand-off
    * is in flight at a time, so they arrive in seq order; commits made meanwhile are coalesced into
-   * the next one. Failures are logged: the realtime actor backfills from changesSince.
+   * the next one. Failures are logged: the realtime actor backfills from changesSince. While no
+   * one subscribes to the block, nothing is handed off: a write costs no second actor call.
    */
   #publish(changes: Change[]): void {
-    if (changes.length === 0) return;
+    if (changes.length === 0 || !this.#listening) return;
     this.#outbox.push(...changes);
     if (!this.#publishing) this.#flush(this.#block.name);
   }
@@ -333,8 +346,15 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
     this.#outbox = [];
     this.#publishing = true;
     this.#realtime ??= realtimeFor(this.env, name);
+    const epoch = this.#listenEpoch;
     const delivery = this.#realtime
       .publish(changes)
+      .then((listening) => {
+        if (listening || epoch !== this.#listenEpoch) return;
+        // Nobody subscribes, and no subscription started since this hand-off left: stop until one does.
+        this.#listening = false;
+        this.#outbox = [];
+      })
       .catch((err: unknown) => {
         this.#realtime = null;
         console.error(

@@ -10,8 +10,12 @@ import type { Change } from "../../shared/change";
  * The actor knows its block from the name it was reached by (`realtimeFor`), so neither takes it.
  */
 export interface RealtimeRpc {
-  /** Receives a committed group of changes from the block's DatabaseDO and delivers them in seq order. */
-  publish(changes: Change[]): Promise<void>;
+  /**
+   * Receives a committed group of changes from the block's DatabaseDO and delivers them in seq
+   * order. Answers whether anyone subscribes: on `false` the DatabaseDO stops handing off until a
+   * subscription starts (`DatabaseRpc.listen`).
+   */
+  publish(changes: Change[]): Promise<boolean>;
   /** Accepts a WebSocket upgrade the Worker verified and forwarded (docs/realtime.md, "Connecting and authenticating"). */
   fetch(request: Request): Promise<Response>;
 }

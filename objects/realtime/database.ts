@@ -16,6 +16,8 @@ export interface SnapshotPage {
 }
 
 export interface ChangeSource {
+  /** Asks the DatabaseDO to hand off every commit from now on; answers its seq so far. */
+  listen(): Promise<number>;
   changesSince(since: number, options: ChangesOptions): Promise<ChangesPage>;
   snapshot(caller: Caller, table: string, query: string): Promise<SnapshotPage>;
 }
@@ -24,6 +26,7 @@ export interface ChangeSource {
 export function databaseOf(env: Env, blockName: string): ChangeSource {
   const actor = databaseFor(env, blockName);
   return {
+    listen: () => actor.listen(),
     changesSince: (since, options) => actor.changesSince(since, options),
     async snapshot(caller, table, query) {
       // One synchronous read in the DatabaseDO: the rows and their seq agree.

@@ -86,6 +86,8 @@ export class ChangeFeed {
   async start(sub: Subscription, message: SubscribeMessage, caller: Caller): Promise<void> {
     const block = this.#block();
     const limits = this.#limits();
+    await this.#listenedAt(await this.#source().listen());
+    if (sub.ended) return;
     if (message.snapshot) {
       const query = [sub.filter, `limit=${limits.snapshotRows}`].filter(Boolean).join("&");
       const page = await this.#source().snapshot(caller, sub.table, query);
@@ -124,6 +126,22 @@ export class ChangeFeed {
       this.#replayPage(sub, page, block);
     }
     sub.live = true;
+  }
+
+  /**
+   * The DatabaseDO's seq when it was asked to hand off again. It hands off nothing while no one
+   * subscribes, so `delivered` may lag behind: with no live subscriber and nothing under way, the
+   * changes in between are nobody's to deliver and the feed skips to `seq`; otherwise it reads them.
+   */
+  async #listenedAt(seq: number): Promise<void> {
+    if (seq <= this.#delivered) return;
+    const anyLive = [...this.#subs.all()].some((s) => s.live);
+    if (this.#pumping === null && this.#pending.size === 0 && !anyLive) {
+      this.#advance(seq);
+      this.#synced = true;
+      return;
+    }
+    await this.catchUp();
   }
 
   #replayPage(sub: Subscription, page: ChangesPage, block: Block): void {

@@ -84,7 +84,7 @@ export class RealtimeDO extends DurableObject<Env> implements RealtimeRpc {
    * hand-off at a time, so under load the changes committed meanwhile come together in the next
    * one, and a `batch` subscriber gets them in one frame.
    */
-  async publish(changes: Change[]): Promise<void> {
+  async publish(changes: Change[]): Promise<boolean> {
     try {
       this.#ensureInitialized();
       const before = this.#feed.deliveryCost;
@@ -92,7 +92,9 @@ export class RealtimeDO extends DurableObject<Env> implements RealtimeRpc {
       await this.#pace(this.#feed.deliveryCost - before);
     } catch (err) {
       console.error(JSON.stringify({ msg: "realtime publish failed", block: this.ctx.id.name, error: String(err) }));
+      return true;
     }
+    return this.#feed.size > 0;
   }
 
   /** Accepts a WebSocket upgrade the Worker forwarded (caller and block already verified there). */
