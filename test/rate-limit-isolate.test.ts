@@ -1,31 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { Lease } from "../shared/rate-limit/decision";
-import type { Policy } from "../shared/rate-limit/policy";
 import { IsolateLimiter, LEASE_WAIT_MS, type LeaseFetcher, MAX_WAITS, leaseTtl, maxLease } from "../workers/middleware/rate-limit-isolate";
 import { HeldUnits, LEASE_LOST_MS, LeaseCalls } from "../workers/middleware/rate-limit-slot";
-
-const policy = (limit: number, periodMs = 60_000): Policy => ({
-  name: "api",
-  inline: false,
-  algorithm: "gcra",
-  limit,
-  periodMs,
-  burst: 0,
-  aligned: false,
-});
-
-/** A fake actor: a counter of units left (refilled by hand), refusing with a 5 s wait when empty. */
-function fakeActor(units: number) {
-  const calls: number[] = [];
-  const state = { units };
-  const fetch: LeaseFetcher = async (want) => {
-    calls.push(want);
-    const granted = Math.min(want, state.units);
-    state.units -= granted;
-    return { granted, remaining: state.units, retryAfterMs: granted === 0 ? 5_000 : 0, resetAfterMs: 60_000 } satisfies Lease;
-  };
-  return { calls, state, fetch };
-}
+import { fakeActor, policy } from "./helpers/lease-actor";
 
 const never = () => new Promise<Lease>(() => {});
 

@@ -1,35 +1,11 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { Lease } from "../shared/rate-limit/decision";
-import type { Policy } from "../shared/rate-limit/policy";
 import { unwrap } from "../shared/rpc";
 import { IsolateLimiter, type LeaseFetcher, maxLease } from "../workers/middleware/rate-limit-isolate";
 import { SERVICE, as, problem, token } from "./helpers/http";
 import { parseSfList } from "./helpers/rate-limit-headers";
 import { fetchWorker } from "./helpers/worker-fetch";
-
-const policy = (limit: number, periodMs = 60_000): Policy => ({
-  name: "api",
-  inline: false,
-  algorithm: "gcra",
-  limit,
-  periodMs,
-  burst: 0,
-  aligned: false,
-});
-
-/** A fake actor with an injected clock: a plain counter of units left, refilled by hand. */
-function fakeActor(units: number) {
-  const calls: number[] = [];
-  const state = { units };
-  const fetch: LeaseFetcher = async (want) => {
-    calls.push(want);
-    const granted = Math.min(want, state.units);
-    state.units -= granted;
-    return { granted, remaining: state.units, retryAfterMs: granted === 0 ? 5_000 : 0, resetAfterMs: 60_000 } satisfies Lease;
-  };
-  return { calls, state, fetch };
-}
+import { fakeActor, policy } from "./helpers/lease-actor";
 
 describe("IsolateLimiter (the in-isolate tier)", () => {
   it("costs a steady caller one actor call per lease, growing the lease while it is used up in time", async () => {
