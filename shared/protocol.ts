@@ -57,7 +57,7 @@ export type {
 export interface ReadyEvent {
   type: "ready";
   connectionId: string;
-  /** The latest seq the RealtimeDO has delivered for this block. */
+  /** The latest seq the RealtimeDO has delivered for this block (it may lag while nobody subscribes; resume from your own). */
   seq: number;
 }
 

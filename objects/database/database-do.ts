@@ -350,7 +350,7 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
     const delivery = this.#realtime
       .publish(changes)
       .then((listening) => {
-        if (listening || epoch !== this.#listenEpoch) return;
+        if (listening !== false || epoch !== this.#listenEpoch) return;
         // Nobody subscribes, and no subscription started since this hand-off left: stop until one does.
         this.#listening = false;
         this.#outbox = [];
