@@ -1,6 +1,7 @@
 import type { IRequest } from "itty-router";
 import type { Block } from "../shared/block";
 import type { Caller } from "../shared/caller";
+import type { ErrorCode } from "../shared/error-codes";
 
 /** What the middleware chain learns about a request, carried on itty's request object. */
 export interface RequestState {
@@ -17,7 +18,7 @@ export interface RequestState {
   /** `Server-Timing` metrics middleware measured (`total` is added last). */
   timings: string[];
   /** The error the request ended with, for its log line: the problem's code and, for a 5xx, what was thrown. */
-  failure?: { code: string; cause?: string };
+  failure?: { code: ErrorCode; cause?: string };
 }
 
 export type AppRequest = IRequest & { state: RequestState };

@@ -20,22 +20,16 @@ export interface RequestLogSettings {
 /** The shipped defaults: one ordinary request in a hundred, and every request of a second or more. */
 export const DEFAULT_LOG_SETTINGS: RequestLogSettings = { mode: "sampled", sampleRate: 0.01, slowMs: 1_000 };
 
-let cached: { key: string; settings: RequestLogSettings } | null = null;
 /** Settings by environment object: the runtime passes the same one to every request of an isolate. */
 const byEnv = new WeakMap<Env, RequestLogSettings>();
 
 /**
- * Reads `LOG_REQUESTS`, `LOG_SAMPLE_RATE` and `LOG_SLOW_MS` once per distinct value. A value that
+ * Reads `LOG_REQUESTS`, `LOG_SAMPLE_RATE` and `LOG_SLOW_MS` once per environment. A value that
  * does not parse falls back to its default and is reported once, as a warning line.
  */
 export function logSettings(env: Env): RequestLogSettings {
   const remembered = byEnv.get(env);
   if (remembered !== undefined) return remembered;
-  const key = `${env.LOG_REQUESTS}|${env.LOG_SAMPLE_RATE}|${env.LOG_SLOW_MS}`;
-  if (cached?.key === key) {
-    byEnv.set(env, cached.settings);
-    return cached.settings;
-  }
   const problems: string[] = [];
   const mode = (env.LOG_REQUESTS ?? "").trim() || DEFAULT_LOG_SETTINGS.mode;
   const sampleRate = numberSetting(env.LOG_SAMPLE_RATE, DEFAULT_LOG_SETTINGS.sampleRate, 0, 1, "LOG_SAMPLE_RATE", problems);
@@ -44,7 +38,6 @@ export function logSettings(env: Env): RequestLogSettings {
   if (!known) problems.push(`LOG_REQUESTS must be "sampled", "all" or "off", got ${JSON.stringify(mode)}`);
   const settings: RequestLogSettings = { mode: known ? mode : DEFAULT_LOG_SETTINGS.mode, sampleRate, slowMs };
   if (problems.length > 0) console.warn(JSON.stringify({ level: "warn", msg: "log settings ignored; using defaults", problems }));
-  cached = { key, settings };
   byEnv.set(env, settings);
   return settings;
 }

@@ -53,22 +53,9 @@ function writeResponse(result: WriteResult): Response {
   return json(result.body, result.status, headers);
 }
 
-/** Deepest JSON nesting a write body may have: deeper bodies overflow the stack of RPC serialization. */
-const MAX_JSON_DEPTH = 64;
-
-/** Reads a write body (415/413/400 from readJson) and refuses nesting past MAX_JSON_DEPTH with 400 JSON_TOO_DEEP. */
-async function readBody(request: AppRequest): Promise<unknown> {
-  const body = await readJson(request, config.limits.maxBodyBytes);
-  const stack: [unknown, number][] = [[body, 1]];
-  while (stack.length > 0) {
-    const [value, depth] = stack.pop() as [unknown, number];
-    if (value === null || typeof value !== "object") continue;
-    if (depth > MAX_JSON_DEPTH) {
-      throw new HttpError(400, "JSON_TOO_DEEP", `The body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep; flatten it.`);
-    }
-    for (const item of Object.values(value)) stack.push([item, depth + 1]);
-  }
-  return body;
+/** Reads a write body: 415, 413, or 400 for bad JSON and nesting too deep for RPC (`readJson`). */
+function readBody(request: AppRequest): Promise<unknown> {
+  return readJson(request, config.limits.maxBodyBytes);
 }
 
 function writeOptions(request: AppRequest): WriteOptions {
