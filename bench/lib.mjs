@@ -159,6 +159,12 @@ export async function abba(runA, runB, rounds = 1) {
   return [mean(as), mean(bs)];
 }
 
+/** The two table rows of one ABBA comparison: the bare side (ratio 1.00) and ours, as a ratio to it. */
+export function pairRows(connections, bareTarget, bare, oursTarget, ours) {
+  const row = (target, r, ratio) => ({ connections, target, "req/s": r.rps, "p50 ms": r.p50, "p99 ms": r.p99, errors: r.errors, ratio });
+  return [row(bareTarget, bare, "1.00"), row(oursTarget, ours, (ours.rps / bare.rps).toFixed(2))];
+}
+
 /** A percentile of a numeric array. */
 export function percentile(values, p) {
   if (values.length === 0) return 0;

@@ -3,7 +3,7 @@
 // cycle through BENCH_USERS signed-in users (see lib.mjs), on the shipped defaults.
 // Measured as bare, ours, ours, bare (ABBA) so drift on a shared machine hits both sides alike.
 // Target: at least 85% of the bare Worker's throughput.
-import { abba, benchUsers, cycling, load, saveResult, startActorbase, startBaseline, table } from "../lib.mjs";
+import { abba, benchUsers, cycling, load, pairRows, saveResult, startActorbase, startBaseline, table } from "../lib.mjs";
 
 export async function run({ name, cleanup, duration }) {
   const actorbase = await startActorbase(cleanup);
@@ -16,24 +16,7 @@ export async function run({ name, cleanup, duration }) {
       () => load({ url: `${baseline.url}/noop`, connections, duration }),
       () => load({ url: actorbase.url, requests: health, connections, duration }),
     );
-    rows.push({
-      connections,
-      target: "bare Worker /noop",
-      "req/s": bare.rps,
-      "p50 ms": bare.p50,
-      "p99 ms": bare.p99,
-      errors: bare.errors,
-      ratio: "1.00",
-    });
-    rows.push({
-      connections,
-      target: "Actorbase /api/health (JWT)",
-      "req/s": ours.rps,
-      "p50 ms": ours.p50,
-      "p99 ms": ours.p99,
-      errors: ours.errors,
-      ratio: (ours.rps / bare.rps).toFixed(2),
-    });
+    rows.push(...pairRows(connections, "bare Worker /noop", bare, "Actorbase /api/health (JWT)", ours));
   }
   const markdown = table(rows);
   saveResult(name, { rows, markdown, target: "ratio >= 0.85" });

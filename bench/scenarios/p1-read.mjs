@@ -3,7 +3,7 @@
 // Worker → DO no-op RPC, at 10 and 50 connections, in the same run, ABBA. Requests cycle through
 // BENCH_USERS users, each reading its own note in its own block; the no-op cycles through as many
 // actors. Shipped defaults. Target: at least 80% of the bare Worker → DO no-op call.
-import { abba, benchUsers, cycling, load, saveResult, startActorbase, startBaseline, table } from "../lib.mjs";
+import { abba, benchUsers, cycling, load, pairRows, saveResult, startActorbase, startBaseline, table } from "../lib.mjs";
 
 export async function run({ name, cleanup, duration }) {
   const actorbase = await startActorbase(cleanup);
@@ -26,24 +26,7 @@ export async function run({ name, cleanup, duration }) {
       () => load({ url: baseline.url, requests: noops, connections, duration }),
       () => load({ url: actorbase.url, requests: reads, connections, duration }),
     );
-    rows.push({
-      connections,
-      target: "bare Worker → DO no-op",
-      "req/s": bare.rps,
-      "p50 ms": bare.p50,
-      "p99 ms": bare.p99,
-      errors: bare.errors,
-      ratio: "1.00",
-    });
-    rows.push({
-      connections,
-      target: "Actorbase GET row by id (JWT)",
-      "req/s": ours.rps,
-      "p50 ms": ours.p50,
-      "p99 ms": ours.p99,
-      errors: ours.errors,
-      ratio: (ours.rps / bare.rps).toFixed(2),
-    });
+    rows.push(...pairRows(connections, "bare Worker → DO no-op", bare, "Actorbase GET row by id (JWT)", ours));
   }
   const markdown = table(rows);
   saveResult(name, { rows, markdown, target: "ratio >= 0.80, zero errors" });

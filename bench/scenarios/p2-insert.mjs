@@ -4,7 +4,7 @@
 // Requests cycle through BENCH_USERS users, each writing to its own block (the bare side cycles
 // through as many actors); shipped defaults. After every measured run, every acknowledged row must
 // be there. Target: at least 70% of the bare Worker → DO single INSERT; zero errors; no row lost.
-import { BENCH_VARS, abba, benchUsers, cycling, load, saveResult, startActorbase, startBaseline, table } from "../lib.mjs";
+import { BENCH_VARS, abba, benchUsers, cycling, load, pairRows, saveResult, startActorbase, startBaseline, table } from "../lib.mjs";
 
 const BODY = JSON.stringify({ title: "bench row", body: "a small note", priority: 1, tags: ["bench"] });
 // The same write into a plain table (no secondary index, no full-text index), to show what those cost.
@@ -66,24 +66,7 @@ export async function run({ name, cleanup, duration }) {
       ["tasks", "tasks: plain table"],
     ]) {
       const [b, o] = await abba(bare(connections), ours(connections, table));
-      rows.push({
-        connections,
-        target: "bare Worker → DO single INSERT",
-        "req/s": b.rps,
-        "p50 ms": b.p50,
-        "p99 ms": b.p99,
-        errors: b.errors,
-        ratio: "1.00",
-      });
-      rows.push({
-        connections,
-        target: `Actorbase POST one row (JWT, change log; ${label})`,
-        "req/s": o.rps,
-        "p50 ms": o.p50,
-        "p99 ms": o.p99,
-        errors: o.errors,
-        ratio: (o.rps / b.rps).toFixed(2),
-      });
+      rows.push(...pairRows(connections, "bare Worker → DO single INSERT", b, `Actorbase POST one row (JWT, change log; ${label})`, o));
     }
   }
   const markdown = table(rows);
