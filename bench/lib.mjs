@@ -4,7 +4,7 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import autocannon from "autocannon";
 import { SignJWT } from "jose";
-import { ROOT, startServer } from "../scripts/dev-server.mjs";
+import { ROOT, startServer } from "../scripts/server.mjs";
 
 /**
  * The secrets a bench server runs with; nothing else is overridden, so every scenario measures the
@@ -58,7 +58,7 @@ export async function benchToken(sub, claims = {}, ttlSeconds = 3600) {
 }
 
 /**
- * Starts a server (scripts/dev-server.mjs options) on a fresh state dir and registers its stop
+ * Starts a server (scripts/server.mjs options) on a fresh state dir and registers its stop
  * and the dir's removal with `cleanup`.
  */
 export async function startTracked(cleanup, prefix, options = {}) {
@@ -74,8 +74,8 @@ export async function startTracked(cleanup, prefix, options = {}) {
 const CLOCK_TICKS_PER_SECOND = 100;
 
 /**
- * CPU seconds used so far by each process of the process group `pgid` (a server's `child.pid`),
- * from /proc (Linux): an array of { pid, command, user, system }.
+ * CPU seconds used so far by the process `pgid` (a server's `child.pid`) and each process of its
+ * group (`wrangler dev` leads one), from /proc (Linux): an array of { pid, command, user, system }.
  */
 export function groupCpu(pgid) {
   const processes = [];
@@ -83,7 +83,7 @@ export function groupCpu(pgid) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[2]) !== pgid) continue;
+      if (Number(fields[2]) !== pgid && Number(pid) !== pgid) continue;
       const command = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim();
       processes.push({
         pid: Number(pid),
@@ -199,12 +199,23 @@ export function machine() {
   };
 }
 
-/** Writes bench/results/<scenario>.json. */
+/** The server every scenario starts (ACTORBASE_SERVER, set by run.mjs --server): "workerd" unless told. */
+export function benchServer() {
+  return process.env.ACTORBASE_SERVER ?? "workerd";
+}
+
+/** Results saved in this process, in order (run.mjs --server both compares them). */
+export const savedResults = [];
+
+/** Writes bench/results/<scenario>.json (and <scenario>.wrangler.json for a `wrangler dev` run). */
 export function saveResult(scenario, data) {
   const dir = resolve(ROOT, "bench/results");
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${scenario}.json`);
+  const server = benchServer();
+  const file = join(dir, server === "workerd" ? `${scenario}.json` : `${scenario}.${server}.json`);
   const settings = process.env.BENCH_SETTINGS ? JSON.parse(process.env.BENCH_SETTINGS) : "shipped defaults";
-  writeFileSync(file, `${JSON.stringify({ scenario, machine: machine(), settings, ...data }, null, 2)}\n`);
+  const result = { scenario, server, machine: machine(), settings, ...data };
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  savedResults.push(result);
   console.log(`Saved ${file}`);
 }

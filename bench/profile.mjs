@@ -1,5 +1,6 @@
-// Where the runtime's CPU goes under a benchmark's load: V8's sampling profiler on the wrangler dev
-// runtime (the Worker and every actor share that isolate), through wrangler's inspector port.
+// Where the runtime's CPU goes under a benchmark's load: V8's sampling profiler on the server's workerd
+// (the Worker and every actor share that isolate), through its inspector port (npm start's workerd, or
+// wrangler dev's with ACTORBASE_SERVER=wrangler).
 //
 //   node bench/profile.mjs <workload> [seconds]
 //
@@ -128,6 +129,7 @@ function summarize(profile, top) {
   return [`${profile.samples.length} samples`, "-- self --", ...lines(self), "-- including callees --", ...lines(inclusive)].join("\n");
 }
 
+process.env.ACTORBASE_INSPECT = "1"; // npm start's workerd opens its inspector only when asked
 const [workload, seconds = "10"] = process.argv.slice(2);
 if (!WORKLOADS[workload]) {
   console.error(`usage: node bench/profile.mjs <${Object.keys(WORKLOADS).join("|")}> [seconds]`);

@@ -1,7 +1,10 @@
 // Reads local secrets: .dev.vars when present, else .dev.vars.example (the committed dev defaults).
 import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
-import { ROOT } from "./dev-server.mjs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The project's root directory. */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** Parses a dotenv-style file into an object (KEY=VALUE lines, # comments). */
 export function parseVars(text) {
@@ -16,8 +19,8 @@ export function parseVars(text) {
   return vars;
 }
 
-/** The secrets `npm start` runs with. */
-export function devVars() {
-  const file = [".dev.vars", ".dev.vars.example"].map((f) => resolve(ROOT, f)).find((f) => existsSync(f));
-  return file ? parseVars(readFileSync(file, "utf8")) : {};
+/** The local vars file of `dir` (default the project) and what it sets: { path, vars }; path is null when there is none. */
+export function devVars(dir = ROOT) {
+  const path = [".dev.vars", ".dev.vars.example"].map((f) => resolve(dir, f)).find((f) => existsSync(f)) ?? null;
+  return { path, vars: path ? parseVars(readFileSync(path, "utf8")) : {} };
 }

@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ROOT } from "./dev-server.mjs";
+import { ROOT } from "./server.mjs";
 
 const outdir = mkdtempSync(join(tmpdir(), "actorbase-bundle-"));
 const result = spawnSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", outdir], {

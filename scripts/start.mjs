@@ -1,25 +1,46 @@
 #!/usr/bin/env node
-// npm start: serves the demo app on http://127.0.0.1:8787 with state persisted in ./.data.
-// Creates .dev.vars from .dev.vars.example on first run so a fresh clone starts with dev secrets.
-import { spawn } from "node:child_process";
-import { copyFileSync, existsSync } from "node:fs";
+// npm start: the production-grade local server. The bundled Worker on workerd directly, actors on
+// disk under ACTORBASE_DATA (default ./.data), listening on HOST:PORT (default 127.0.0.1:8787).
+// SIGTERM or SIGINT drains: no new connections, requests in flight finish (up to 10 s), exit 0.
 import { resolve } from "node:path";
-import { ROOT } from "./dev-server.mjs";
+import { ROOT, ensureDevVars } from "./server.mjs";
+import { SHUTDOWN_GRACE_MS, startWorkerd } from "./workerd-server.mjs";
 
-const devVars = resolve(ROOT, ".dev.vars");
-if (!existsSync(devVars)) {
-  copyFileSync(resolve(ROOT, ".dev.vars.example"), devVars);
-  console.log("Created .dev.vars from .dev.vars.example (development secrets; never deploy them).");
+const port = Number(process.env.PORT ?? "8787");
+if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+  console.error(`PORT must be a TCP port number (1-65535), got ${JSON.stringify(process.env.PORT)}`);
+  process.exit(2);
 }
-const port = process.env.PORT ?? "8787";
-const persist = process.env.ACTORBASE_DATA ?? resolve(ROOT, ".data");
-console.log(
-  `Actorbase: serving the demo app on http://127.0.0.1:${port} (state in ${persist}). Try: curl http://127.0.0.1:${port}/api/health`,
-);
-const child = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", port, "--persist-to", persist, ...process.argv.slice(2)], {
-  cwd: ROOT,
-  stdio: "inherit",
-  env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+const host = process.env.HOST ?? "127.0.0.1";
+const dataDir = resolve(process.env.ACTORBASE_DATA ?? resolve(ROOT, ".data"));
+ensureDevVars();
+
+let server;
+try {
+  server = await startWorkerd({ cwd: ROOT, port, host, dataDir, inherit: true });
+} catch (error) {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+}
+const secrets = ["JWT_SECRET", "JWT_JWKS", "SERVICE_KEY"].filter((name) => server.vars.values[name] !== undefined);
+console.log(`Actorbase: serving on http://${host}:${port} (workerd; state in ${dataDir}). Try: curl ${server.url}/api/health`);
+console.log(`Secrets: ${secrets.map((name) => `${name} from ${server.vars.sources[name]}`).join(", ") || "none set"}.`);
+if (host !== "127.0.0.1" && host !== "localhost" && secrets.some((name) => server.vars.sources[name].startsWith(".dev.vars"))) {
+  console.warn("Warning: listening beyond loopback with development secrets from a .dev.vars file; set real ones in the environment.");
+}
+
+let stopping = false;
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: draining (requests in flight get up to ${SHUTDOWN_GRACE_MS / 1000} s), then exiting.`);
+    await server.stop("SIGTERM");
+    process.exit(0);
+  });
+}
+server.child.on("exit", (code, signal) => {
+  if (stopping) return;
+  console.error(`workerd exited unexpectedly (${signal ?? code}).`);
+  process.exit(code || 1);
 });
-for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
-child.on("exit", (code) => process.exit(code ?? 0));

@@ -37,13 +37,13 @@ if (!Number.isInteger(ttl) || ttl <= 0) {
   console.error("--ttl must be a positive number of seconds");
   process.exit(2);
 }
-const secret = process.env.JWT_SECRET || devVars().JWT_SECRET;
+const secret = process.env.JWT_SECRET || devVars().vars.JWT_SECRET;
 if (!secret) {
   console.error("No JWT_SECRET: set it in .dev.vars (see .dev.vars.example) or the environment.");
   process.exit(1);
 }
 const now = Math.floor(Date.now() / 1000);
-const vars = devVars();
+const vars = devVars().vars;
 let jwt = new SignJWT(claims)
   .setProtectedHeader({ alg: "HS256", typ: "JWT" })
   .setSubject(values.sub)

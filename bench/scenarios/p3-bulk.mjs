@@ -7,7 +7,7 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ROOT, startServer } from "../../scripts/dev-server.mjs";
+import { ROOT, startServer } from "../../scripts/server.mjs";
 import { BENCH_VARS, saveResult, startBaseline, table } from "../lib.mjs";
 
 const ROWS = 10_000;

@@ -20,7 +20,7 @@ const RATE_LIMIT_KEYS = 200;
 const WINDOW_MS = 10_000;
 const SERVICE = { Authorization: `Bearer ${BENCH_VARS.SERVICE_KEY}`, "Content-Type": "application/json" };
 
-/** Resident memory (MiB) of the workerd processes in the server's process group. */
+/** Resident memory (MiB) of the server's workerd: the process itself (npm start) or in its group (wrangler dev). */
 function workerdRssMiB(pgid) {
   let kib = 0;
   for (const entry of readdirSync("/proc")) {
@@ -28,7 +28,8 @@ function workerdRssMiB(pgid) {
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[2]) !== pgid || readFileSync(`/proc/${entry}/comm`, "utf8").trim() !== "workerd") continue;
+      if ((Number(fields[2]) !== pgid && Number(entry) !== pgid) || readFileSync(`/proc/${entry}/comm`, "utf8").trim() !== "workerd")
+        continue;
       const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${entry}/status`, "utf8"));
       kib += Number(match?.[1] ?? 0);
     } catch {}

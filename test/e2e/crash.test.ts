@@ -1,6 +1,6 @@
 /**
- * Durability across a crash: concurrent writers load a real `wrangler dev`, the whole process group
- * (wrangler and workerd) is killed with SIGKILL mid-load, and a new server on the same state
+ * Durability across a crash: concurrent writers load a real server (the suite's: workerd directly, or
+ * `wrangler dev` with its workerd), which is killed with SIGKILL mid-load, and a new server on the same state
  * directory must hold every write acknowledged before the kill, with no batch half applied and a
  * change log that accounts for exactly the rows that exist.
  */
@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 // @ts-expect-error plain ESM script without type declarations
-import { startServer } from "../../scripts/dev-server.mjs";
+import { startServer } from "../../scripts/server.mjs";
 import { E2E_VARS } from "./secrets";
 
 interface Server {
@@ -25,15 +25,16 @@ const BATCH_ROWS = 4;
 
 type Row = { id: string; points?: number | null; version: number };
 
-/** Live (not zombie) pids of a process group, read from /proc (Linux). */
-function groupMembers(pgid: number): number[] {
+/** Live (not zombie) pids among the server's process and its process group, read from /proc (Linux). */
+function survivors(pid: number): number[] {
   const out: number[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[2]) === pgid && fields[0] !== "Z" && fields[0] !== "X") out.push(Number(entry));
+      const member = Number(entry) === pid || Number(fields[2]) === pid;
+      if (member && fields[0] !== "Z" && fields[0] !== "X") out.push(Number(entry));
     } catch {}
   }
   return out;
@@ -136,15 +137,15 @@ describe("durability across SIGKILL", () => {
     const deadline = Date.now() + 20_000;
     while (acks < 300 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(acks).toBeGreaterThan(50);
-    const pgid = first.child.pid;
+    const pid = first.child.pid;
     // Writers are sent back to back, so requests are outstanding when the signal goes out. Whether each
     // then fails, or was already answered (a response the dying proxy wrote first), is up to the race.
     const inFlightAtKill = inFlight;
     running = false;
     await first.stop("SIGKILL");
     await Promise.all(writers);
-    for (let i = 0; i < 50 && groupMembers(pgid).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
-    expect(groupMembers(pgid), "a process of the killed server survived SIGKILL").toEqual([]);
+    for (let i = 0; i < 50 && survivors(pid).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(survivors(pid), "a process of the killed server survived SIGKILL").toEqual([]);
     console.log(`crash: ${inFlightAtKill} requests outstanding at the kill; ${cutOff} cut off, ${refusedAfterKill} refused`);
     expect(inFlightAtKill, "the kill landed between requests, not in the middle of the load").toBeGreaterThan(0);
 

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 // @ts-expect-error plain ESM script without type declarations
-import { startServer } from "../../scripts/dev-server.mjs";
+import { startServer } from "../../scripts/server.mjs";
 import { E2E_VARS } from "./secrets";
 
 declare module "vitest" {
@@ -13,7 +13,7 @@ declare module "vitest" {
   }
 }
 
-/** Starts one real `wrangler dev` with a fresh state directory for the whole e2e run. */
+/** Starts one real server (ACTORBASE_SERVER: workerd, the default, or wrangler) with a fresh state directory for the whole e2e run. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const persistDir = mkdtempSync(join(tmpdir(), "actorbase-e2e-"));
   const server = await startServer({ persistTo: persistDir, vars: E2E_VARS });

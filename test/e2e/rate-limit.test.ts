@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error plain ESM script without type declarations
-import { startServer } from "../../scripts/dev-server.mjs";
+import { startServer } from "../../scripts/server.mjs";
 import { parseSfList } from "../helpers/rate-limit-headers";
 import { SERVICE_HEADERS, api, token, unique } from "./helpers";
 import { E2E_VARS } from "./secrets";

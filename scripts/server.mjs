@@ -1,12 +1,26 @@
-// Starts `wrangler dev` as a child process group and waits until it answers /api/health.
-// Shared by `npm start`, the e2e suite and the benchmarks.
+// Starts a local Actorbase server and waits until it answers: "workerd" (what `npm start` runs) or
+// "wrangler" (`wrangler dev`, what `npm run dev` runs). Shared by the scripts, the e2e suite and the benchmarks.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { copyFileSync, existsSync } from "node:fs";
 import { createServer } from "node:net";
-import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { resolve } from "node:path";
+import { ROOT } from "./dev-vars.mjs";
+import { startWorkerd } from "./workerd-server.mjs";
 
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+export { ROOT };
+
+/** The servers startServer knows; ACTORBASE_SERVER picks the default (workerd). */
+export const SERVERS = ["workerd", "wrangler"];
+
+/** Creates .dev.vars from .dev.vars.example on first run, so a fresh clone starts with dev secrets. */
+export function ensureDevVars() {
+  const file = resolve(ROOT, ".dev.vars");
+  const example = resolve(ROOT, ".dev.vars.example");
+  if (existsSync(file) || !existsSync(example)) return;
+  copyFileSync(example, file);
+  console.log("Created .dev.vars from .dev.vars.example (development secrets; never deploy them).");
+}
 
 /** Asks the OS for a free TCP port on loopback. */
 export async function freePort() {
@@ -20,12 +34,32 @@ export async function freePort() {
 }
 
 /**
- * Starts a local server. Options: `port`, `persistTo` (state directory), `vars` (bindings passed
- * with --var, which override .dev.vars), `config` (a wrangler config path), `inherit` (show output), `inspectorPort`,
- * `healthPath` (what to poll; default /api/health), `timeoutMs`.
- * Returns { url, port, inspectorPort, child, output(), stop(signal) }.
+ * Starts a local server. Options: `server` ("workerd" or "wrangler"; default $ACTORBASE_SERVER, else
+ * "workerd"), `port`, `persistTo` (state directory), `vars` (override .dev.vars and wrangler.toml),
+ * `config` (a wrangler config path), `cwd`, `inherit` (show output), `healthPath` (what to poll;
+ * default /api/health), `timeoutMs`. Returns { server, url, port, child, output(), stop(signal) }.
  */
 export async function startServer(options = {}) {
+  const server = options.server ?? process.env.ACTORBASE_SERVER ?? "workerd";
+  if (!SERVERS.includes(server)) throw new Error(`unknown server ${JSON.stringify(server)}; one of ${SERVERS.join(", ")}`);
+  const port = options.port ?? (await freePort());
+  const started =
+    server === "workerd"
+      ? await startWorkerd({
+          ...options,
+          cwd: options.cwd ?? ROOT,
+          port,
+          dataDir: options.persistTo ?? ".data",
+          inherit: options.inherit,
+          // workerd opens the V8 inspector only when asked (bench/profile.mjs sets ACTORBASE_INSPECT).
+          inspectorPort: options.inspectorPort ?? (process.env.ACTORBASE_INSPECT ? await freePort() : undefined),
+        })
+      : await startWranglerDev({ ...options, port });
+  return { ...started, server };
+}
+
+/** Starts `wrangler dev` as a child process group (options as startServer, plus `inspectorPort`). */
+async function startWranglerDev(options) {
   const port = options.port ?? (await freePort());
   const inspectorPort = options.inspectorPort ?? (await freePort());
   const args = [

@@ -1,0 +1,140 @@
+// Prepares what `npm start` serves: the Worker bundled exactly as `wrangler deploy` bundles it and a
+// workerd config rendered from wrangler.toml, the one source of truth for name, compatibility date and
+// flags, vars and actors. Run as its own process by workerd-server.mjs, so the long-lived server
+// process never loads wrangler (which also installs its own signal handlers).
+//   node scripts/workerd-config.mjs '{"config":...,"outdir":...,"actorDir":...,"address":...,"vars":{...}}'
+// writes <outdir>/config.capnp and the bundle, and prints { values, sources } of the resolved vars.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { unstable_readConfig } from "wrangler";
+import { devVars } from "./dev-vars.mjs";
+
+/** The parts of a wrangler config the server needs. */
+export function readProject(configPath) {
+  const config = unstable_readConfig({ config: configPath }, { hideWarnings: true });
+  const sqlite = new Set(config.migrations.flatMap((m) => m.new_sqlite_classes ?? []));
+  const actors = config.durable_objects.bindings.map((b) => {
+    if (b.script_name) throw new Error(`${configPath}: durable object ${b.name} lives in another Worker; npm start serves one Worker`);
+    return { binding: b.name, className: b.class_name, sql: sqlite.has(b.class_name) };
+  });
+  for (const [name, value] of Object.entries(config.vars)) {
+    if (typeof value !== "string") throw new Error(`${configPath}: var ${name} is not a string; npm start passes vars as text`);
+  }
+  return {
+    name: config.name,
+    dir: dirname(resolve(configPath)),
+    compatibilityDate: config.compatibility_date,
+    compatibilityFlags: config.compatibility_flags,
+    vars: config.vars,
+    actors,
+  };
+}
+
+/** Bundles the Worker of `configPath` into `outdir` with `wrangler deploy --dry-run`; returns the module's file name. */
+export function bundleWorker(configPath, outdir) {
+  const result = spawnSync("npx", ["wrangler", "deploy", "--dry-run", "--config", configPath, "--outdir", outdir], {
+    cwd: dirname(resolve(configPath)),
+    encoding: "utf8",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+  });
+  if (result.status !== 0) throw new Error(`bundling ${configPath} failed:\n${result.stdout}\n${result.stderr}`);
+  return "index.js";
+}
+
+/** A capnp text string literal. Values rendered here are names and paths, never secrets. */
+function text(value) {
+  if (/[\0-\x1f"\\]/.test(value)) throw new Error(`cannot render ${JSON.stringify(value)} into the workerd config`);
+  return `"${value}"`;
+}
+
+/**
+ * The workerd config (capnp text) for `project`, its bundle `module` beside the config file, actors
+ * stored under `actorDir` (one subdirectory per class, named `<worker>-<Class>` like `wrangler dev
+ * --persist-to`, so both servers share state), listening on `address`. Each var or secret in
+ * `names` is read from workerd's environment, so no secret is written to disk.
+ */
+export function renderConfig({ project, module, actorDir, address, names }) {
+  const bindings = [
+    ...names.map((name) => `(name = ${text(name)}, fromEnvironment = ${text(name)})`),
+    ...project.actors.map((a) => `(name = ${text(a.binding)}, durableObjectNamespace = (className = ${text(a.className)}))`),
+  ];
+  const namespaces = project.actors.map(
+    (a) => `(className = ${text(a.className)}, uniqueKey = ${text(`${project.name}-${a.className}`)}, enableSql = ${a.sql})`,
+  );
+  return `using Workerd = import "/workerd/workerd.capnp";
+
+const config :Workerd.Config = (
+  services = [
+    (name = "main", worker = .worker),
+    (name = "actors", disk = (path = ${text(actorDir)}, writable = true)),
+  ],
+  sockets = [(name = "http", address = ${text(address)}, http = (), service = "main")],
+);
+
+const worker :Workerd.Worker = (
+  modules = [(name = ${text(module)}, esModule = embed ${text(module)})],
+  compatibilityDate = ${text(project.compatibilityDate)},
+  compatibilityFlags = [${project.compatibilityFlags.map(text).join(", ")}],
+  bindings = [
+    ${bindings.join(",\n    ")}
+  ],
+  durableObjectNamespaces = [
+    ${namespaces.join(",\n    ")}
+  ],
+  durableObjectStorage = (localDisk = "actors"),
+);
+`;
+}
+
+/**
+ * The Worker's secrets, the names `npm start` reads from the environment besides wrangler.toml's
+ * [vars]; .dev.vars.example lists the same names (a test keeps the two in step).
+ */
+export const SECRET_NAMES = ["JWT_SECRET", "SERVICE_KEY", "JWT_JWKS"];
+
+/**
+ * The vars and secrets the Worker runs with, highest first: `overrides`, the process environment,
+ * `.dev.vars` (else `.dev.vars.example`) beside the config, then wrangler.toml's [vars]. Only names
+ * wrangler.toml, SECRET_NAMES or a vars file declares are taken from the environment. Unset names are left out.
+ */
+export function resolveVars(project, overrides = {}, environment = process.env) {
+  const file = devVars(project.dir);
+  const names = new Set([...Object.keys(project.vars), ...SECRET_NAMES, ...Object.keys(file.vars), ...Object.keys(overrides)]);
+  const values = {};
+  const sources = {};
+  for (const name of names) {
+    const [value, source] =
+      overrides[name] !== undefined
+        ? [overrides[name], "options"]
+        : environment[name] !== undefined
+          ? [environment[name], "environment"]
+          : file.vars[name] !== undefined && file.vars[name] !== ""
+            ? [file.vars[name], file.path ? basename(file.path) : "vars file"]
+            : [project.vars[name], "wrangler.toml"];
+    if (value === undefined || (value === "" && !(name in project.vars))) continue;
+    values[name] = String(value);
+    sources[name] = source;
+  }
+  return { values, sources };
+}
+
+/** The command line entry: bundles, renders the config and prints the resolved vars as JSON. */
+function main() {
+  const { config, outdir, actorDir, address, vars: overrides } = JSON.parse(process.argv[2]);
+  const project = readProject(config);
+  const module = bundleWorker(config, outdir);
+  mkdirSync(actorDir, { recursive: true });
+  const vars = resolveVars(project, overrides);
+  writeFileSync(join(outdir, "config.capnp"), renderConfig({ project, module, actorDir, address, names: Object.keys(vars.values) }));
+  process.stdout.write(JSON.stringify(vars));
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.dirname, "workerd-config.mjs")) {
+  try {
+    main();
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  }
+}

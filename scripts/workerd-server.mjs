@@ -1,0 +1,87 @@
+// The production server behind `npm start`: workerd serving the bundled Worker directly (no dev proxy
+// in the request path), SQLite actors on local disk (docs/operations.md, "Serving").
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { createRequire } from "node:module";
+import { join, resolve } from "node:path";
+
+/** The workerd binary the `workerd` package installed. */
+const WORKERD = createRequire(import.meta.url)("workerd").default;
+
+/** How long a stop waits for requests in flight (open WebSockets included) before it kills workerd. */
+export const SHUTDOWN_GRACE_MS = 10_000;
+
+/**
+ * Starts workerd serving the Worker of `config` (default wrangler.toml in `cwd`). Options: `port`,
+ * `host` (default 127.0.0.1), `inspectorPort` (V8 inspector), `dataDir` (actors under `<dataDir>/v3/do`), `vars` (override every
+ * other source), `inherit` (share this process's stdout/stderr), `healthPath`, `timeoutMs`.
+ * Returns { url, port, child, output(), stop(signal), vars } once `healthPath` answers.
+ */
+export async function startWorkerd(options) {
+  const buildDir = mkdtempSync(join(tmpdir(), "actorbase-serve-"));
+  const cleanup = () => rmSync(buildDir, { recursive: true, force: true });
+  let child;
+  try {
+    const request = {
+      config: resolve(options.config ?? join(options.cwd, "wrangler.toml")),
+      outdir: buildDir,
+      actorDir: resolve(options.dataDir, "v3", "do"),
+      address: `${options.host ?? "127.0.0.1"}:${options.port}`,
+      vars: options.vars ?? {},
+    };
+    const prepared = spawnSync(process.execPath, [join(import.meta.dirname, "workerd-config.mjs"), JSON.stringify(request)], {
+      encoding: "utf8",
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    if (prepared.status !== 0) throw new Error(`preparing the server failed:\n${prepared.stderr}`);
+    const vars = JSON.parse(prepared.stdout);
+    // workerd dies on SIGINT; ignoring it (inherited through exec) leaves Ctrl-C to stop(), which drains.
+    const inspect = options.inspectorPort ? ` --inspector-addr=127.0.0.1:${Number(options.inspectorPort)}` : "";
+    child = spawn("sh", ["-c", `trap "" INT; exec "$0" serve config.capnp${inspect}`, WORKERD], {
+      cwd: buildDir,
+      stdio: options.inherit ? ["ignore", "inherit", "inherit"] : ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ...vars.values },
+    });
+    return await awaitHealthy(child, options, cleanup, vars);
+  } catch (error) {
+    child?.kill("SIGKILL");
+    cleanup();
+    throw error;
+  }
+}
+
+async function awaitHealthy(child, options, cleanup, vars) {
+  let log = "";
+  const keep = (chunk) => {
+    log = (log + chunk).slice(-20_000);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  const exited = new Promise((resolveExit) => child.once("exit", resolveExit));
+  exited.then(cleanup);
+  const url = `http://${options.host && options.host !== "0.0.0.0" ? options.host : "127.0.0.1"}:${options.port}`;
+  /** SIGTERM drains (workerd stops accepting and lets requests finish); past the grace period it is killed. */
+  const stop = async (signal = "SIGTERM") => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill("SIGKILL"), signal === "SIGKILL" ? 0 : SHUTDOWN_GRACE_MS);
+    await exited;
+    clearTimeout(timer);
+  };
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  const healthPath = options.healthPath ?? "/api/health";
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`workerd exited with ${child.exitCode}:\n${log}`);
+    try {
+      const response = await fetch(url + healthPath);
+      if (response.ok) break;
+    } catch {}
+    if (Date.now() > deadline) {
+      await stop("SIGKILL");
+      throw new Error(`workerd did not become healthy within the timeout:\n${log}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { url, port: options.port, inspectorPort: options.inspectorPort, child, output: () => log, stop, vars };
+}
