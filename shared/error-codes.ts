@@ -31,6 +31,7 @@ export const ERROR_STATUS = {
   QUERY_TOO_LONG: 400,
   FILTER_TOO_DEEP: 400,
   FILTER_TOO_COMPLEX: 400,
+  INVALID_IMPORT: 400,
   // 400 on a socket: a malformed or unknown message (the socket stays open)
   INVALID_MESSAGE: 400,
   INVALID_FILTER: 400,
@@ -57,6 +58,8 @@ export const ERROR_STATUS = {
   UPGRADE_REQUIRED: 426,
   // 409, 412: the data changed or conflicts
   UNIQUE_CONFLICT: 409,
+  BLOCK_NOT_EMPTY: 409,
+  IMPORT_IN_PROGRESS: 409,
   VERSION_MISMATCH: 412,
   // 413, 415: too much, or not JSON
   BODY_TOO_LARGE: 413,

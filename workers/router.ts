@@ -7,6 +7,7 @@ import { finishResponse, renderError, withRequestState } from "./middleware/erro
 import { internalGuard } from "./middleware/internal-guard";
 import { rateLimit, rateLimitEarly } from "./middleware/rate-limit";
 import { requireRule, withBlock } from "./middleware/rules";
+import { exportBlock, importBlock, requireService } from "./routes/admin";
 import { deleteRow, getRow, insertRows, listRows, runBatch, updateRow } from "./routes/db";
 import { health } from "./routes/health";
 import { decide, peek, reset } from "./routes/rate-limit";
@@ -50,6 +51,8 @@ route("get", "/api/realtime/:block", withBlock, connectRealtime);
 route("post", "/api/ratelimit/:key", decide);
 route("get", "/api/ratelimit/:key", peek);
 route("delete", "/api/ratelimit/:key", reset);
+route("get", "/api/admin/blocks/:block/export", requireService, withBlock, exportBlock);
+route("post", "/api/admin/blocks/:block/import", requireService, withBlock, importBlock);
 route("all", "*", notFoundOrWrongMethod);
 
 /** 405 with `Allow` when the path exists under other methods, else 404. */

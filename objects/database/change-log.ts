@@ -6,10 +6,22 @@
  */
 import type { Change, ChangesPage } from "../../shared/change";
 
-/** Reads the block's latest committed seq (0 before the first write). */
+/**
+ * Reads the block's latest committed seq (0 before the first write): the newest change, or the seq
+ * an import set (`_meta` "seq") when no change has been logged since.
+ */
 export function latestSeq(sql: SqlStorage): number {
-  const row = sql.exec<{ seq: number | null }>(`SELECT max(seq) AS seq FROM _changes`).one();
-  return row.seq ?? 0;
+  const row = sql
+    .exec<{ seq: number | null; imported: string | null }>(
+      `SELECT (SELECT max(seq) FROM _changes) AS seq, (SELECT value FROM _meta WHERE key = 'seq') AS imported`,
+    )
+    .one();
+  return Math.max(row.seq ?? 0, Number(row.imported ?? 0));
+}
+
+/** Records the seq an import brought, inside the import's transaction: the log restarts after it. */
+export function setImportedSeq(sql: SqlStorage, seq: number): void {
+  sql.exec(`INSERT OR REPLACE INTO _meta (key, value) VALUES ('seq', ?)`, String(seq));
 }
 
 /** Appends changes inside the caller's transaction. Their `seq` must already be assigned. */

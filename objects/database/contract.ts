@@ -8,6 +8,13 @@ import type { ChangesPage } from "../../shared/change";
 import type { Row } from "../../shared/protocol";
 import type { RpcResult } from "../../shared/rpc";
 
+/** What an import loaded: rows per table, and the block's seq now (the exported one). */
+export interface ImportResult {
+  rows: number;
+  tables: Record<string, number>;
+  seq: number;
+}
+
 /** A list answer before `seq` is added. */
 export interface ListPage {
   items: Row[];
@@ -73,6 +80,10 @@ export interface DatabaseRpc {
   listen(): Promise<number>;
   /** Changes after `since` (optionally one table), in seq order; `oldestSeq` tells when the log no longer reaches back. */
   changesSince(since: number, options?: ChangesOptions): Promise<ChangesPage>;
+  /** The block as NDJSON: a header (seq, table shapes), every row, an end line (docs/operations.md, "Export and import"). */
+  exportBlock(): Promise<RpcResult<ReadableStream<Uint8Array>>>;
+  /** Loads an export into this block, all or none; 409 unless the block has never been written, 400 for a bad stream. */
+  importBlock(body: ReadableStream<Uint8Array>): Promise<RpcResult<ImportResult>>;
 }
 
 /** The DatabaseDO serving `blockName` (`user:alice`, `public`). */

@@ -11,8 +11,10 @@ import { type RpcResult, capture } from "../../shared/rpc";
 import { checkRule } from "../../shared/rules";
 import { type RealtimeRpc, realtimeFor } from "../realtime/contract";
 import { type BatchOp, parseBatch } from "./batch";
-import { appendChanges, latestSeq, readChanges, trimChanges } from "./change-log";
-import type { ChangesOptions, DatabaseRpc, ListResult, RowResult, WriteOptions, WriteResult } from "./contract";
+import { exportStream } from "./block-export";
+import { importStream } from "./block-import";
+import { appendChanges, latestSeq, readChanges, setImportedSeq, trimChanges } from "./change-log";
+import type { ChangesOptions, DatabaseRpc, ImportResult, ListResult, RowResult, WriteOptions, WriteResult } from "./contract";
 import { IdGenerator } from "./ids";
 import { listRows } from "./reads";
 import { type TableRuntime, createInternalTables, prepareTable } from "./schema";
@@ -35,6 +37,8 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
   #listening = true;
   /** Counts `listen` calls, so a "nobody subscribes" answer sent before the latest one is ignored. */
   #listenEpoch = 0;
+  /** An import is loading: writes are refused until it commits or fails. */
+  #importing = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -44,7 +48,7 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
   }
 
   /** `capture` with the block's current seq on failures too: every DB response carries `X-Seq`. */
-  #capture<T>(body: () => T): Promise<RpcResult<T>> {
+  #capture<T>(body: () => T | Promise<T>): Promise<RpcResult<T>> {
     return capture(body, () => ({ "X-Seq": String(this.#seq) }));
   }
 
@@ -184,6 +188,43 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
     return readChanges(this.#sql, this.#seq, from, options.table ?? null, limit);
   }
 
+  /** The block as NDJSON (block-export.ts): every row of every declared table, streamed a page at a time. */
+  async exportBlock(): Promise<RpcResult<ReadableStream<Uint8Array>>> {
+    return this.#capture(() => {
+      const tables = Object.keys(config.namespaces[this.#block.namespace]?.tables ?? {}).map((name) => this.#table(name));
+      return exportStream({ sql: this.#sql, block: this.#block.name, seq: () => this.#seq, tables });
+    });
+  }
+
+  /** Loads an export into this block, all or none: 409 unless the block has never been written. */
+  async importBlock(body: ReadableStream<Uint8Array>): Promise<RpcResult<ImportResult>> {
+    return this.#capture(async () => {
+      const refuse = (error: HttpError): never => {
+        body.cancel().catch(() => {}); // the upload is not read: let the sender stop
+        throw error;
+      };
+      if (this.#importing) refuse(new HttpError(409, "IMPORT_IN_PROGRESS", `An import into "${this.#block.name}" is already running.`));
+      if (this.#seq !== 0) {
+        refuse(
+          new HttpError(
+            409,
+            "BLOCK_NOT_EMPTY",
+            `"${this.#block.name}" already holds data (seq ${this.#seq}); import into a block that has never been written.`,
+          ),
+        );
+      }
+      this.#importing = true;
+      try {
+        const target = { storage: this.ctx.storage, table: (name: string) => this.#table(name) };
+        const result = await importStream(target, body, (seq) => setImportedSeq(this.#sql, seq));
+        this.#seq = result.seq;
+        return result;
+      } finally {
+        this.#importing = false;
+      }
+    });
+  }
+
   /**
    * Removes expired idempotency records and trims the change log; reschedules itself while records remain.
    * Never reads the block: an alarm that wakes an actor after a runtime restart has no `ctx.id.name` (workerd#6850).
@@ -270,6 +311,8 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
     request: [string, unknown],
     body: (session: WriteSession) => { status: number; body: unknown },
   ): WriteResult {
+    if (this.#importing)
+      throw new HttpError(409, "IMPORT_IN_PROGRESS", `An import into "${this.#block.name}" is running; write after it ends.`);
     const key = idempotencyKey === null ? null : `${callerKey(caller)}|${idempotencyKey}`;
     const fingerprint = key === null ? "" : `${request[0]}|${hashText(JSON.stringify(request[1]) ?? "")}`;
     if (key !== null) {
