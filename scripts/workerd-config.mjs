@@ -5,7 +5,7 @@
 //   node scripts/workerd-config.mjs '{"config":...,"outdir":...,"actorDir":...,"address":...,"vars":{...}}'
 // writes <outdir>/config.capnp and the bundle, and prints { values, sources } of the resolved vars.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { unstable_readConfig } from "wrangler";
 import { devVars } from "./dev-vars.mjs";
@@ -39,7 +39,10 @@ export function bundleWorker(configPath, outdir) {
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
   });
   if (result.status !== 0) throw new Error(`bundling ${configPath} failed:\n${result.stdout}\n${result.stderr}`);
-  return "index.js";
+  // The bundle is named after `main` (workers/index.ts gives index.js), beside its source map.
+  const modules = readdirSync(outdir).filter((file) => file.endsWith(".js"));
+  if (modules.length !== 1) throw new Error(`expected one bundled module in ${outdir}, found ${modules.join(", ") || "none"}`);
+  return modules[0];
 }
 
 /** A capnp text string literal. Values rendered here are names and paths, never secrets. */

@@ -89,10 +89,35 @@ export class HttpError extends Error {
   }
 }
 
-/** Maps anything thrown to problem data; unknown errors become an opaque 500 (the cause is logged, not sent). */
+/**
+ * What the runtime reports when the host runs out of something for a moment: memory or file handles
+ * for an actor's SQLite (thousands of live actors on one machine), disk, or an overloaded actor.
+ */
+const EXHAUSTED = /SQLITE_NOMEM|SQLITE_FULL|SQLITE_CANTOPEN|out of memory|too many open files|EMFILE|ENFILE|overloaded/i;
+
+/**
+ * Anything thrown as an `HttpError`: resource exhaustion is a 503 with `Retry-After` (it passes),
+ * any other unknown error an opaque 500 (the cause is logged, not sent).
+ */
+export function asHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  if (EXHAUSTED.test(err instanceof Error ? err.message : String(err))) {
+    return new HttpError(
+      503,
+      "TRY_AGAIN_LATER",
+      "The server is short of a resource (memory, open files or actor capacity) for a moment; retry shortly.",
+      {
+        headers: { "Retry-After": "1" },
+        cause: err,
+      },
+    );
+  }
+  return new HttpError(500, "INTERNAL", "An unexpected error occurred; retry, and report the X-Request-Id if it persists.", { cause: err });
+}
+
+/** Maps anything thrown to problem data (see asHttpError). */
 export function toProblem(err: unknown): ProblemData {
-  if (err instanceof HttpError) return err.toProblem();
-  return new HttpError(500, "INTERNAL", "An unexpected error occurred; retry, and report the X-Request-Id if it persists.").toProblem();
+  return asHttpError(err).toProblem();
 }
 
 /** Renders problem data as an `application/problem+json` response. */

@@ -1,4 +1,4 @@
-import { type ProblemData, HttpError, toProblem } from "./errors";
+import { type ProblemData, HttpError, asHttpError } from "./errors";
 
 /**
  * The shape every actor RPC method returns. Thrown errors lose their status and code when they
@@ -16,7 +16,9 @@ export async function capture<T>(body: () => T | Promise<T>, errorHeaders?: () =
   } catch (err) {
     if (!(err instanceof HttpError))
       console.error(JSON.stringify({ msg: "actor error", error: String(err), stack: (err as Error)?.stack }));
-    return { ok: false, problem: toProblem(err), ...(errorHeaders ? { headers: errorHeaders() } : {}) };
+    const error = asHttpError(err);
+    const headers = { ...error.headers, ...errorHeaders?.() };
+    return { ok: false, problem: error.toProblem(), ...(Object.keys(headers).length > 0 ? { headers } : {}) };
   }
 }
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { errorFrom } from "../client/errors";
 import { ERROR_STATUS, isErrorCode } from "../shared/error-codes";
-import { HttpError, problemResponse, toProblem } from "../shared/errors";
+import { HttpError, asHttpError, problemResponse, toProblem } from "../shared/errors";
+import { capture } from "../shared/rpc";
 import { CloseCode, closeCodeError } from "../shared/protocol";
 
 describe("the error vocabulary", () => {
@@ -28,6 +29,25 @@ describe("the error vocabulary", () => {
   it("turns anything that is not an HttpError into an opaque 500 INTERNAL", () => {
     expect(toProblem(new TypeError("secret detail"))).toMatchObject({ status: 500, code: "INTERNAL" });
     expect(JSON.stringify(toProblem(new TypeError("secret detail")))).not.toContain("secret");
+  });
+
+  it("turns the runtime running out of memory, files or capacity into 503 TRY_AGAIN_LATER with Retry-After", async () => {
+    for (const message of [
+      "SQLITE_NOMEM: out of memory",
+      "Error: SQLITE_CANTOPEN: unable to open database file",
+      "Too many open files",
+      "Durable Object is overloaded. Too many requests queued.",
+    ]) {
+      const error = asHttpError(new Error(message));
+      expect(error.status, message).toBe(503);
+      expect(error.code).toBe("TRY_AGAIN_LATER");
+      expect(error.headers).toEqual({ "Retry-After": "1" });
+    }
+    const result = await capture(() => {
+      throw new Error("SQLITE_NOMEM: out of memory");
+    });
+    expect(result).toMatchObject({ ok: false, problem: { status: 503, code: "TRY_AGAIN_LATER" }, headers: { "Retry-After": "1" } });
+    expect(asHttpError(new TypeError("x is undefined")).status).toBe(500);
   });
 
   it("names every server close code with a code of the list, and no other", () => {

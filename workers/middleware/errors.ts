@@ -1,4 +1,4 @@
-import { HttpError, problemResponse, toProblem } from "../../shared/errors";
+import { HttpError, asHttpError, problemResponse } from "../../shared/errors";
 import type { AppRequest } from "../context";
 import { discardBody } from "./body";
 import { logRequest } from "./request-log";
@@ -30,13 +30,13 @@ export function pathOf(url: string): string {
 
 /** The one place an error becomes a response: problem+json with the error's status and code. */
 export function renderError(err: unknown, request: AppRequest): Response {
-  const problem = toProblem(err);
+  const error = asHttpError(err);
+  const problem = error.toProblem();
   // Logged once, by finishResponse, with the request's line (the stack only for a 5xx).
   if (request.state)
     request.state.failure =
       problem.status >= 500 ? { code: problem.code, cause: (err as Error)?.stack ?? String(err) } : { code: problem.code };
-  const headers = err instanceof HttpError && err.headers ? err.headers : undefined;
-  return problemResponse(problem, headers);
+  return problemResponse(problem, error.headers);
 }
 
 /**
