@@ -18,5 +18,5 @@ ENV HOST=0.0.0.0 PORT=8787 ACTORBASE_DATA=/data WRANGLER_SEND_METRICS=false
 VOLUME /data
 EXPOSE 8787
 STOPSIGNAL SIGTERM
-HEALTHCHECK --interval=30s --timeout=5s CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/api/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/api/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 CMD ["node", "scripts/start.mjs"]

@@ -3,7 +3,7 @@
 // npm run restore -- --url <server> <file>...               imports each file into the block its header names
 // Service key from --key or SERVICE_KEY. Exports stream to disk; one whose block changed mid-stream (no end line)
 // is retried. Until the console's catalog of blocks exists, the blocks are listed on the command line.
-import { closeSync, createReadStream, createWriteStream, mkdirSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, createReadStream, createWriteStream, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -38,24 +38,29 @@ function lastLine(path) {
 
 async function backup(block) {
   const file = join(values.out, `${block}.ndjson`);
+  const partial = `${file}.partial`; // a failed attempt never replaces the last good backup
   for (let attempt = 1; attempt <= 3; attempt++) {
     const response = await fetch(`${base}/api/admin/blocks/${encodeURIComponent(block)}/export`, { headers: auth });
     if (!response.ok) throw new Error(`${block}: ${response.status} ${await response.text()}`);
     try {
-      await pipeline(Readable.fromWeb(response.body), createWriteStream(file));
+      await pipeline(Readable.fromWeb(response.body), createWriteStream(partial));
     } catch {
       // the stream broke off: the end-line check below retries it
     }
     const end = (() => {
       try {
-        return JSON.parse(lastLine(file));
+        return JSON.parse(lastLine(partial));
       } catch {
         return null;
       }
     })();
-    if (end?.end === true) return { block, file, rows: end.rows };
+    if (end?.end === true) {
+      renameSync(partial, file);
+      return { block, file, rows: end.rows };
+    }
     console.error(`${block}: the export ended early (the block changed while it streamed); attempt ${attempt} of 3`);
   }
+  rmSync(partial, { force: true });
   throw new Error(`${block}: no complete export after 3 attempts; try again when it is quieter`);
 }
 

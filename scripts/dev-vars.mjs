@@ -6,6 +6,12 @@ import { fileURLToPath } from "node:url";
 /** The project's root directory. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
+/**
+ * The Worker's secrets, the names `npm start` reads from the environment besides wrangler.toml's
+ * [vars]; .dev.vars.example lists the same names (a test keeps the two in step).
+ */
+export const SECRET_NAMES = ["JWT_SECRET", "SERVICE_KEY", "JWT_JWKS"];
+
 /** Parses a dotenv-style file into an object (KEY=VALUE lines, # comments). */
 export function parseVars(text) {
   const vars = {};

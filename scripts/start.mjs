@@ -3,6 +3,7 @@
 // disk under ACTORBASE_DATA (default ./.data), listening on HOST:PORT (default 127.0.0.1:8787).
 // SIGTERM or SIGINT drains: no new connections, requests in flight finish (up to 10 s), exit 0.
 import { resolve } from "node:path";
+import { SECRET_NAMES } from "./dev-vars.mjs";
 import { ROOT, ensureDevVars } from "./server.mjs";
 import { SHUTDOWN_GRACE_MS, startWorkerd } from "./workerd-server.mjs";
 
@@ -15,29 +16,38 @@ const host = process.env.HOST ?? "127.0.0.1";
 const dataDir = resolve(process.env.ACTORBASE_DATA ?? resolve(ROOT, ".data"));
 ensureDevVars();
 
-let server;
-try {
-  server = await startWorkerd({ cwd: ROOT, port, host, dataDir, inherit: true });
-} catch (error) {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-}
-const secrets = ["JWT_SECRET", "JWT_JWKS", "SERVICE_KEY"].filter((name) => server.vars.values[name] !== undefined);
-console.log(`Actorbase: serving on http://${host}:${port} (workerd; state in ${dataDir}). Try: curl ${server.url}/api/health`);
-console.log(`Secrets: ${secrets.map((name) => `${name} from ${server.vars.sources[name]}`).join(", ") || "none set"}.`);
-if (host !== "127.0.0.1" && host !== "localhost" && secrets.some((name) => server.vars.sources[name].startsWith(".dev.vars"))) {
-  console.warn("Warning: listening beyond loopback with development secrets from a .dev.vars file; set real ones in the environment.");
-}
-
+// Signals are handled from the start: one landing while the Worker bundles or workerd comes up
+// stops workerd too (it ignores SIGINT itself, so it would otherwise outlive this process).
+let child = null;
+let server = null;
 let stopping = false;
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.on(signal, async () => {
     if (stopping) return;
     stopping = true;
+    if (!server) {
+      console.log(`${signal} while starting: stopping.`);
+      child?.kill("SIGKILL");
+      process.exit(0);
+    }
     console.log(`${signal}: draining (requests in flight get up to ${SHUTDOWN_GRACE_MS / 1000} s), then exiting.`);
     await server.stop("SIGTERM");
     process.exit(0);
   });
+}
+
+try {
+  server = await startWorkerd({ cwd: ROOT, port, host, dataDir, inherit: true, onSpawn: (spawned) => (child = spawned) });
+} catch (error) {
+  if (stopping) process.exit(0);
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+}
+const secrets = SECRET_NAMES.filter((name) => server.vars.values[name] !== undefined);
+console.log(`Actorbase: serving on http://${host}:${port} (workerd; state in ${dataDir}). Try: curl ${server.url}/api/health`);
+console.log(`Secrets: ${secrets.map((name) => `${name} from ${server.vars.sources[name]}`).join(", ") || "none set"}.`);
+if (host !== "127.0.0.1" && host !== "localhost" && secrets.some((name) => server.vars.sources[name].startsWith(".dev.vars"))) {
+  console.warn("Warning: listening beyond loopback with development secrets from a .dev.vars file; set real ones in the environment.");
 }
 server.child.on("exit", (code, signal) => {
   if (stopping) return;

@@ -2,13 +2,16 @@
 // workerd config rendered from wrangler.toml, the one source of truth for name, compatibility date and
 // flags, vars and actors. Run as its own process by workerd-server.mjs, so the long-lived server
 // process never loads wrangler (which also installs its own signal handlers).
-//   node scripts/workerd-config.mjs '{"config":...,"outdir":...,"actorDir":...,"address":...,"vars":{...}}'
+//   echo '{"config":...,"outdir":...,"actorDir":...,"address":...,"vars":{...}}' | node scripts/workerd-config.mjs
 // writes <outdir>/config.capnp and the bundle, and prints { values, sources } of the resolved vars.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { unstable_readConfig } from "wrangler";
-import { devVars } from "./dev-vars.mjs";
+import { SECRET_NAMES, devVars } from "./dev-vars.mjs";
+
+export { SECRET_NAMES };
 
 /** The parts of a wrangler config the server needs. */
 export function readProject(configPath) {
@@ -91,12 +94,6 @@ const worker :Workerd.Worker = (
 }
 
 /**
- * The Worker's secrets, the names `npm start` reads from the environment besides wrangler.toml's
- * [vars]; .dev.vars.example lists the same names (a test keeps the two in step).
- */
-export const SECRET_NAMES = ["JWT_SECRET", "SERVICE_KEY", "JWT_JWKS"];
-
-/**
  * The vars and secrets the Worker runs with, highest first: `overrides`, the process environment,
  * `.dev.vars` (else `.dev.vars.example`) beside the config, then wrangler.toml's [vars]. Only names
  * wrangler.toml, SECRET_NAMES or a vars file declares are taken from the environment. Unset names are left out.
@@ -124,7 +121,7 @@ export function resolveVars(project, overrides = {}, environment = process.env) 
 
 /** The command line entry: bundles, renders the config and prints the resolved vars as JSON. */
 function main() {
-  const { config, outdir, actorDir, address, vars: overrides } = JSON.parse(process.argv[2]);
+  const { config, outdir, actorDir, address, vars: overrides } = JSON.parse(readFileSync(0, "utf8"));
   const project = readProject(config);
   const module = bundleWorker(config, outdir);
   mkdirSync(actorDir, { recursive: true });
@@ -133,7 +130,7 @@ function main() {
   process.stdout.write(JSON.stringify(vars));
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.dirname, "workerd-config.mjs")) {
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   try {
     main();
   } catch (error) {

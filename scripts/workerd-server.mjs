@@ -4,7 +4,8 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /** The workerd binary the `workerd` package installed. */
 const WORKERD = createRequire(import.meta.url)("workerd").default;
@@ -15,7 +16,8 @@ export const SHUTDOWN_GRACE_MS = 10_000;
 /**
  * Starts workerd serving the Worker of `config` (default wrangler.toml in `cwd`). Options: `port`,
  * `host` (default 127.0.0.1), `inspectorPort` (V8 inspector), `dataDir` (actors under `<dataDir>/v3/do`), `vars` (override every
- * other source), `inherit` (share this process's stdout/stderr), `healthPath`, `timeoutMs`.
+ * other source), `inherit` (share this process's stdout/stderr), `healthPath`, `timeoutMs`, `onSpawn(child)`
+ * (called as soon as workerd runs, before it answers).
  * Returns { url, port, child, output(), stop(signal), vars } once `healthPath` answers.
  */
 export async function startWorkerd(options) {
@@ -30,7 +32,10 @@ export async function startWorkerd(options) {
       address: `${options.host ?? "127.0.0.1"}:${options.port}`,
       vars: options.vars ?? {},
     };
-    const prepared = spawnSync(process.execPath, [join(import.meta.dirname, "workerd-config.mjs"), JSON.stringify(request)], {
+    // The request goes on stdin: it may hold secrets, which a command line would show to every local user.
+    const script = join(dirname(fileURLToPath(import.meta.url)), "workerd-config.mjs");
+    const prepared = spawnSync(process.execPath, [script], {
+      input: JSON.stringify(request),
       encoding: "utf8",
       maxBuffer: 16 * 1024 * 1024,
     });
@@ -43,6 +48,7 @@ export async function startWorkerd(options) {
       stdio: options.inherit ? ["ignore", "inherit", "inherit"] : ["ignore", "pipe", "pipe"],
       env: { ...process.env, ...vars.values },
     });
+    options.onSpawn?.(child);
     return await awaitHealthy(child, options, cleanup, vars);
   } catch (error) {
     child?.kill("SIGKILL");
@@ -72,7 +78,8 @@ async function awaitHealthy(child, options, cleanup, vars) {
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   const healthPath = options.healthPath ?? "/api/health";
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`workerd exited with ${child.exitCode}:\n${log}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`workerd exited with ${child.exitCode ?? child.signalCode}:\n${log}`);
     try {
       const response = await fetch(url + healthPath);
       if (response.ok) break;

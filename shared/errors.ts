@@ -91,9 +91,10 @@ export class HttpError extends Error {
 
 /**
  * What the runtime reports when the host runs out of something for a moment: memory or file handles
- * for an actor's SQLite (thousands of live actors on one machine), disk, or an overloaded actor.
+ * for an actor's SQLite (thousands of live actors on one machine), or an overloaded actor. Lasting
+ * faults (a full disk, a state directory it cannot open) stay 500s: a retry would not help.
  */
-const EXHAUSTED = /SQLITE_NOMEM|SQLITE_FULL|SQLITE_CANTOPEN|out of memory|too many open files|EMFILE|ENFILE|overloaded/i;
+const EXHAUSTED = /SQLITE_NOMEM|out of memory|too many open files|EMFILE|ENFILE|overloaded/i;
 
 /**
  * Anything thrown as an `HttpError`: resource exhaustion is a 503 with `Retry-After` (it passes),

@@ -34,7 +34,7 @@ describe("the error vocabulary", () => {
   it("turns the runtime running out of memory, files or capacity into 503 TRY_AGAIN_LATER with Retry-After", async () => {
     for (const message of [
       "SQLITE_NOMEM: out of memory",
-      "Error: SQLITE_CANTOPEN: unable to open database file",
+      "EMFILE: too many open files",
       "Too many open files",
       "Durable Object is overloaded. Too many requests queued.",
     ]) {
@@ -48,6 +48,7 @@ describe("the error vocabulary", () => {
     });
     expect(result).toMatchObject({ ok: false, problem: { status: 503, code: "TRY_AGAIN_LATER" }, headers: { "Retry-After": "1" } });
     expect(asHttpError(new TypeError("x is undefined")).status).toBe(500);
+    expect(asHttpError(new Error("SQLITE_FULL: database or disk is full")).status).toBe(500);
   });
 
   it("names every server close code with a code of the list, and no other", () => {

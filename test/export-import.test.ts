@@ -92,6 +92,23 @@ describe("GET /api/admin/blocks/:block/export and POST .../import", () => {
     expect((await rows("user:imp2", "notes")).items.map((r) => r.title)).toEqual(["already here"]);
   });
 
+  it("imports into a block whose rows were all deleted, moving its seq past the old one", async () => {
+    await call("/api/db/user:exp6/tables/notes", jsonInit("POST", { title: "from the source" }, SERVICE));
+    const text = await exportText("user:exp6"); // seq 1
+    const created = (await (
+      await call("/api/db/user:imp6/tables/notes", jsonInit("POST", [{ title: "x" }, { title: "y" }], SERVICE))
+    ).json()) as {
+      items: Row[];
+    };
+    for (const row of created.items) await call(`/api/db/user:imp6/tables/notes/${row.id}`, { method: "DELETE", headers: SERVICE });
+    const imported = await call("/api/admin/blocks/user:imp6/import", importInit(text));
+    expect(imported.status).toBe(200);
+    expect(((await imported.json()) as { seq: number }).seq).toBe(5); // it was at 4: the seq never goes back
+    const after = await rows("user:imp6", "notes");
+    expect(after.items.map((r) => r.title)).toEqual(["from the source"]);
+    expect(after.seq).toBe(5);
+  });
+
   it("imports nothing from a truncated or malformed stream (400 naming the line), and the block stays importable", async () => {
     await call("/api/db/user:exp3/tables/notes", jsonInit("POST", [{ title: "one" }, { title: "two" }], SERVICE));
     const text = await exportText("user:exp3");
@@ -114,6 +131,7 @@ describe("GET /api/admin/blocks/:block/export and POST .../import", () => {
       ["duplicate id", [header, lines[1], ...lines.slice(1)].join("\n"), /appears twice/],
       ["more after the end", `${text}${lines[1]}\n`, /after the end/],
       ["table not declared here", header.replace('"notes"', '"ghosts"'), /cannot be imported here/],
+      ["rows after a seq-0 header", [header.replace(/"seq":\d+/, '"seq":0'), ...lines.slice(1)].join("\n"), /seq 0/],
     ];
     for (const [name, body, detail] of cases) {
       const response = await call("/api/admin/blocks/user:imp3/import", importInit(body));

@@ -118,12 +118,12 @@ function storedRow(line: number, table: TableRuntime, row: unknown): { id: strin
 
 /**
  * Reads the whole stream into `_import`, then copies it into the tables and sets the seq in one
- * transaction. `setSeq` records the block's new seq inside that transaction.
+ * transaction: `commitSeq(exported)` records the block's new seq inside it and returns it.
  */
 export async function importStream(
   target: ImportTarget,
   body: ReadableStream<Uint8Array>,
-  setSeq: (seq: number) => void,
+  commitSeq: (exported: number) => number,
 ): Promise<ImportResult> {
   const sql = target.storage.sql;
   sql.exec(`DROP TABLE IF EXISTS _import`);
@@ -143,6 +143,7 @@ export async function importStream(
         ({ header, tables } = readHeader(target, text));
         continue;
       }
+      if (header.seq === 0) throw invalid(line, "the header says seq 0, so the export holds no rows, but a row follows.");
       const entry = parse(line, text);
       if (entry.end === true) {
         if (entry.rows !== rows) throw invalid(line, `the end line counts ${String(entry.rows)} rows but the stream held ${rows}.`);
@@ -154,7 +155,8 @@ export async function importStream(
       const { id, values } = storedRow(line, table, entry.row);
       try {
         sql.exec(`INSERT INTO _import (tbl, id, vals) VALUES (?, ?, ?)`, table.name, id, JSON.stringify(values));
-      } catch {
+      } catch (err) {
+        if (!/UNIQUE constraint failed/.test(String(err))) throw err;
         throw invalid(line, `row "${id}" of "${table.name}" appears twice.`);
       }
       rows++;
@@ -162,18 +164,26 @@ export async function importStream(
     }
     if (header === null) throw invalid(1, "the stream is empty; an export starts with its header line.");
     if (!ended) throw invalid(line, "the stream ends without its end line: the export was truncated.");
-    const seq = header.seq;
-    target.storage.transactionSync(() => {
-      for (const table of tables.values()) {
-        const columns = [...SYSTEM, ...table.declared];
-        sql.exec(
-          `INSERT INTO ${quoteIdent(table.name)} (${columns.map(quoteIdent).join(", ")}) ` +
-            `SELECT ${columns.map((_, i) => `vals->>${i}`).join(", ")} FROM _import WHERE tbl = ? ORDER BY id`,
-          table.name,
-        );
-      }
-      setSeq(seq);
-    });
+    const exported = header.seq;
+    let seq = exported;
+    try {
+      target.storage.transactionSync(() => {
+        for (const table of tables.values()) {
+          const columns = [...SYSTEM, ...table.declared];
+          sql.exec(
+            `INSERT INTO ${quoteIdent(table.name)} (${columns.map(quoteIdent).join(", ")}) ` +
+              `SELECT ${columns.map((_, i) => `vals->>${i}`).join(", ")} FROM _import WHERE tbl = ? ORDER BY id`,
+            table.name,
+          );
+        }
+        seq = commitSeq(exported);
+      });
+    } catch (err) {
+      // Two rows sharing a value of a column the target declares unique: nothing was kept.
+      const unique = /UNIQUE constraint failed: ([^\s:]+)/.exec(String(err));
+      if (!unique) throw err;
+      throw invalid(line, `two rows share a value of ${unique[1]}, which is unique here.`);
+    }
     return { rows, tables: counts, seq };
   } finally {
     sql.exec(`DROP TABLE IF EXISTS _import`);

@@ -7,6 +7,7 @@ import type { RuleOp } from "../../shared/config";
 import { HttpError } from "../../shared/errors";
 import { type Filter, parseListQuery } from "../../shared/query";
 import { cachedRuleFilter } from "../../shared/query-match";
+import { quoteIdent } from "../../shared/query-sql";
 import { type RpcResult, capture } from "../../shared/rpc";
 import { checkRule } from "../../shared/rules";
 import { type RealtimeRpc, realtimeFor } from "../realtime/contract";
@@ -196,7 +197,11 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
     });
   }
 
-  /** Loads an export into this block, all or none: 409 unless the block has never been written. */
+  /**
+   * Loads an export into this block, all or none: 409 unless the block holds no rows. A block that
+   * never held any takes the exported seq; one whose rows were all deleted moves past its own seq
+   * (with its old change log dropped), so a subscriber that saw it resets instead of missing rows.
+   */
   async importBlock(body: ReadableStream<Uint8Array>): Promise<RpcResult<ImportResult>> {
     return this.#capture(async () => {
       const refuse = (error: HttpError): never => {
@@ -204,25 +209,34 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
         throw error;
       };
       if (this.#importing) refuse(new HttpError(409, "IMPORT_IN_PROGRESS", `An import into "${this.#block.name}" is already running.`));
-      if (this.#seq !== 0) {
-        refuse(
-          new HttpError(
-            409,
-            "BLOCK_NOT_EMPTY",
-            `"${this.#block.name}" already holds data (seq ${this.#seq}); import into a block that has never been written.`,
-          ),
-        );
+      const holding = this.#tableWithRows();
+      if (holding !== null) {
+        refuse(new HttpError(409, "BLOCK_NOT_EMPTY", `"${this.#block.name}" holds rows in "${holding}"; import into an empty block.`));
       }
       this.#importing = true;
       try {
         const target = { storage: this.ctx.storage, table: (name: string) => this.#table(name) };
-        const result = await importStream(target, body, (seq) => setImportedSeq(this.#sql, seq));
+        const result = await importStream(target, body, (exported) => {
+          const seq = this.#seq === 0 ? exported : Math.max(exported, this.#seq + 1);
+          this.#sql.exec(`DELETE FROM _changes`);
+          setImportedSeq(this.#sql, seq);
+          return seq;
+        });
         this.#seq = result.seq;
         return result;
       } finally {
         this.#importing = false;
       }
     });
+  }
+
+  /** The first table of this block that holds a row, or null. */
+  #tableWithRows(): string | null {
+    const tables = this.#sql.exec<{ name: string }>(`SELECT name FROM _tables`).toArray();
+    for (const { name } of tables) {
+      if (this.#sql.exec(`SELECT 1 FROM ${quoteIdent(name)} LIMIT 1`).toArray().length > 0) return name;
+    }
+    return null;
   }
 
   /**

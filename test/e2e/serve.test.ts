@@ -28,8 +28,11 @@ const SERVICE = { Authorization: `Bearer ${E2E_VARS.SERVICE_KEY}`, "Content-Type
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
 
-afterAll(() => {
-  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+afterAll(async () => {
+  // SIGTERM, not SIGKILL: npm start then stops its workerd too (a killed start script would leave it running).
+  const running = children.filter((child) => child.exitCode === null && child.signalCode === null);
+  for (const child of running) child.kill("SIGTERM");
+  await Promise.all(running.map((child) => Promise.race([once(child, "exit"), new Promise((r) => setTimeout(r, 15_000))])));
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
