@@ -36,8 +36,9 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
   });
 }
 
+const start = () => startWorkerd({ cwd: ROOT, port, host, dataDir, inherit: true, onSpawn: (spawned) => (child = spawned) });
 try {
-  server = await startWorkerd({ cwd: ROOT, port, host, dataDir, inherit: true, onSpawn: (spawned) => (child = spawned) });
+  server = await start();
 } catch (error) {
   if (stopping) process.exit(0);
   console.error(error instanceof Error ? error.message : error);
@@ -46,11 +47,34 @@ try {
 const secrets = SECRET_NAMES.filter((name) => server.vars.values[name] !== undefined);
 console.log(`Actorbase: serving on http://${host}:${port} (workerd; state in ${dataDir}). Try: curl ${server.url}/api/health`);
 console.log(`Secrets: ${secrets.map((name) => `${name} from ${server.vars.sources[name]}`).join(", ") || "none set"}.`);
+if (server.openFiles !== null) console.log(`Open-file limit: ${server.openFiles} (each live actor holds its SQLite files open).`);
 if (host !== "127.0.0.1" && host !== "localhost" && secrets.some((name) => server.vars.sources[name].startsWith(".dev.vars"))) {
   console.warn("Warning: listening beyond loopback with development secrets from a .dev.vars file; set real ones in the environment.");
 }
-server.child.on("exit", (code, signal) => {
-  if (stopping) return;
-  console.error(`workerd exited unexpectedly (${signal ?? code}).`);
-  process.exit(code || 1);
-});
+supervise(server, false);
+
+/**
+ * Restarts workerd on the same data when it dies on its own (it exits when the host runs out of
+ * open files, for one), unless it died within a minute of its last start: then this process exits.
+ */
+function supervise(current, restarted) {
+  const startedAt = Date.now();
+  current.child.on("exit", async (code, signal) => {
+    if (stopping) return;
+    server = null;
+    if (restarted && Date.now() - startedAt < 60_000) {
+      console.error(`workerd exited again (${signal ?? code}) within a minute of restarting; giving up.`);
+      process.exit(code || 1);
+    }
+    console.error(`workerd exited unexpectedly (${signal ?? code}); restarting on the same data.`);
+    try {
+      server = await start();
+    } catch (error) {
+      if (stopping) process.exit(0);
+      console.error(error instanceof Error ? error.message : error);
+      process.exit(1);
+    }
+    console.log("workerd restarted.");
+    supervise(server, true);
+  });
+}

@@ -1,7 +1,7 @@
 // The production server behind `npm start`: workerd serving the bundled Worker directly (no dev proxy
 // in the request path), SQLite actors on local disk (docs/operations.md, "Serving").
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
@@ -41,9 +41,12 @@ export async function startWorkerd(options) {
     });
     if (prepared.status !== 0) throw new Error(`preparing the server failed:\n${prepared.stderr}`);
     const vars = JSON.parse(prepared.stdout);
-    // workerd dies on SIGINT; ignoring it (inherited through exec) leaves Ctrl-C to stop(), which drains.
     const inspect = options.inspectorPort ? ` --inspector-addr=127.0.0.1:${Number(options.inspectorPort)}` : "";
-    child = spawn("sh", ["-c", `trap "" INT; exec "$0" serve config.capnp${inspect}`, WORKERD], {
+    // Each live actor keeps its SQLite files open, so the open-file limit bounds how many can be alive
+    // at once: raise the soft limit to the hard one (Docker's default soft limit is 1,024).
+    // workerd dies on SIGINT; ignoring it (inherited through exec) leaves Ctrl-C to stop(), which drains.
+    const command = `ulimit -n "$(ulimit -Hn)" 2>/dev/null; trap "" INT; exec "$0" serve config.capnp${inspect}`;
+    child = spawn("sh", ["-c", command, WORKERD], {
       cwd: buildDir,
       stdio: options.inherit ? ["ignore", "inherit", "inherit"] : ["ignore", "pipe", "pipe"],
       env: { ...process.env, ...vars.values },
@@ -90,5 +93,27 @@ async function awaitHealthy(child, options, cleanup, vars) {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { url, port: options.port, inspectorPort: options.inspectorPort, child, output: () => log, stop, vars };
+  return {
+    url,
+    port: options.port,
+    inspectorPort: options.inspectorPort,
+    child,
+    output: () => log,
+    stop,
+    vars,
+    openFiles: openFileLimit(child.pid),
+  };
+}
+
+/** The open-file limit a running process got (Linux /proc), or null where it cannot be read. */
+function openFileLimit(pid) {
+  try {
+    const line = readFileSync(`/proc/${pid}/limits`, "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("Max open files"));
+    const soft = Number(line?.split(/\s{2,}/)[1]);
+    return Number.isFinite(soft) ? soft : null;
+  } catch {
+    return null;
+  }
 }

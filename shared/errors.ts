@@ -91,10 +91,12 @@ export class HttpError extends Error {
 
 /**
  * What the runtime reports when the host runs out of something for a moment: memory or file handles
- * for an actor's SQLite (thousands of live actors on one machine), or an overloaded actor. Lasting
- * faults (a full disk, a state directory it cannot open) stay 500s: a retry would not help.
+ * for an actor's SQLite (thousands of live actors on one machine), or an overloaded actor. An actor
+ * that could not start at all reaches the Worker as workerd's sanitized "internal error; reference
+ * = ..." (a runtime failure, never a JavaScript one, which keeps its message): also a 503. A full
+ * disk stays a 500: a retry would not help.
  */
-const EXHAUSTED = /SQLITE_NOMEM|out of memory|too many open files|EMFILE|ENFILE|overloaded/i;
+const EXHAUSTED = /SQLITE_NOMEM|out of memory|too many open files|EMFILE|ENFILE|overloaded|^(Error: )?internal error; reference = /i;
 
 /**
  * Anything thrown as an `HttpError`: resource exhaustion is a 503 with `Retry-After` (it passes),

@@ -37,6 +37,7 @@ describe("the error vocabulary", () => {
       "EMFILE: too many open files",
       "Too many open files",
       "Durable Object is overloaded. Too many requests queued.",
+      "internal error; reference = rdgt213e7hnbrt6uvgbmth25",
     ]) {
       const error = asHttpError(new Error(message));
       expect(error.status, message).toBe(503);

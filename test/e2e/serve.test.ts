@@ -127,6 +127,27 @@ describe.skipIf(process.env.ACTORBASE_SERVER === "wrangler")("npm start (workerd
     });
   }
 
+  it("restarts workerd on the same data when it dies on its own (as it does when out of open files)", async () => {
+    const data = tempDir("actorbase-supervise-");
+    const server = await launch(ROOT, ["node", "scripts/start.mjs"], { ...E2E_VARS, ACTORBASE_DATA: data });
+    const created = await fetch(`${server.url}/api/db/workspace:supervised/tables/tasks`, {
+      method: "POST",
+      headers: SERVICE,
+      body: JSON.stringify({ title: "before the crash" }),
+    });
+    const { id } = (await created.json()) as { id: string };
+    const [workerdPid] = readFileSync(`/proc/${server.child.pid}/task/${server.child.pid}/children`, "utf8").trim().split(" ").map(Number);
+    process.kill(workerdPid as number, "SIGKILL");
+    let read: Response | null = null;
+    for (let i = 0; i < 300 && read?.status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      read = await fetch(`${server.url}/api/db/workspace:supervised/tables/tasks/${id}`, { headers: SERVICE }).catch(() => null);
+    }
+    expect(read?.status).toBe(200);
+    expect(server.output()).toContain("restarting on the same data");
+    expect(server.child.exitCode).toBeNull();
+  });
+
   it("runs from exactly what the Dockerfile copies, with secrets from the environment, and restarts on the same data", async () => {
     const dockerfile = readFileSync(resolve(ROOT, "Dockerfile"), "utf8");
     const image = tempDir("actorbase-image-");
