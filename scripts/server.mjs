@@ -24,14 +24,22 @@ export function ensureDevVars() {
 
 /** Asks the OS for a free TCP port on loopback. */
 export async function freePort() {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address();
-  server.close();
-  await once(server, "close");
-  return port;
+  for (;;) {
+    const server = createServer();
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const { port } = server.address();
+    server.close();
+    await once(server, "close");
+    // A port handed out earlier may not be bound yet by the server it went to (wrangler dev takes
+    // seconds): never hand it out twice in one process.
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
 }
+
+const handedOut = new Set();
 
 /**
  * Starts a local server. Options: `server` ("workerd" or "wrangler"; default $ACTORBASE_SERVER, else
