@@ -50,20 +50,28 @@ const handedOut = new Set();
 export async function startServer(options = {}) {
   const server = options.server ?? process.env.ACTORBASE_SERVER ?? "workerd";
   if (!SERVERS.includes(server)) throw new Error(`unknown server ${JSON.stringify(server)}; one of ${SERVERS.join(", ")}`);
-  const port = options.port ?? (await freePort());
-  const started =
-    server === "workerd"
-      ? await startWorkerd({
-          ...options,
-          cwd: options.cwd ?? ROOT,
-          port,
-          dataDir: options.persistTo ?? ".data",
-          inherit: options.inherit,
-          // workerd opens the V8 inspector only when asked (bench/profile.mjs sets ACTORBASE_INSPECT).
-          inspectorPort: options.inspectorPort ?? (process.env.ACTORBASE_INSPECT ? await freePort() : undefined),
-        })
-      : await startWranglerDev({ ...options, port });
-  return { ...started, server };
+  // A free port can be taken between asking and binding (a client connection's ephemeral port, a
+  // dev proxy's internal socket): with no port given, retry on "address in use" with another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return { ...(await startOn(server, options.port ?? (await freePort()), options)), server };
+    } catch (error) {
+      if (options.port !== undefined || attempt === 3 || !/Address already in use|EADDRINUSE/.test(String(error))) throw error;
+    }
+  }
+}
+
+async function startOn(server, port, options) {
+  if (server === "wrangler") return startWranglerDev({ ...options, port });
+  return startWorkerd({
+    ...options,
+    cwd: options.cwd ?? ROOT,
+    port,
+    dataDir: options.persistTo ?? ".data",
+    inherit: options.inherit,
+    // workerd opens the V8 inspector only when asked (bench/profile.mjs sets ACTORBASE_INSPECT).
+    inspectorPort: options.inspectorPort ?? (process.env.ACTORBASE_INSPECT ? await freePort() : undefined),
+  });
 }
 
 /** Starts `wrangler dev` as a child process group (options as startServer, plus `inspectorPort`). */
