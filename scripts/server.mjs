@@ -6,7 +6,7 @@ import { copyFileSync, existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { ROOT } from "./dev-vars.mjs";
-import { startWorkerd } from "./workerd-server.mjs";
+import { startWorkerd, untilHealthy } from "./workerd-server.mjs";
 
 export { ROOT };
 
@@ -120,19 +120,14 @@ async function startWranglerDev(options) {
       process.kill(-child.pid, "SIGKILL");
     } catch {}
   };
-  const deadline = Date.now() + (options.timeoutMs ?? 90_000);
-  const healthPath = options.healthPath ?? "/api/health";
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${log}`);
-    try {
-      const response = await fetch(url + healthPath);
-      if (response.ok) break;
-    } catch {}
-    if (Date.now() > deadline) {
-      await stop("SIGKILL");
-      throw new Error(`wrangler dev did not become healthy within the timeout:\n${log}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  await untilHealthy({
+    child,
+    url,
+    path: options.healthPath,
+    timeoutMs: options.timeoutMs ?? 90_000,
+    stop,
+    name: "wrangler dev",
+    output: () => log,
+  });
   return { url, port, inspectorPort, child, output: () => log, stop };
 }

@@ -36,14 +36,18 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
   });
 }
 
-const start = () => startWorkerd({ cwd: ROOT, port, host, dataDir, inherit: true, onSpawn: (spawned) => (child = spawned) });
-try {
-  server = await start();
-} catch (error) {
-  if (stopping) process.exit(0);
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
+/** Starts workerd, or exits: 0 when a signal interrupted the start, 1 when it failed. */
+async function start() {
+  try {
+    return await startWorkerd({ cwd: ROOT, port, host, dataDir, inherit: true, onSpawn: (spawned) => (child = spawned) });
+  } catch (error) {
+    if (stopping) process.exit(0);
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  }
 }
+
+server = await start();
 const secrets = SECRET_NAMES.filter((name) => server.vars.values[name] !== undefined);
 console.log(`Actorbase: serving on http://${host}:${port} (workerd; state in ${dataDir}). Try: curl ${server.url}/api/health`);
 console.log(`Secrets: ${secrets.map((name) => `${name} from ${server.vars.sources[name]}`).join(", ") || "none set"}.`);
@@ -67,13 +71,7 @@ function supervise(current, restarted) {
       process.exit(code || 1);
     }
     console.error(`workerd exited unexpectedly (${signal ?? code}); restarting on the same data.`);
-    try {
-      server = await start();
-    } catch (error) {
-      if (stopping) process.exit(0);
-      console.error(error instanceof Error ? error.message : error);
-      process.exit(1);
-    }
+    server = await start();
     console.log("workerd restarted.");
     supervise(server, true);
   });

@@ -78,21 +78,15 @@ async function awaitHealthy(child, options, cleanup, vars) {
     await exited;
     clearTimeout(timer);
   };
-  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
-  const healthPath = options.healthPath ?? "/api/health";
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null)
-      throw new Error(`workerd exited with ${child.exitCode ?? child.signalCode}:\n${log}`);
-    try {
-      const response = await fetch(url + healthPath);
-      if (response.ok) break;
-    } catch {}
-    if (Date.now() > deadline) {
-      await stop("SIGKILL");
-      throw new Error(`workerd did not become healthy within the timeout:\n${log}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await untilHealthy({
+    child,
+    url,
+    path: options.healthPath,
+    timeoutMs: options.timeoutMs ?? 60_000,
+    stop,
+    name: "workerd",
+    output: () => log,
+  });
   return {
     url,
     port: options.port,
@@ -103,6 +97,28 @@ async function awaitHealthy(child, options, cleanup, vars) {
     vars,
     openFiles: openFileLimit(child.pid),
   };
+}
+
+/**
+ * Polls `url + path` (default /api/health) until it answers 2xx. Throws with the server's output if
+ * `child` exits first or `timeoutMs` passes (then it is killed with `stop("SIGKILL")`).
+ */
+export async function untilHealthy({ child, url, path = "/api/health", timeoutMs, stop, name, output }) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${name} exited with ${child.exitCode ?? child.signalCode}:\n${output()}`);
+    }
+    try {
+      const response = await fetch(url + path);
+      if (response.ok) return;
+    } catch {}
+    if (Date.now() > deadline) {
+      await stop("SIGKILL");
+      throw new Error(`${name} did not become healthy within ${timeoutMs / 1000} s:\n${output()}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** The open-file limit a running process got (Linux /proc), or null where it cannot be read. */
