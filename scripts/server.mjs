@@ -68,15 +68,14 @@ async function startOn(server, port, options) {
     cwd: options.cwd ?? ROOT,
     port,
     dataDir: options.persistTo ?? ".data",
-    inherit: options.inherit,
     // workerd opens the V8 inspector only when asked (bench/profile.mjs sets ACTORBASE_INSPECT).
     inspectorPort: options.inspectorPort ?? (process.env.ACTORBASE_INSPECT ? await freePort() : undefined),
   });
 }
 
-/** Starts `wrangler dev` as a child process group (options as startServer, plus `inspectorPort`). */
+/** Starts `wrangler dev` as a child process group on `options.port` (options as startServer, plus `inspectorPort`). */
 async function startWranglerDev(options) {
-  const port = options.port ?? (await freePort());
+  const { port } = options;
   const inspectorPort = options.inspectorPort ?? (await freePort());
   const args = [
     "wrangler",

@@ -11,8 +11,6 @@ import { fileURLToPath } from "node:url";
 import { unstable_readConfig } from "wrangler";
 import { SECRET_NAMES, devVars } from "./dev-vars.mjs";
 
-export { SECRET_NAMES };
-
 /** The parts of a wrangler config the server needs. */
 export function readProject(configPath) {
   const config = unstable_readConfig({ config: configPath }, { hideWarnings: true });

@@ -41,13 +41,13 @@ async function* lines(body: ReadableStream<Uint8Array>): AsyncGenerator<string> 
       } catch {
         throw invalid(count + 1, "the stream is not valid UTF-8.");
       }
-      let newline = buffer.indexOf("\n");
-      while (newline >= 0) {
+      let start = 0;
+      for (let newline = buffer.indexOf("\n"); newline >= 0; newline = buffer.indexOf("\n", start)) {
         count++;
-        yield buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        newline = buffer.indexOf("\n");
+        yield buffer.slice(start, newline);
+        start = newline + 1;
       }
+      buffer = buffer.slice(start);
       if (buffer.length > MAX_LINE_CHARS) throw invalid(count + 1, `the line is longer than ${MAX_LINE_CHARS} characters.`);
       if (done) {
         if (buffer.length > 0) yield buffer;

@@ -13,9 +13,9 @@ import { afterAll, describe, expect, it } from "vitest";
 // @ts-expect-error plain ESM script without type declarations
 import { ROOT, freePort, startServer } from "../../scripts/server.mjs";
 // @ts-expect-error plain ESM script without type declarations
-import { SECRET_NAMES, readProject, resolveVars } from "../../scripts/workerd-config.mjs";
+import { readProject, resolveVars } from "../../scripts/workerd-config.mjs";
 // @ts-expect-error plain ESM script without type declarations
-import { parseVars } from "../../scripts/dev-vars.mjs";
+import { SECRET_NAMES, parseVars } from "../../scripts/dev-vars.mjs";
 import { E2E_VARS } from "./secrets";
 
 interface Started {
@@ -64,6 +64,13 @@ async function launch(cwd: string, command: string[], env: Record<string, string
     if (ok && log.includes("Secrets:")) return { url, child, output: () => log };
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Inserts a task into `block` on the server at `url` and answers its id. */
+async function insertTask(url: string, block: string, title: string): Promise<string> {
+  const created = await fetch(`${url}/api/db/${block}/tables/tasks`, { method: "POST", headers: SERVICE, body: JSON.stringify({ title }) });
+  expect(created.status).toBe(201);
+  return ((await created.json()) as { id: string }).id;
 }
 
 /** A POST whose ~600 KB body trickles in over about a second, so it is in flight when a signal lands. */
@@ -130,12 +137,7 @@ describe.skipIf(process.env.ACTORBASE_SERVER === "wrangler")("npm start (workerd
   it("restarts workerd on the same data when it dies on its own (as it does when out of open files)", async () => {
     const data = tempDir("actorbase-supervise-");
     const server = await launch(ROOT, ["node", "scripts/start.mjs"], { ...E2E_VARS, ACTORBASE_DATA: data });
-    const created = await fetch(`${server.url}/api/db/workspace:supervised/tables/tasks`, {
-      method: "POST",
-      headers: SERVICE,
-      body: JSON.stringify({ title: "before the crash" }),
-    });
-    const { id } = (await created.json()) as { id: string };
+    const id = await insertTask(server.url, "workspace:supervised", "before the crash");
     const [workerdPid] = readFileSync(`/proc/${server.child.pid}/task/${server.child.pid}/children`, "utf8").trim().split(" ").map(Number);
     process.kill(workerdPid as number, "SIGKILL");
     let read: Response | null = null;
@@ -171,13 +173,7 @@ describe.skipIf(process.env.ACTORBASE_SERVER === "wrangler")("npm start (workerd
 
     const first = await launch(image, cmd, { ...env, ...secrets, ACTORBASE_DATA: data, PORT: String(await freePort()) });
     expect(first.output()).toContain("SERVICE_KEY from environment");
-    const created = await fetch(`${first.url}/api/db/workspace:image/tables/tasks`, {
-      method: "POST",
-      headers: SERVICE,
-      body: JSON.stringify({ title: "kept" }),
-    });
-    expect(created.status).toBe(201);
-    const { id } = (await created.json()) as { id: string };
+    const id = await insertTask(first.url, "workspace:image", "kept");
     first.child.kill("SIGTERM");
     expect((await once(first.child, "exit"))[0]).toBe(0);
 
@@ -194,13 +190,7 @@ describe.skipIf(process.env.ACTORBASE_SERVER === "wrangler")("npm start (workerd
   it("shares its state directory with `npm run dev` (wrangler dev)", async () => {
     const data = tempDir("actorbase-shared-");
     const workerd = await startServer({ server: "workerd", persistTo: data, vars: E2E_VARS });
-    const created = await fetch(`${workerd.url}/api/db/workspace:shared/tables/tasks`, {
-      method: "POST",
-      headers: SERVICE,
-      body: JSON.stringify({ title: "written by npm start" }),
-    });
-    expect(created.status).toBe(201);
-    const { id } = (await created.json()) as { id: string };
+    const id = await insertTask(workerd.url, "workspace:shared", "written by npm start");
     await workerd.stop();
     const wrangler = await startServer({ server: "wrangler", persistTo: data, vars: E2E_VARS });
     try {
