@@ -6,6 +6,7 @@
  * naming the line, and nothing is kept.
  */
 import type { ColumnConfig } from "../../shared/config";
+import { drain } from "../../shared/drain";
 import { HttpError } from "../../shared/errors";
 import { quoteIdent } from "../../shared/query-sql";
 import { EXPORT_FORMAT, EXPORT_VERSION, type ExportHeader } from "./block-export";
@@ -55,8 +56,8 @@ async function* lines(body: ReadableStream<Uint8Array>): AsyncGenerator<string> 
       }
     }
   } finally {
-    // A refused import stops reading: cancel the upload, or the sender would wait on it forever.
-    reader.cancel().catch(() => {});
+    // A refused import stops reading: drain the rest, so the sender gets the answer, not a reset.
+    await drain(reader);
   }
 }
 

@@ -4,6 +4,7 @@ import { type Block, blockOfActor } from "../../shared/block";
 import { type Caller, callerKey } from "../../shared/caller";
 import type { Change, ChangesPage } from "../../shared/change";
 import type { RuleOp } from "../../shared/config";
+import { drain } from "../../shared/drain";
 import { HttpError } from "../../shared/errors";
 import { type Filter, parseListQuery } from "../../shared/query";
 import { cachedRuleFilter } from "../../shared/query-match";
@@ -204,14 +205,17 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
    */
   async importBlock(body: ReadableStream<Uint8Array>): Promise<RpcResult<ImportResult>> {
     return this.#capture(async () => {
-      const refuse = (error: HttpError): never => {
-        body.cancel().catch(() => {}); // the upload is not read: let the sender stop
+      const refuse = async (error: HttpError): Promise<never> => {
+        await drain(body.getReader()); // unread: drain it, so the sender gets the answer, not a reset
         throw error;
       };
-      if (this.#importing) refuse(new HttpError(409, "IMPORT_IN_PROGRESS", `An import into "${this.#block.name}" is already running.`));
+      if (this.#importing)
+        await refuse(new HttpError(409, "IMPORT_IN_PROGRESS", `An import into "${this.#block.name}" is already running.`));
       const holding = this.#tableWithRows();
       if (holding !== null) {
-        refuse(new HttpError(409, "BLOCK_NOT_EMPTY", `"${this.#block.name}" holds rows in "${holding}"; import into an empty block.`));
+        await refuse(
+          new HttpError(409, "BLOCK_NOT_EMPTY", `"${this.#block.name}" holds rows in "${holding}"; import into an empty block.`),
+        );
       }
       this.#importing = true;
       try {

@@ -1,3 +1,4 @@
+import { drain } from "../../shared/drain";
 import { HttpError } from "../../shared/errors";
 
 /**
@@ -6,35 +7,14 @@ import { HttpError } from "../../shared/errors";
  */
 export const MAX_JSON_DEPTH = 64;
 
-/**
- * Unread bodies up to this size are drained before an early answer; larger ones are cancelled.
- * Draining reads and drops chunks (nothing is kept), so an oversized upload up to this size gets
- * its 413 even under wrangler dev; past it the connection may be reset instead.
- */
-export const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
-
-/**
- * Throws away the rest of a request body before an early answer: drains it up to
- * `DRAIN_LIMIT_BYTES`, cancels beyond. Under wrangler dev an answer sent while an upload is unread,
- * or just cancelled, reaches the client as a 503 "worker restarted mid-request" (workers-sdk #5095;
- * the e2e fuzz suite hit it with 400/404/405/413 answers to POSTs).
- */
+/** Throws away the rest of a request body before an early answer (see shared/drain.ts). */
 export async function discardBody(request: Request, reader?: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
   if (!reader) {
     const body = request.body;
     if (!body || request.bodyUsed || body.locked) return;
     reader = body.getReader();
   }
-  try {
-    for (let read = 0; read <= DRAIN_LIMIT_BYTES; ) {
-      const chunk = await reader.read();
-      if (chunk.done) return;
-      read += chunk.value.byteLength;
-    }
-    await reader.cancel();
-  } catch {
-    // The client went away mid-upload: nothing left to discard.
-  }
+  await drain(reader);
 }
 
 /**
