@@ -1,3 +1,5 @@
+import { env } from "cloudflare:workers";
+import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Change } from "../shared/change";
 import { RealtimeDO } from "../objects/realtime/realtime-do";
@@ -17,6 +19,7 @@ describe("DatabaseDO realtime hand-off", () => {
       return true;
     });
     const block = "user:publish1";
+    await env.DATABASE.getByName(block).listen(); // as a subscription starting does
     await call(`/api/db/${block}/tables/notes`, jsonInit("POST", [{ title: "a" }, { title: "b" }], SERVICE));
     await call(`/api/db/${block}/tables/notes`, jsonInit("POST", { title: "c" }, SERVICE));
     await call(`/api/db/${block}/tables/notes`, jsonInit("POST", { priority: 1 }, SERVICE)); // 422: nothing committed
@@ -42,11 +45,10 @@ describe("DatabaseDO realtime hand-off", () => {
       publishes.push(changes.map((c) => c.seq));
       return publish.call(this, changes);
     });
-    await insert(block, "first"); // handed off once: the RealtimeDO answers that nobody subscribes
-    await vi.waitFor(() => expect(publishes).toEqual([[1]]));
-    for (const title of ["second", "third", "fourth"]) await insert(block, title);
+    // Nobody ever subscribed: no hand-off, and the block's RealtimeDO is never woken.
+    for (const title of ["first", "second", "third", "fourth"]) await insert(block, title);
     await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(publishes).toEqual([[1]]);
+    expect(publishes).toEqual([]);
 
     const resumed = await owner(block);
     resumed.send({ type: "subscribe", id: "since", table: "notes", since: 1 });
@@ -91,6 +93,7 @@ describe("DatabaseDO realtime hand-off", () => {
       }
       return answer;
     });
+    await env.DATABASE.getByName(block).listen(); // a subscription came and went
     await insert(block, "first");
     await vi.waitFor(() => expect(held).toBe(true));
     const socket = await owner(block);
@@ -99,6 +102,53 @@ describe("DatabaseDO realtime hand-off", () => {
     await new Promise((resolve) => setTimeout(resolve, 700)); // the stale answer has arrived
     await insert(block, "second");
     expect((await nextChanges(socket, 1)).map((c) => [c.seq, c.row.title])).toEqual([[2, "second"]]);
+  });
+});
+
+describe("whether a block hands off, across restarts", () => {
+  function recordPublishes(): number[][] {
+    const publishes: number[][] = [];
+    vi.spyOn(RealtimeDO.prototype, "publish").mockImplementation(async (changes: Change[]) => {
+      publishes.push(changes.map((c) => c.seq));
+      return true;
+    });
+    return publishes;
+  }
+
+  it("a block with a subscription keeps handing off after its DatabaseDO restarts", async () => {
+    const block = "user:publish5";
+    await env.DATABASE.getByName(block).listen();
+    await abortAllDurableObjects();
+    const publishes = recordPublishes();
+    await insert(block, "after restart");
+    await vi.waitFor(() => expect(publishes).toEqual([[1]]));
+  });
+
+  it("a block that stopped handing off stays stopped after a restart, until the next subscription", async () => {
+    const block = "user:publish6";
+    await env.DATABASE.getByName(block).listen();
+    await insert(block, "first"); // the real RealtimeDO answers that nobody subscribes
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await abortAllDurableObjects();
+    const publishes = recordPublishes();
+    await insert(block, "second");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(publishes).toEqual([]);
+    await env.DATABASE.getByName(block).listen();
+    await insert(block, "third");
+    await vi.waitFor(() => expect(publishes).toEqual([[3]]));
+  });
+
+  it("a block written before the flag existed hands off once to find out", async () => {
+    const block = "user:publish7";
+    await insert(block, "first");
+    await runInDurableObject(env.DATABASE.getByName(block), (_instance, state) => {
+      state.storage.sql.exec("DELETE FROM _meta WHERE key = 'listening'"); // as an older version left it
+    });
+    await abortAllDurableObjects();
+    const publishes = recordPublishes();
+    await insert(block, "second");
+    await vi.waitFor(() => expect(publishes).toEqual([[2]]));
   });
 });
 

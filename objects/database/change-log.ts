@@ -24,6 +24,23 @@ export function setImportedSeq(sql: SqlStorage, seq: number): void {
   sql.exec(`INSERT OR REPLACE INTO _meta (key, value) VALUES ('seq', ?)`, String(seq));
 }
 
+/**
+ * Whether commits are handed off to the block's RealtimeDO (`_meta` "listening", kept by the
+ * DatabaseDO). A new block starts with "no"; one that predates the flag and has commits hands off
+ * once to find out.
+ */
+export function readListening(sql: SqlStorage, seq: number): boolean {
+  const row = sql.exec<{ value: string }>(`SELECT value FROM _meta WHERE key = 'listening'`).toArray()[0];
+  if (row !== undefined) return row.value === "1";
+  if (seq > 0) return true;
+  writeListening(sql, false);
+  return false;
+}
+
+export function writeListening(sql: SqlStorage, listening: boolean): void {
+  sql.exec(`INSERT OR REPLACE INTO _meta (key, value) VALUES ('listening', ?)`, listening ? "1" : "0");
+}
+
 /** Appends changes inside the caller's transaction. Their `seq` must already be assigned. */
 export function appendChanges(sql: SqlStorage, changes: readonly Change[]): void {
   if (changes.length <= 4) {

@@ -15,7 +15,7 @@ import { type RealtimeRpc, realtimeFor } from "../realtime/contract";
 import { type BatchOp, parseBatch } from "./batch";
 import { exportStream } from "./block-export";
 import { importStream } from "./block-import";
-import { appendChanges, latestSeq, readChanges, setImportedSeq, trimChanges } from "./change-log";
+import { appendChanges, latestSeq, readChanges, readListening, setImportedSeq, trimChanges, writeListening } from "./change-log";
 import type { ChangesOptions, DatabaseRpc, ImportResult, ListResult, RowResult, WriteOptions, WriteResult } from "./contract";
 import { IdGenerator } from "./ids";
 import { listRows } from "./reads";
@@ -35,8 +35,12 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
   #alarmChecked = false;
   #outbox: Change[] = [];
   #publishing = false;
-  /** Whether commits are handed off to the RealtimeDO: true until a hand-off answers that nobody subscribes. */
-  #listening = true;
+  /**
+   * Whether commits are handed off to the RealtimeDO: from a `listen` until a hand-off answers that
+   * nobody subscribes. Kept in `_meta`, so a block nobody ever subscribed to never wakes its
+   * RealtimeDO (a burst of new tenants costs one actor each, not two).
+   */
+  #listening: boolean;
   /** Counts `listen` calls, so a "nobody subscribes" answer sent before the latest one is ignored. */
   #listenEpoch = 0;
   /** An import is loading: writes are refused until it commits or fails. */
@@ -47,6 +51,7 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
     this.#sql = ctx.storage.sql;
     createInternalTables(this.#sql);
     this.#seq = latestSeq(this.#sql);
+    this.#listening = readListening(this.#sql, this.#seq);
   }
 
   /** `capture` with the block's current seq on failures too: every DB response carries `X-Seq`. */
@@ -178,6 +183,7 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
   async listen(): Promise<number> {
     // Serial with the writes: every commit after this answer is handed off, so the subscription
     // that asked reads the log up to the seq answered and gets everything after it live.
+    if (!this.#listening) writeListening(this.#sql, true);
     this.#listening = true;
     this.#listenEpoch++;
     return this.#seq;
@@ -414,6 +420,7 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
         if (listening !== false || epoch !== this.#listenEpoch) return;
         // Nobody subscribes, and no subscription started since this hand-off left: stop until one does.
         this.#listening = false;
+        writeListening(this.#sql, false);
         this.#outbox = [];
       })
       .catch((err: unknown) => {

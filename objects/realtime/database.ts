@@ -5,7 +5,7 @@
 import type { Caller } from "../../shared/caller";
 import type { ChangesPage } from "../../shared/change";
 import type { Row } from "../../shared/protocol";
-import { unwrap } from "../../shared/rpc";
+import { released, unwrap } from "../../shared/rpc";
 import { type ChangesOptions, databaseFor } from "../database/contract";
 
 export interface SnapshotPage {
@@ -27,7 +27,7 @@ export function databaseOf(env: Env, blockName: string): ChangeSource {
   const actor = databaseFor(env, blockName);
   return {
     listen: () => actor.listen(),
-    changesSince: (since, options) => actor.changesSince(since, options),
+    changesSince: async (since, options) => released(await actor.changesSince(since, options)),
     async snapshot(caller, table, query) {
       // One synchronous read in the DatabaseDO: the rows and their seq agree.
       const page = unwrap(await actor.list(caller, table, query));
