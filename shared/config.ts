@@ -129,6 +129,11 @@ export interface ActorbaseConfig {
     policies?: Record<string, RateLimitPolicyConfig>;
     /** The policy that protects `/api/*` per caller; `null` turns the platform limiter off. */
     platformPolicy?: string | null;
+    /**
+     * How many RateLimiterDOs the keys are spread over (default 64); 0 gives every key an actor of
+     * its own. Changing it forgets the current state of the keys that move (docs/rate-limiting.md).
+     */
+    shards?: number;
   };
   limits?: Partial<LimitsConfig>;
 }
@@ -136,8 +141,13 @@ export interface ActorbaseConfig {
 /** The config after validation, with limits filled in. */
 export interface ResolvedConfig extends ActorbaseConfig {
   limits: LimitsConfig;
-  rateLimits: { policies: Record<string, RateLimitPolicyConfig>; platformPolicy: string | null };
+  rateLimits: { policies: Record<string, RateLimitPolicyConfig>; platformPolicy: string | null; shards: number };
 }
+
+/** RateLimiterDOs the keys are spread over unless the config says otherwise. */
+export const DEFAULT_RATE_LIMIT_SHARDS = 64;
+/** Most RateLimiterDOs the keys may be spread over. */
+export const MAX_RATE_LIMIT_SHARDS = 4_096;
 
 export const DEFAULT_LIMITS: LimitsConfig = {
   maxBodyBytes: 1_048_576,
@@ -183,7 +193,11 @@ export function defineConfig(config: ActorbaseConfig): ResolvedConfig {
   if (platformPolicy !== null && !policies[platformPolicy]) {
     throw new ConfigError(`rateLimits.platformPolicy names "${platformPolicy}", which is not in rateLimits.policies`);
   }
-  return { ...config, limits, rateLimits: { policies, platformPolicy } };
+  const shards = config.rateLimits?.shards ?? DEFAULT_RATE_LIMIT_SHARDS;
+  if (!Number.isInteger(shards) || shards < 0 || shards > MAX_RATE_LIMIT_SHARDS) {
+    throw new ConfigError(`rateLimits.shards must be an integer from 0 to ${MAX_RATE_LIMIT_SHARDS}, got ${JSON.stringify(shards)}`);
+  }
+  return { ...config, limits, rateLimits: { policies, platformPolicy, shards } };
 }
 
 function validateNamespaces(namespaces: Record<string, NamespaceConfig>): void {

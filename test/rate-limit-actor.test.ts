@@ -1,6 +1,8 @@
 import { env } from "cloudflare:workers";
 import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import config from "../actorbase.config";
+import { limiterName } from "../objects/rate-limiter/contract";
 import { evaluate } from "../objects/rate-limiter/decision";
 import type { RateLimiterDO } from "../objects/rate-limiter/rate-limiter-do";
 import { LimitStore } from "../objects/rate-limiter/storage";
@@ -16,9 +18,35 @@ async function post(key: string, body: unknown): Promise<{ allowed: boolean; rem
   return (await response.json()) as { allowed: boolean; remaining: number };
 }
 
+/** An actor by name: tests that watch one actor's storage and alarm use a name no key maps to, and call its RPCs. */
 function stub(name: string): DurableObjectStub<RateLimiterDO> {
-  return env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(name));
+  return env.RATE_LIMITER.getByName(name);
 }
+
+/** The actor serving API key `key` under the shipped config. */
+const actorOfKey = (key: string) => stub(limiterName(`key:${key}`, config.rateLimits.shards));
+
+const policy = (limit: number, periodMs: number, algorithm: Policy["algorithm"] = "gcra"): Policy => ({
+  name: "p",
+  inline: true,
+  algorithm,
+  limit,
+  periodMs,
+  burst: 0,
+  aligned: false,
+});
+
+const decide = (
+  actor: DurableObjectStub<RateLimiterDO>,
+  key: string,
+  p: Policy,
+  cost = 1,
+  mode: "enforce" | "dry_run" = "enforce",
+  requestId: string | null = null,
+) => actor.decide(key, { policies: [p], cost, mode, requestId });
+
+const count = (state: DurableObjectState, table: string) =>
+  state.storage.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${table}`).one().n;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -76,9 +104,9 @@ describe("RateLimiterDO state", () => {
       const key = `reserve-${algorithm}`;
       const body = { limit: 1_000, periodMs: 3_600_000, algorithm };
       const rows = () =>
-        runInDurableObject(stub(`key:${key}`), (_instance, state) =>
+        runInDurableObject(actorOfKey(key), (_instance, state) =>
           state.storage.sql
-            .exec<{ state: string }>("SELECT state FROM _limit_state")
+            .exec<{ state: string }>("SELECT state FROM _limit_state WHERE key = ?", `key:${key}`)
             .toArray()
             .map((row) => row.state),
         );
@@ -113,38 +141,39 @@ describe("RateLimiterDO state", () => {
   });
 
   it("drops an idle key's state once it has fully replenished, and keeps its remembered answer", async () => {
-    const name = "key:alarm-idle";
-    await post("alarm-idle", { limit: 2, periodMs: 1_000, cost: 2, requestId: "r1" });
-    await runInDurableObject(stub(name), async (_instance, state) => {
-      expect(state.storage.sql.exec("SELECT count(*) AS n FROM _limit_state").one().n).toBe(1);
+    // A fresh stub after every restart: one from before it is broken.
+    const actor = () => stub("test:alarm-idle");
+    await decide(actor(), "k", policy(2, 1_000), 2, "enforce", "r1");
+    await runInDurableObject(actor(), async (_instance, state) => {
+      expect(count(state, "_limit_state")).toBe(1);
       expect(await state.storage.getAlarm()).not.toBeNull();
     });
     // Restarted (as after an eviction), the actor has no memory of the key being in use: its alarm cleans up.
     await abortAllDurableObjects();
     // Not yet replenished: the alarm keeps the state and reschedules.
-    expect(await runDurableObjectAlarm(stub(name))).toBe(true);
-    await runInDurableObject(stub(name), async (_instance, state) => {
-      expect(state.storage.sql.exec("SELECT count(*) AS n FROM _limit_state").one().n).toBe(1);
+    expect(await runDurableObjectAlarm(actor())).toBe(true);
+    await runInDurableObject(actor(), async (_instance, state) => {
+      expect(count(state, "_limit_state")).toBe(1);
       expect(await state.storage.getAlarm()).not.toBeNull();
     });
     await sleep(1_100);
-    expect(await runDurableObjectAlarm(stub(name))).toBe(true);
+    expect(await runDurableObjectAlarm(actor())).toBe(true);
     // The state is idle and gone; the requestId answer stays for 60 s, and so do the database and its alarm.
-    await runInDurableObject(stub(name), async (_instance, state) => {
-      expect(state.storage.sql.exec("SELECT count(*) AS n FROM _limit_state").one().n).toBe(0);
-      expect(state.storage.sql.exec("SELECT count(*) AS n FROM _request").one().n).toBe(1);
+    await runInDurableObject(actor(), async (_instance, state) => {
+      expect(count(state, "_limit_state")).toBe(0);
+      expect(count(state, "_request")).toBe(1);
       expect(await state.storage.getAlarm()).not.toBeNull();
     });
   });
 
   it("cleanup keeps a row whose exact state still owes units spent since the write, and counts a restarted actor's reserve once", async () => {
-    const policy: Policy = { name: "p", inline: true, algorithm: "gcra", limit: 1_000, periodMs: 60_000, burst: 0, aligned: false }; // a unit every 60 ms, reserve 10
+    const p = policy(1_000, 60_000); // a unit every 60 ms, reserve 10
     const t0 = 1_000_000;
-    await runInDurableObject(stub("key:sweep-owed"), (_instance, state) => {
+    await runInDurableObject(stub("test:sweep-owed"), (_instance, state) => {
       const store = new LimitStore(state.storage);
       const admit = (now: number, cost: number) => {
-        const { nextStates } = evaluate([policy], store.readStates([policy], now), now, cost, true);
-        return store.write([{ policy, state: nextStates![0] }]);
+        const { nextStates } = evaluate([p], store.readStates("k", [p], now), now, cost, true);
+        return store.write("k", [{ policy: p, state: nextStates![0] }]);
       };
       const rows = () =>
         state.storage.sql
@@ -155,97 +184,102 @@ describe("RateLimiterDO state", () => {
       expect(admit(t0, 1)).toBe(t0 + 660);
       // At t0 + 600 ms, 5 units: the row still covers them (no write), and the exact state is replenished only at t0 + 900.
       expect(admit(t0 + 600, 5)).toBeNull();
-      expect(store.sweep(t0 + 700, true)).toBe(t0 + 900);
+      // Swept as unused (idle for 0 ms is enough): the row is rewritten as the exact state.
+      expect(store.sweep(t0 + 700, 0)).toEqual({ next: t0 + 900, more: false });
       expect(rows()).toEqual([t0 + 900]);
-      expect(evaluate([policy], store.readStates([policy], t0 + 700), t0 + 700, 0, false).decision.remaining).toBe(996);
-      expect(store.sweep(t0 + 900, true)).toBeNull();
+      expect(evaluate([p], store.readStates("k", [p], t0 + 700), t0 + 700, 0, false).decision.remaining).toBe(996);
+      expect(store.sweep(t0 + 900, 0)).toEqual({ next: null, more: false });
       expect(rows()).toEqual([]);
       // Written again at t1 owing 1 + 10 units; then the actor restarts (a new store knows only the row).
       const t1 = t0 + 10_000;
       expect(admit(t1, 1)).toBe(t1 + 660);
       // It counts the reserve as spent from when it reloads the row, once.
-      expect(new LimitStore(state.storage).sweep(t1 + 1_000, true)).toBe(t1 + 1_600);
+      expect(new LimitStore(state.storage).sweep(t1 + 1_000, 0).next).toBe(t1 + 1_600);
       expect(rows()).toEqual([t1 + 1_600]);
       // Restarted again, it finds the row as the last sweep left it and drops it on time.
-      expect(new LimitStore(state.storage).sweep(t1 + 1_600, true)).toBeNull();
+      expect(new LimitStore(state.storage).sweep(t1 + 1_600, 0).next).toBeNull();
       expect(rows()).toEqual([]);
     });
   });
 
-  it("sweeps only answers while the key is in use: due states stay, expired answers go", async () => {
-    const policy: Policy = { name: "p", inline: true, algorithm: "gcra", limit: 1_000, periodMs: 60_000, burst: 0, aligned: false };
+  it("keeps the due state of a key in use, due again a while later, while expired answers go", async () => {
+    const p = policy(1_000, 60_000);
     const t0 = 1_000_000;
-    await runInDurableObject(stub("key:sweep-in-use"), (_instance, state) => {
+    await runInDurableObject(stub("test:sweep-in-use"), (_instance, state) => {
       const store = new LimitStore(state.storage);
-      const { nextStates } = evaluate([policy], store.readStates([policy], t0), t0, 1, true);
+      const { nextStates } = evaluate([p], store.readStates("k", [p], t0), t0, 1, true);
       // The state replenishes at t0 + 660 ms (one unit and a reserve of 10); the answer expires at t0 + 1,000.
-      expect(store.write([{ policy, state: nextStates![0] }], { requestId: "r", decision: {}, expiresAt: t0 + 1_000 })).toBe(t0 + 660);
-      const count = (table: string) => state.storage.sql.exec(`SELECT count(*) AS n FROM ${table}`).one().n;
-      // In use: the due state stays (and still says when it was due); the answer is not expired yet.
-      expect(store.sweep(t0 + 700, false)).toBe(t0 + 660);
-      expect([count("_limit_state"), count("_request")]).toEqual([1, 1]);
+      expect(store.write("k", [{ policy: p, state: nextStates![0] }], { requestId: "r", decision: {}, expiresAt: t0 + 1_000 })).toBe(
+        t0 + 660,
+      );
+      // Used at t0, within a minute: the due state stays, due again a minute after this sweep; the answer is not expired yet.
+      expect(store.sweep(t0 + 700, 60_000)).toEqual({ next: t0 + 1_000, more: false });
+      expect([count(state, "_limit_state"), count(state, "_request")]).toEqual([1, 1]);
       // Past the answer's expiry it goes, in use or not.
-      expect(store.sweep(t0 + 1_000, false)).toBe(t0 + 660);
-      expect([count("_limit_state"), count("_request")]).toEqual([1, 0]);
-      // Unused: the replenished state goes too, and nothing is left.
-      expect(store.sweep(t0 + 1_000, true)).toBeNull();
-      expect(count("_limit_state")).toBe(0);
+      expect(store.sweep(t0 + 1_000, 60_000)).toEqual({ next: t0 + 60_700, more: false });
+      expect([count(state, "_limit_state"), count(state, "_request")]).toEqual([1, 0]);
+      // Unused for a minute: the replenished state goes too, and nothing is left.
+      expect(store.sweep(t0 + 60_700, 60_000)).toEqual({ next: null, more: false });
+      expect(count(state, "_limit_state")).toBe(0);
     });
   });
 
-  it("keeps the database of a key used within the last minute when its alarm finds nothing left", async () => {
-    const name = "key:alarm-reset";
-    await post("alarm-reset", { limit: 2, periodMs: 60_000 });
-    await call("/api/ratelimit/alarm-reset", { method: "DELETE", headers: SERVICE });
-    expect(await runDurableObjectAlarm(stub(name))).toBe(true);
-    await runInDurableObject(stub(name), async (_instance, state) => {
-      // Nothing is left, but the key was just used: the tables and a later alarm stay.
-      expect(state.storage.sql.exec("SELECT count(*) AS n FROM _limit_state").one().n).toBe(0);
+  it("keeps the database of an actor used within the last minute when its alarm finds nothing left", async () => {
+    const actor = stub("test:alarm-reset");
+    await decide(actor, "k", policy(2, 60_000));
+    await actor.reset("k", null);
+    expect(await runDurableObjectAlarm(actor)).toBe(true);
+    await runInDurableObject(actor, async (_instance, state) => {
+      // Nothing is left, but the actor was just used: the tables and a later alarm stay.
+      expect(count(state, "_limit_state")).toBe(0);
       expect(await state.storage.getAlarm()).toBeGreaterThan(Date.now());
     });
-    expect(await post("alarm-reset", { limit: 2, periodMs: 60_000 })).toMatchObject({ allowed: true, remaining: 1 });
+    expect(await decide(actor, "k", policy(2, 60_000))).toMatchObject({ ok: true, value: { allowed: true, remaining: 1 } });
   });
 
   it("schedules cleanup no sooner than a minute away, so a busy key is not recreated on every decision", async () => {
     const before = Date.now();
-    await post("alarm-delay", { limit: 1_000_000, periodMs: 1_000 }); // replenished 1 ms later
-    await runInDurableObject(stub("key:alarm-delay"), async (_instance, state) => {
+    const actor = stub("test:alarm-delay");
+    await decide(actor, "k", policy(1_000_000, 1_000)); // replenished 1 ms later
+    await runInDurableObject(actor, async (_instance, state) => {
       expect(await state.storage.getAlarm()).toBeGreaterThanOrEqual(before + 60_000);
     });
   });
 
   it("keeps the state of a key used within the last minute when its alarm finds it replenished, so the next decision writes nothing", async () => {
-    const name = "key:alarm-busy";
-    const body = { limit: 1_000, periodMs: 50 }; // replenished within 50 ms; a reserve of 10
+    const actor = stub("test:alarm-busy");
+    const p = policy(1_000, 50); // replenished within 50 ms; a reserve of 10
     const rows = () =>
-      runInDurableObject(stub(name), (_instance, state) =>
+      runInDurableObject(actor, (_instance, state) =>
         state.storage.sql
           .exec<{ state: string }>("SELECT state FROM _limit_state")
           .toArray()
           .map((row) => row.state),
       );
-    await post("alarm-busy", body);
+    await decide(actor, "k", p);
     const written = await rows();
     expect(written).toHaveLength(1);
     await sleep(100);
-    expect(await runDurableObjectAlarm(stub(name))).toBe(true);
-    await runInDurableObject(stub(name), async (_instance, state) => {
+    expect(await runDurableObjectAlarm(actor)).toBe(true);
+    await runInDurableObject(actor, async (_instance, state) => {
       expect(await state.storage.getAlarm()).toBeGreaterThan(Date.now());
     });
     // The replenished row stays as it was, and still covers the next decision: nothing is written.
     expect(await rows()).toEqual(written);
-    expect(await post("alarm-busy", body)).toMatchObject({ allowed: true, remaining: 999 });
+    expect(await decide(actor, "k", p)).toMatchObject({ ok: true, value: { allowed: true, remaining: 999 } });
     expect(await rows()).toEqual(written);
   });
 
   it("drops the whole database when nothing is left, runs twice safely, and works again afterwards", async () => {
-    const name = "key:alarm-gone";
-    await post("alarm-gone", { limit: 2, periodMs: 50 });
+    // A fresh stub after every restart: one from before it is broken.
+    const actor = () => stub("test:alarm-gone");
+    await decide(actor(), "a", policy(2, 50));
+    await decide(actor(), "b", policy(2, 50));
     await sleep(100);
-    // The actor restarted (as after an eviction), so nothing in memory says the key is in use.
+    // The actor restarted (as after an eviction), so nothing in memory says it is in use.
     await abortAllDurableObjects();
-    expect(await runDurableObjectAlarm(stub(name))).toBe(true);
-    await runInDurableObject(stub(name), async (instance, state) => {
+    expect(await runDurableObjectAlarm(actor())).toBe(true);
+    await runInDurableObject(actor(), async (instance, state) => {
       const tables = state.storage.sql
         .exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '\\_%' ESCAPE '\\'")
         .toArray();
@@ -254,33 +288,38 @@ describe("RateLimiterDO state", () => {
       await instance.alarm(); // a second run (say, a retried alarm) finds nothing and stays harmless
       expect(await state.storage.getAlarm()).toBeNull();
     });
-    expect(await post("alarm-gone", { limit: 2, periodMs: 50 })).toMatchObject({ allowed: true, remaining: 1 });
+    expect(await decide(actor(), "a", policy(2, 50))).toMatchObject({ ok: true, value: { allowed: true, remaining: 1 } });
   });
 
-  it("peek, dry_run, requestId lookups and resets write nothing, so an unused key leaves no storage", async () => {
-    const name = "key:no-writes";
-    await post("no-writes", { limit: 2, periodMs: 60_000, mode: "dry_run" });
-    await post("no-writes", { limit: 2, periodMs: 60_000, cost: 0 });
-    await call("/api/ratelimit/no-writes?limit=2&periodMs=60000", { headers: SERVICE });
-    await call("/api/ratelimit/no-writes", { method: "DELETE", headers: SERVICE });
-    await runInDurableObject(stub(name), async (instance, state) => {
+  it("peek, dry_run, requestId lookups and resets write nothing, so unused keys leave no storage", async () => {
+    const actor = stub("test:no-writes");
+    const p = policy(2, 60_000);
+    await decide(actor, "k", p, 1, "dry_run");
+    await decide(actor, "k", p, 0);
+    await actor.peek("k", [p]);
+    await actor.reset("k", null);
+    await decide(actor, "k", p, 1, "dry_run", "r1");
+    await runInDurableObject(actor, async (instance, state) => {
       expect(
         state.storage.sql.exec("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name LIKE '\\_%' ESCAPE '\\'").one().n,
       ).toBe(0);
       expect(await state.storage.getAlarm()).toBeNull();
-      await instance.alarm(); // an alarm on an empty key is harmless too
+      await instance.alarm(); // an alarm on an empty actor is harmless too
     });
     // A denial writes nothing either: the state stays as the last admission left it.
-    await post("no-writes", { limit: 2, periodMs: 60_000, cost: 2 });
-    await post("no-writes", { limit: 2, periodMs: 60_000 });
-    await runInDurableObject(stub(name), async (_instance, state) => {
-      expect(state.storage.sql.exec("SELECT count(*) AS n FROM _limit_state").one().n).toBe(1);
+    await decide(actor, "k", p, 2);
+    await decide(actor, "k", p);
+    await runInDurableObject(actor, async (_instance, state) => {
+      expect(count(state, "_limit_state")).toBe(1);
     });
   });
 
   it("answers RPC errors as results, not exceptions", async () => {
-    const policy: Policy = { name: "p", inline: true, algorithm: "gcra", limit: 2, periodMs: 1000, burst: 0, aligned: false };
-    const result = await stub("key:rpc-errors").decide({ policies: [policy], cost: 3, mode: "enforce", requestId: null });
-    expect(result).toMatchObject({ ok: false, problem: { status: 422, code: "COST_EXCEEDS_CAPACITY" } });
+    const actor = stub("test:rpc-errors");
+    expect(await decide(actor, "k", policy(2, 1000), 3)).toMatchObject({
+      ok: false,
+      problem: { status: 422, code: "COST_EXCEEDS_CAPACITY" },
+    });
+    expect(await decide(actor, "", policy(2, 1000))).toMatchObject({ ok: false, problem: { status: 400, code: "INVALID_REQUEST" } });
   });
 });

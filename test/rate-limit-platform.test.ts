@@ -288,7 +288,7 @@ describe("leases against the real RateLimiterDO", () => {
   async function crowd(name: string, limit: number, isolates: number, requests: number): Promise<number> {
     const p = policy(limit, 3_600_000);
     const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(name));
-    const fetch: LeaseFetcher = async (want) => unwrap(await stub.lease(p, want));
+    const fetch: LeaseFetcher = async (want) => unwrap(await stub.lease(name, p, want));
     const limiters = Array.from({ length: isolates }, () => new IsolateLimiter());
     const admissions = await Promise.all(
       Array.from({ length: requests }, (_, i) => limiters[i % isolates]!.admit("sub:crowd", p, fetch, null)),

@@ -18,17 +18,21 @@ const MIN_REMEMBER_MS = 60_000;
  * request; cleaning it up right away would delete and recreate its state on every decision.
  */
 export const CLEANUP_DELAY_MS = 60_000;
+/** Between two sweeps of a cleanup that found more due rows than one sweep takes. */
+const SWEEP_PAUSE_MS = 100;
 
 /**
- * One rate-limit key's exact, serial decision maker. Every decision reads state, decides and writes
- * with no await in between, so concurrent callers are admitted one at a time and never over the
- * limit. The actor's clock is the only clock. Answers come from the exact states in memory, and
- * SQLite gets states written ahead (reserve.ts), so a busy key does not commit on every decision.
- * One alarm drops the key once it has fully replenished and gone unused for a minute.
+ * The exact, serial decision maker of the rate-limit keys of one shard (contract.ts says which
+ * key goes where; with sharding off, of one key). Every decision reads state, decides and writes
+ * with no await in between, so concurrent callers of a key are admitted one at a time and never
+ * over the limit. The actor's clock is the only clock. Answers come from the exact states in
+ * memory, and SQLite gets states written ahead (reserve.ts), so a busy key does not commit on every
+ * decision. One alarm drops the states of keys that have fully replenished and gone unused for a
+ * minute, and the whole database once nothing is left.
  */
 export class RateLimiterDO extends DurableObject<Env> implements RateLimiterRpc {
   readonly #store: LimitStore;
-  /** When this instance last decided or leased (0 after a restart): a key in use keeps its states and database. */
+  /** When this instance last decided or leased (0 after a restart): an actor in use keeps its database. */
   #lastUsedAt = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -37,8 +41,9 @@ export class RateLimiterDO extends DurableObject<Env> implements RateLimiterRpc 
   }
 
   /** Decides a request against all its policies (all must allow; a denial debits none). */
-  async decide(input: DecideInput): Promise<RpcResult<Decision>> {
+  async decide(key: string, input: DecideInput): Promise<RpcResult<Decision>> {
     return capture(async () => {
+      checkKey(key);
       checkInput(input.policies, input.cost);
       if (!DECISION_MODES.includes(input.mode))
         throw new HttpError(400, "INVALID_REQUEST", `mode must be one of ${DECISION_MODES.join(", ")}.`);
@@ -46,10 +51,10 @@ export class RateLimiterDO extends DurableObject<Env> implements RateLimiterRpc 
       const now = Date.now();
       this.#lastUsedAt = now;
       if (debits && input.requestId !== null) {
-        const earlier = this.#store.remembered(input.requestId, now) as Decision | null;
+        const earlier = this.#store.remembered(key, input.requestId, now) as Decision | null;
         if (earlier) return { ...earlier, replayed: true };
       }
-      const { decision, nextStates } = evaluate(input.policies, this.#store.readStates(input.policies, now), now, input.cost, debits);
+      const { decision, nextStates } = evaluate(input.policies, this.#store.readStates(key, input.policies, now), now, input.cost, debits);
       const answer: Decision = input.mode === "shadow" ? { ...decision, allowed: true, wouldAllow: decision.allowed } : decision;
       if (nextStates) {
         const remember =
@@ -57,6 +62,7 @@ export class RateLimiterDO extends DurableObject<Env> implements RateLimiterRpc 
             ? undefined
             : { requestId: input.requestId, decision: answer, expiresAt: now + rememberFor(input.policies) };
         const idle = this.#store.write(
+          key,
           input.policies.map((policy, i) => ({ policy, state: nextStates[i] })),
           remember,
         );
@@ -67,33 +73,38 @@ export class RateLimiterDO extends DurableObject<Env> implements RateLimiterRpc 
   }
 
   /** Reports what the policies allow right now (one unit), changing nothing. */
-  async peek(policies: Policy[]): Promise<RpcResult<Decision>> {
+  async peek(key: string, policies: Policy[]): Promise<RpcResult<Decision>> {
     return capture(() => {
+      checkKey(key);
       checkInput(policies, 0);
       const now = Date.now();
-      return evaluate(policies, this.#store.readStates(policies, now), now, 0, false).decision;
+      return evaluate(policies, this.#store.readStates(key, policies, now), now, 0, false).decision;
     });
   }
 
-  /** Forgets the given policies' state on this key (all state and remembered answers when null). */
-  async reset(policies: Policy[] | null): Promise<RpcResult<{ cleared: number }>> {
-    return capture(() => ({ cleared: this.#store.clear(policies) }));
+  /** Forgets the given policies' state on the key (all its state and remembered answers when null). */
+  async reset(key: string, policies: Policy[] | null): Promise<RpcResult<{ cleared: number }>> {
+    return capture(() => {
+      checkKey(key);
+      return { cleared: this.#store.clear(key, policies) };
+    });
   }
 
   /**
    * Debits up to `want` units at once for the platform limiter's in-isolate tier, which then admits
    * from them locally. Granting debits the actor, so the global limit holds across isolates.
    */
-  async lease(policy: Policy, want: number): Promise<RpcResult<Lease>> {
+  async lease(key: string, policy: Policy, want: number): Promise<RpcResult<Lease>> {
     return capture(async () => {
+      checkKey(key);
       checkInput([policy], 1);
       if (!Number.isInteger(want) || want < 1) throw new HttpError(400, "INVALID_REQUEST", "A lease must ask for at least one unit.");
       const now = Date.now();
       this.#lastUsedAt = now;
-      const [state] = this.#store.readStates([policy], now);
+      const [state] = this.#store.readStates(key, [policy], now);
       const { lease, nextState } = grantLease(policy, state, now, want);
       if (nextState !== null) {
-        const idle = this.#store.write([{ policy, state: nextState }]);
+        const idle = this.#store.write(key, [{ policy, state: nextState }]);
         if (idle !== null) await this.#scheduleCleanup(idle);
       }
       return lease;
@@ -101,21 +112,20 @@ export class RateLimiterDO extends DurableObject<Env> implements RateLimiterRpc 
   }
 
   /**
-   * Cleanup: drops expired answers and, once the key has gone unused for CLEANUP_DELAY_MS, its
-   * fully replenished states; then either schedules the next cleanup (at least CLEANUP_DELAY_MS
-   * away) or, when nothing is left and the key is unused, removes its storage entirely. A key in
-   * use keeps its states: under a high limit it is replenished at every alarm, and dropping its
-   * state would only make the next decision write it again. Safe to run twice.
+   * Cleanup: drops expired answers and the fully replenished states of keys unused for
+   * CLEANUP_DELAY_MS (storage.ts, `sweep`), a batch at a time; then schedules the next cleanup (soon
+   * while due rows are left, else at least CLEANUP_DELAY_MS away) or, when nothing is left and the
+   * actor is unused, removes its storage entirely. Safe to run twice.
    */
   override async alarm(): Promise<void> {
     const now = Date.now();
     const inUse = now - this.#lastUsedAt < CLEANUP_DELAY_MS;
-    const next = this.#store.sweep(now, !inUse);
+    const { next, more } = this.#store.sweep(now, CLEANUP_DELAY_MS);
     if (next === null && !inUse) {
       await this.#store.destroy();
       return;
     }
-    const at = Math.max(next ?? 0, now + CLEANUP_DELAY_MS);
+    const at = more ? now + SWEEP_PAUSE_MS : Math.max(next ?? 0, now + CLEANUP_DELAY_MS);
     this.#store.alarmAt = at;
     await this.ctx.storage.setAlarm(at);
   }
@@ -127,6 +137,11 @@ export class RateLimiterDO extends DurableObject<Env> implements RateLimiterRpc 
     this.#store.alarmAt = when;
     await this.ctx.storage.setAlarm(when);
   }
+}
+
+function checkKey(key: string): void {
+  if (typeof key !== "string" || key.length === 0)
+    throw new HttpError(400, "INVALID_REQUEST", "A rate-limit key must be a non-empty string.");
 }
 
 function checkInput(policies: readonly Policy[], cost: number): void {

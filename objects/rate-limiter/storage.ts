@@ -1,9 +1,11 @@
 /**
- * The RateLimiterDO's SQLite: one row per policy used on this key (its algorithm state and the time
- * it is fully replenished), the answers kept for `requestId` retries, and the cleanup alarm's time.
- * Every method is synchronous, so a caller can read, decide and write with no await in between.
- * The exact states live in memory; SQLite holds, per policy, a state at least as spent (written
- * ahead with a reserve, see reserve.ts), which is what a restarted actor starts from.
+ * A RateLimiterDO's SQLite: per key it serves, one row per policy used (its algorithm state and
+ * the time it is fully replenished), the answers kept for `requestId` retries, and the cleanup
+ * alarm's time. Every method is synchronous, so a caller can read, decide and write with no await
+ * in between. The exact states live in memory for the keys used most recently (at most
+ * `maxKeys`); SQLite holds, per key and policy, a state at least as spent (written ahead with a
+ * reserve, see reserve.ts), which is what a key forgotten from memory, or a restarted actor,
+ * starts from: forgetting can only make a key admit less for a while, never more.
  */
 import { ALGORITHMS, type TimedState } from "./algorithms";
 import { idleAt } from "./decision";
@@ -12,10 +14,22 @@ import { policyFromId, policyId } from "./policy-id";
 import { stateToWrite } from "./reserve";
 
 const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS _limit_state (policy TEXT PRIMARY KEY, state TEXT NOT NULL, idle_at INTEGER NOT NULL);
-  CREATE TABLE IF NOT EXISTS _request (request_id TEXT PRIMARY KEY, decision TEXT NOT NULL, expires_at INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS _limit_state (
+    key TEXT NOT NULL, policy TEXT NOT NULL, state TEXT NOT NULL, idle_at INTEGER NOT NULL, PRIMARY KEY (key, policy)
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS _limit_state_idle ON _limit_state (idle_at);
+  CREATE TABLE IF NOT EXISTS _request (
+    key TEXT NOT NULL, request_id TEXT NOT NULL, decision TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (key, request_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS _request_expiry ON _request (expires_at);
   CREATE TABLE IF NOT EXISTS _meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 `;
+
+/** Keys whose exact states are kept in memory; the least recently used is forgotten first. */
+export const MAX_CACHED_KEYS = 4_096;
+
+/** Most rows one sweep looks at, so a cleanup never holds the actor for long. */
+export const SWEEP_BATCH = 1_000;
 
 export interface StateWrite {
   policy: Policy;
@@ -23,17 +37,36 @@ export interface StateWrite {
   state: unknown;
 }
 
+/** What a sweep leaves: when anything next expires (null: nothing left) and whether due rows were left for the next one. */
+export interface Swept {
+  next: number | null;
+  more: boolean;
+}
+
+interface PolicyState {
+  /** The exact state (null: never used). */
+  exact: unknown;
+  /** What SQLite holds (null: no row). */
+  stored: unknown;
+}
+
+interface KeyStates {
+  /** When a decision or lease last read this key. */
+  usedAt: number;
+  readonly policies: Map<string, PolicyState>;
+}
+
 export class LimitStore {
   readonly #storage: DurableObjectStorage;
-  /** Exact states by policy id (null: never used). */
-  readonly #cache = new Map<string, unknown>();
-  /** What SQLite holds by policy id (null: no row), for the ids read since the last clear. */
-  readonly #stored = new Map<string, unknown>();
+  readonly #maxKeys: number;
+  /** By key, least recently used first. */
+  readonly #keys = new Map<string, KeyStates>();
   #ready = false;
   #alarmAt: number | null | undefined;
 
-  constructor(storage: DurableObjectStorage) {
+  constructor(storage: DurableObjectStorage, maxKeys = MAX_CACHED_KEYS) {
     this.#storage = storage;
+    this.#maxKeys = maxKeys;
   }
 
   /** The database for writing: creates the schema on first use. */
@@ -46,60 +79,101 @@ export class LimitStore {
   }
 
   /**
-   * The database for reading, or null while the key has never been written: peeks and dry runs
-   * on an unused key must not create tables that no alarm would ever clean up.
+   * The database for reading, or null while nothing has been written: peeks and dry runs on unused
+   * keys must not create tables that no alarm would ever clean up. Tables left by the one-actor-
+   * per-key layout of earlier versions (no `key` column) are dropped: that state is forgotten once.
    */
   get #readable(): SqlStorage | null {
     if (!this.#ready) {
-      const exists =
-        this.#storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_limit_state'").toArray().length > 0;
-      if (!exists) return null;
+      const table = this.#storage.sql
+        .exec<{ sql: string }>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = '_limit_state'")
+        .toArray()[0];
+      if (!table) return null;
+      if (!/\bkey TEXT\b/.test(table.sql)) {
+        this.#storage.sql.exec("DROP TABLE _limit_state; DROP TABLE IF EXISTS _request; DROP TABLE IF EXISTS _meta;");
+        return null;
+      }
       this.#ready = true;
     }
     return this.#storage.sql;
   }
 
-  /**
-   * The exact states of these policies (null where the policy has none). A state not yet in
-   * memory is read from SQLite and brought up to `now` once, which is when a state written ahead
-   * counts its reserve as spent (gcra's `owed`): what a restarted actor starts from.
-   */
-  readStates(policies: readonly Policy[], now: number): unknown[] {
-    return policies.map((policy) => {
-      const id = policyId(policy);
-      if (this.#cache.has(id)) return this.#cache.get(id);
-      const row = this.#readable?.exec<{ state: string }>("SELECT state FROM _limit_state WHERE policy = ?", id).toArray()[0];
-      const stored = row ? (JSON.parse(row.state) as TimedState) : null;
-      const state = stored && ALGORITHMS[policy.algorithm].refresh(policy, stored, now);
-      this.#cache.set(id, state);
-      this.#stored.set(id, stored);
-      return state;
-    });
+  /** A key's states in memory, marked most recently used; the least recent key is forgotten when over `maxKeys`. */
+  #statesOf(key: string, now: number): KeyStates {
+    let states = this.#keys.get(key);
+    if (states) {
+      this.#keys.delete(key);
+      states.usedAt = now;
+    } else {
+      states = { usedAt: now, policies: new Map() };
+      if (this.#keys.size >= this.#maxKeys) this.#keys.delete(this.#keys.keys().next().value as string);
+    }
+    this.#keys.set(key, states);
+    return states;
   }
 
   /**
-   * Takes new exact states (read first with `readStates`) and an answer to keep for a requestId.
-   * Writes, in one transaction, the answer and each state its stored row does not already cover
-   * (ahead, with a reserve). Returns the earliest time a written row can be cleaned up, or null
-   * when nothing was written.
+   * The exact state of one policy on a key. One not yet in memory is read from SQLite and brought
+   * up to `now` once, which is when a state written ahead counts its reserve as spent (gcra's
+   * `owed`): what a restarted actor, or a key forgotten from memory, starts from.
    */
-  write(states: readonly StateWrite[], remembered?: { requestId: string; decision: unknown; expiresAt: number }): number | null {
-    const rows: { id: string; state: unknown; idleAt: number }[] = [];
+  #policyState(states: KeyStates, key: string, policy: Policy, now: number): PolicyState {
+    const id = policyId(policy);
+    let known = states.policies.get(id);
+    if (!known) {
+      const row = this.#readable
+        ?.exec<{ state: string }>("SELECT state FROM _limit_state WHERE key = ? AND policy = ?", key, id)
+        .toArray()[0];
+      const stored = row ? (JSON.parse(row.state) as TimedState) : null;
+      known = { exact: stored && ALGORITHMS[policy.algorithm].refresh(policy, stored, now), stored };
+      states.policies.set(id, known);
+    }
+    return known;
+  }
+
+  /** The exact states of these policies on `key` (null where the policy has none); marks the key used. */
+  readStates(key: string, policies: readonly Policy[], now: number): unknown[] {
+    const states = this.#statesOf(key, now);
+    return policies.map((policy) => this.#policyState(states, key, policy, now).exact);
+  }
+
+  /**
+   * Takes new exact states of `key` (read first with `readStates`) and an answer to keep for a
+   * requestId. Writes, in one transaction, the answer and each state its stored row does not
+   * already cover (ahead, with a reserve). Returns the earliest time a written row can be cleaned
+   * up, or null when nothing was written.
+   */
+  write(
+    key: string,
+    states: readonly StateWrite[],
+    remembered?: { requestId: string; decision: unknown; expiresAt: number },
+  ): number | null {
+    const known = this.#keys.get(key) ?? this.#statesOf(key, Date.now());
+    const rows: { id: string; known: PolicyState; state: TimedState; idleAt: number }[] = [];
     for (const { policy, state } of states) {
       const id = policyId(policy);
-      this.#cache.set(id, state);
-      const ahead = stateToWrite(policy, this.#stored.get(id) ?? null, state);
-      if (ahead !== null) rows.push({ id, state: ahead, idleAt: idleAt(policy, ahead, ahead.at) });
+      const entry = known.policies.get(id) ?? { exact: null, stored: null };
+      known.policies.set(id, entry);
+      entry.exact = state;
+      const ahead = stateToWrite(policy, entry.stored, state);
+      if (ahead !== null) rows.push({ id, known: entry, state: ahead, idleAt: idleAt(policy, ahead, ahead.at) });
     }
     if (rows.length === 0 && !remembered) return null;
     const sql = this.#sql;
     const writeAll = () => {
-      for (const { id, state, idleAt } of rows) {
-        sql.exec("INSERT OR REPLACE INTO _limit_state (policy, state, idle_at) VALUES (?, ?, ?)", id, JSON.stringify(state), idleAt);
+      for (const row of rows) {
+        sql.exec(
+          "INSERT OR REPLACE INTO _limit_state (key, policy, state, idle_at) VALUES (?, ?, ?, ?)",
+          key,
+          row.id,
+          JSON.stringify(row.state),
+          row.idleAt,
+        );
       }
       if (remembered) {
         sql.exec(
-          "INSERT OR REPLACE INTO _request (request_id, decision, expires_at) VALUES (?, ?, ?)",
+          "INSERT OR REPLACE INTO _request (key, request_id, decision, expires_at) VALUES (?, ?, ?, ?)",
+          key,
           remembered.requestId,
           JSON.stringify(remembered.decision),
           remembered.expiresAt,
@@ -109,72 +183,90 @@ export class LimitStore {
     // One statement is atomic on its own; the common single-policy decision skips the savepoint.
     if (rows.length + (remembered ? 1 : 0) === 1) writeAll();
     else this.#storage.transactionSync(writeAll);
-    for (const { id, state } of rows) this.#stored.set(id, state);
+    for (const row of rows) row.known.stored = row.state;
     return Math.min(...rows.map((row) => row.idleAt), remembered?.expiresAt ?? Number.POSITIVE_INFINITY);
   }
 
-  /** The answer stored for a requestId that has not expired, or null. */
-  remembered(requestId: string, now: number): unknown {
+  /** The answer stored for a requestId on `key` that has not expired, or null. */
+  remembered(key: string, requestId: string, now: number): unknown {
     const row = this.#readable
-      ?.exec<{ decision: string }>("SELECT decision FROM _request WHERE request_id = ? AND expires_at > ?", requestId, now)
+      ?.exec<{ decision: string }>("SELECT decision FROM _request WHERE key = ? AND request_id = ? AND expires_at > ?", key, requestId, now)
       .toArray()[0];
     return row ? (JSON.parse(row.decision) as unknown) : null;
   }
 
-  /** Forgets these policies' states, or every state and remembered answer when `policies` is null. */
-  clear(policies: readonly Policy[] | null): number {
+  /** Forgets these policies' states on `key`, or all its states and remembered answers when `policies` is null. */
+  clear(key: string, policies: readonly Policy[] | null): number {
     const sql = this.#readable;
     if (sql === null) return 0;
     if (policies === null) {
-      const cleared = sql.exec("DELETE FROM _limit_state").rowsWritten;
-      sql.exec("DELETE FROM _request");
-      this.#cache.clear();
-      this.#stored.clear();
+      const cleared = sql.exec("DELETE FROM _limit_state WHERE key = ?", key).rowsWritten;
+      sql.exec("DELETE FROM _request WHERE key = ?", key);
+      this.#keys.delete(key);
       return cleared;
     }
     let cleared = 0;
     for (const id of policies.map(policyId)) {
-      cleared += sql.exec("DELETE FROM _limit_state WHERE policy = ?", id).rowsWritten;
-      this.#cache.delete(id);
-      this.#stored.delete(id);
+      cleared += sql.exec("DELETE FROM _limit_state WHERE key = ? AND policy = ?", key, id).rowsWritten;
+      this.#keys.get(key)?.policies.delete(id);
     }
     return cleared;
   }
 
   /**
-   * Drops expired answers and, with `states`, fully replenished states; returns the next time
-   * anything expires, or null. A row's `idle_at` is when the state it holds replenishes; decisions
-   * it still covered may have spent since, so a row is dropped only when the exact state (in
-   * memory, or the row as a restarted actor reloads it) is replenished too, and otherwise is
-   * rewritten as that state.
+   * Drops expired answers and fully replenished states of keys unused for `idleMs`; looks at no
+   * more than SWEEP_BATCH due rows at a time. A row's `idle_at` is when the state it holds
+   * replenishes; decisions it still covered may have spent since, so a row is dropped only when
+   * the exact state (in memory, or the row as a restarted actor reloads it) is replenished too,
+   * and otherwise is rewritten as that state. A due row of a key in use stays as it is, due again
+   * `idleMs` later: under a high limit a busy key replenishes within milliseconds of each
+   * decision, and dropping its row would only make the next decision write it again.
    */
-  sweep(now: number, states: boolean): number | null {
+  sweep(now: number, idleMs: number): Swept {
     const sql = this.#readable;
-    if (sql === null) return null;
-    const due = states ? sql.exec<{ policy: string }>("SELECT policy FROM _limit_state WHERE idle_at <= ?", now).toArray() : [];
-    for (const { policy: id } of due) {
-      const policy = policyFromId(id);
-      // No policy makes this id, so no decision can read the row: nothing to keep it for.
-      const exact = policy ? this.readStates([policy], now)[0] : null;
-      const idle = policy && exact ? idleAt(policy, exact, now) : now;
-      if (idle > now) {
-        // Keep it, as the exact state: a row reloaded here already counts its reserve as spent, and
-        // a later restart must not count it again (it would never be replenished).
-        sql.exec("UPDATE _limit_state SET state = ?, idle_at = ? WHERE policy = ?", JSON.stringify(exact), idle, id);
-        this.#stored.set(id, exact);
-        continue;
+    if (sql === null) return { next: null, more: false };
+    const due = sql
+      .exec<{ key: string; policy: string }>(
+        "SELECT key, policy FROM _limit_state WHERE idle_at <= ? ORDER BY idle_at LIMIT ?",
+        now,
+        SWEEP_BATCH,
+      )
+      .toArray();
+    this.#storage.transactionSync(() => {
+      for (const { key, policy: id } of due) {
+        const states = this.#keys.get(key);
+        if (states && now - states.usedAt < idleMs) {
+          sql.exec("UPDATE _limit_state SET idle_at = ? WHERE key = ? AND policy = ?", now + idleMs, key, id);
+          continue;
+        }
+        const policy = policyFromId(id);
+        // No policy makes this id, so no decision can read the row: nothing to keep it for.
+        const known = policy ? this.#policyState(states ?? { usedAt: 0, policies: new Map() }, key, policy, now) : null;
+        const idle = policy && known?.exact ? idleAt(policy, known.exact, now) : now;
+        if (known && idle > now) {
+          // Keep it, as the exact state: a row reloaded here already counts its reserve as spent, and
+          // a later restart must not count it again (it would never be replenished).
+          sql.exec(
+            "UPDATE _limit_state SET state = ?, idle_at = ? WHERE key = ? AND policy = ?",
+            JSON.stringify(known.exact),
+            idle,
+            key,
+            id,
+          );
+          known.stored = known.exact;
+          continue;
+        }
+        sql.exec("DELETE FROM _limit_state WHERE key = ? AND policy = ?", key, id);
+        states?.policies.delete(id);
       }
-      sql.exec("DELETE FROM _limit_state WHERE policy = ?", id);
-      this.#cache.delete(id);
-      this.#stored.delete(id);
-    }
-    sql.exec("DELETE FROM _request WHERE expires_at <= ?", now);
+      sql.exec("DELETE FROM _request WHERE expires_at <= ?", now);
+    });
     const next = sql
       .exec<{ next: number | null }>(
         "SELECT min(t) AS next FROM (SELECT min(idle_at) AS t FROM _limit_state UNION ALL SELECT min(expires_at) FROM _request)",
       )
       .one().next;
-    return next ?? null;
+    return { next: next ?? null, more: due.length === SWEEP_BATCH };
   }
 
   /** The cleanup alarm time recorded in SQL (null when none is scheduled). */
@@ -191,12 +283,11 @@ export class LimitStore {
     this.#alarmAt = at;
   }
 
-  /** Removes the whole database (the key is idle); the schema is recreated on next use. */
+  /** Removes the whole database (nothing is left); the schema is recreated on next use. */
   async destroy(): Promise<void> {
     await this.#storage.deleteAlarm();
     await this.#storage.deleteAll();
-    this.#cache.clear();
-    this.#stored.clear();
+    this.#keys.clear();
     this.#ready = false;
     this.#alarmAt = undefined;
   }
