@@ -99,6 +99,29 @@ export function groupCpu(pgid) {
 }
 
 /**
+ * Resident memory (MiB) and open files of a server's workerd: the process `pgid` itself (npm
+ * start) or the workerd processes of its group (`wrangler dev`), from /proc (Linux).
+ */
+export function workerdStats(pgid) {
+  let kib = 0;
+  let openFiles = 0;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if ((Number(fields[2]) !== pgid && Number(entry) !== pgid) || readFileSync(`/proc/${entry}/comm`, "utf8").trim() !== "workerd")
+        continue;
+      kib += Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${entry}/status`, "utf8"))?.[1] ?? 0);
+      openFiles += readdirSync(`/proc/${entry}/fd`).length;
+    } catch {
+      // the process ended while being read
+    }
+  }
+  return { rssMiB: kib / 1024, openFiles };
+}
+
+/**
  * Starts Actorbase (fresh state dir) and tracks it for cleanup. `BENCH_SETTINGS` (JSON of vars,
  * e.g. '{"RATE_LIMIT_PLATFORM":"off"}') reruns a scenario with a setting changed, for the second
  * row docs/benchmarks.md shows next to the shipped defaults; published default rows never set it.

@@ -72,7 +72,7 @@ describe("keys spread over shards", () => {
     });
   });
 
-  it("a key forgotten from memory starts again from its stored state: it may admit less, never more", async () => {
+  it("a key forgotten from memory starts again from its stored state, and forgetting it again and again costs nothing", async () => {
     const p = policy(1_000, 3_600_000); // reserve 10
     await runInDurableObject(stub("test:forget"), (_instance, state) => {
       const store = new LimitStore(state.storage, 2);
@@ -84,21 +84,30 @@ describe("keys spread over shards", () => {
       };
       expect(admit("a", t0, 5).remaining).toBe(995);
       admit("b", t0, 1);
-      admit("c", t0, 1); // "a" is the least recently used of three: forgotten
-      const after = admit("a", t0, 0).remaining;
-      expect(after).toBeLessThanOrEqual(995);
-      expect(after).toBeGreaterThanOrEqual(995 - 10);
-      // Spending the rest, with keys forgotten at every step, never admits more than the limit.
+      admit("c", t0, 1); // "a" is the least recently used of three: forgotten, its exact state written back
+      expect(admit("a", t0, 0).remaining).toBe(995);
+      // Spending the rest with "a" forgotten between every two decisions admits exactly the limit.
       let admitted = 5;
       for (let i = 0; i < 1_100; i++) {
         if (admit("a", t0, 1).allowed) admitted++;
         admit(`other${i}`, t0, 1);
       }
-      // Each reload counts the reserve written ahead (10 units) as spent: a key forgotten at every
-      // decision admits far less than its limit, and never more.
-      expect(admitted).toBeLessThanOrEqual(1_000);
-      expect(admitted).toBeGreaterThan(5);
+      expect(admitted).toBe(1_000);
+      // A peek neither keeps a key nor pushes one out.
+      store.readStates("peeked", [p], t0, false);
+      expect(state.storage.sql.exec("SELECT count(*) AS n FROM _limit_state WHERE key = 'peeked'").one().n).toBe(0);
     });
+  });
+
+  it("moves the actor's one cleanup alarm earlier for a key that is idle sooner", async () => {
+    const actor = stub("test:alarm-earlier");
+    const slow = policy(10, 86_400_000); // one unit replenishes in 2.4 h
+    await actor.decide("slow", { policies: [slow], cost: 1, mode: "enforce", requestId: null });
+    const first = await runInDurableObject(actor, (_instance, state) => state.storage.getAlarm());
+    expect(first! - Date.now()).toBeGreaterThan(3_600_000);
+    await actor.decide("fast", { policies: [policy(2, 1_000)], cost: 1, mode: "enforce", requestId: null });
+    const moved = await runInDurableObject(actor, (_instance, state) => state.storage.getAlarm());
+    expect(moved! - Date.now()).toBeLessThanOrEqual(60_000);
   });
 
   it("cleans up a crowd of idle keys a batch per alarm, and the database once nothing is left", async () => {

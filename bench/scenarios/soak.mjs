@@ -1,12 +1,12 @@
 // Soak: mixed load for a long time (10 minutes unless --duration says otherwise) against one server:
 // CRUD loops over many tenant blocks, one realtime subscriber per block (resuming with `since` if
-// its socket drops), and rate-limit decisions over many keys. Every 10 s it samples throughput,
+// its socket drops), rate-limit decisions over many keys, and decisions on fresh keys (a new set of
+// 1,000 every 10 s, as a limit per client IP sees them). Every 10 s it samples throughput,
 // errors and the resident memory of the server's workerd process (from /proc). It reports errors,
 // lost or repeated changes, throughput drift and memory growth after warm-up.
 // Targets: zero errors, zero lost or repeated changes, memory growth under 10% after warm-up.
-import { readFileSync, readdirSync } from "node:fs";
 import WebSocket from "ws";
-import { BENCH_VARS, benchToken, saveResult, startActorbase, table } from "../lib.mjs";
+import { BENCH_VARS, benchToken, saveResult, startActorbase, table, workerdStats } from "../lib.mjs";
 
 /** Ten minutes unless `--duration <seconds>` is given (bench/run.mjs reads this). */
 export const defaultDuration = 600;
@@ -15,27 +15,11 @@ export const defaultDuration = 600;
 const TENANTS = Number(process.env.SOAK_TENANTS ?? 20);
 const CRUD_LOOPS = Number(process.env.SOAK_CRUD_LOOPS ?? 8);
 const RATE_LIMIT_LOOPS = Number(process.env.SOAK_RATE_LIMIT_LOOPS ?? 2);
+const CHURN_LOOPS = Number(process.env.SOAK_CHURN_LOOPS ?? 2);
 const SUBSCRIBE = process.env.SOAK_SUBSCRIBE !== "0";
 const RATE_LIMIT_KEYS = 200;
 const WINDOW_MS = 10_000;
 const SERVICE = { Authorization: `Bearer ${BENCH_VARS.SERVICE_KEY}`, "Content-Type": "application/json" };
-
-/** Resident memory (MiB) of the server's workerd: the process itself (npm start) or in its group (wrangler dev). */
-function workerdRssMiB(pgid) {
-  let kib = 0;
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if ((Number(fields[2]) !== pgid && Number(entry) !== pgid) || readFileSync(`/proc/${entry}/comm`, "utf8").trim() !== "workerd")
-        continue;
-      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${entry}/status`, "utf8"));
-      kib += Number(match?.[1] ?? 0);
-    } catch {}
-  }
-  return kib / 1024;
-}
 
 /** A block subscriber that resumes with `since` after a drop and checks seq continuity. */
 function subscriber(url, block, token, stats) {
@@ -149,6 +133,24 @@ async function rateLimitLoop(url, loop, stats, running) {
   }
 }
 
+/** Decisions on fresh keys: a new set of 1,000 keys every window. */
+async function churnLoop(url, stats, running) {
+  const started = Date.now();
+  while (running()) {
+    const key = `churn-${Math.floor((Date.now() - started) / WINDOW_MS)}-${Math.floor(Math.random() * 1_000)}`;
+    try {
+      const response = await fetch(`${url}/api/ratelimit/${key}`, {
+        method: "POST",
+        headers: SERVICE,
+        body: JSON.stringify({ limit: 1_000, periodMs: 60_000 }),
+      });
+      if (await expectOk(response, "fresh-key decision", stats)) stats.freshDecisions++;
+    } catch (err) {
+      stats.errors.push(`fresh-key decision: ${err.message}`);
+    }
+  }
+}
+
 export async function run({ name, cleanup, duration }) {
   // SOAK_RATE_LIMIT_PLATFORM overrides the platform limiter (`off`, `<limit>/<periodMs>`) to isolate its part.
   const server = await startActorbase(
@@ -166,7 +168,7 @@ export async function run({ name, cleanup, duration }) {
       writes: 0,
     });
   }
-  const stats = { ops: 0, decisions: 0, deliveries: 0, errors: [] };
+  const stats = { ops: 0, decisions: 0, freshDecisions: 0, deliveries: 0, errors: [] };
   const subscribers = SUBSCRIBE ? tenants.map((t) => subscriber(server.url, t.block, t.token, stats)) : [];
   await new Promise((r) => setTimeout(r, 1_000));
 
@@ -175,10 +177,11 @@ export async function run({ name, cleanup, duration }) {
   const loops = [
     ...Array.from({ length: CRUD_LOOPS }, (_, i) => crudLoop(server.url, tenants, i, stats, running)),
     ...Array.from({ length: RATE_LIMIT_LOOPS }, (_, i) => rateLimitLoop(server.url, i, stats, running)),
+    ...Array.from({ length: CHURN_LOOPS }, () => churnLoop(server.url, stats, running)),
   ];
   const windows = [];
   const startedAt = Date.now();
-  let last = { ops: 0, decisions: 0, deliveries: 0, errors: 0, at: startedAt };
+  let last = { ops: 0, decisions: 0, freshDecisions: 0, deliveries: 0, errors: 0, at: startedAt };
   const sampler = setInterval(
     () => {
       const now = Date.now();
@@ -187,13 +190,21 @@ export async function run({ name, cleanup, duration }) {
         "t (s)": Math.round((now - startedAt) / 1000),
         "CRUD ops/s": Math.round((stats.ops - last.ops) / seconds),
         "rate-limit decisions/s": Math.round((stats.decisions - last.decisions) / seconds),
+        "fresh-key decisions/s": Math.round((stats.freshDecisions - last.freshDecisions) / seconds),
         "changes delivered/s": Math.round((stats.deliveries - last.deliveries) / seconds),
         errors: stats.errors.length - last.errors,
-        "workerd RSS MiB": Math.round(workerdRssMiB(server.child.pid) * 10) / 10,
+        "workerd RSS MiB": Math.round(workerdStats(server.child.pid).rssMiB * 10) / 10,
       };
       windows.push(sample);
       console.log(JSON.stringify(sample));
-      last = { ops: stats.ops, decisions: stats.decisions, deliveries: stats.deliveries, errors: stats.errors.length, at: now };
+      last = {
+        ops: stats.ops,
+        decisions: stats.decisions,
+        freshDecisions: stats.freshDecisions,
+        deliveries: stats.deliveries,
+        errors: stats.errors.length,
+        at: now,
+      };
     },
     Math.min(WINDOW_MS, Math.max(1_000, (duration * 1000) / 6)),
   );
@@ -227,6 +238,7 @@ export async function run({ name, cleanup, duration }) {
     "duration s": duration,
     "CRUD ops": stats.ops,
     "rate-limit decisions": stats.decisions,
+    "fresh-key decisions": stats.freshDecisions,
     "changes delivered": stats.deliveries,
     errors: stats.errors.length,
     "lost changes": lost,

@@ -54,7 +54,8 @@ export class RateLimiterDO extends DurableObject<Env> implements RateLimiterRpc 
         const earlier = this.#store.remembered(key, input.requestId, now) as Decision | null;
         if (earlier) return { ...earlier, replayed: true };
       }
-      const { decision, nextStates } = evaluate(input.policies, this.#store.readStates(key, input.policies, now), now, input.cost, debits);
+      const states = this.#store.readStates(key, input.policies, now, debits);
+      const { decision, nextStates } = evaluate(input.policies, states, now, input.cost, debits);
       const answer: Decision = input.mode === "shadow" ? { ...decision, allowed: true, wouldAllow: decision.allowed } : decision;
       if (nextStates) {
         const remember =
@@ -78,7 +79,7 @@ export class RateLimiterDO extends DurableObject<Env> implements RateLimiterRpc 
       checkKey(key);
       checkInput(policies, 0);
       const now = Date.now();
-      return evaluate(policies, this.#store.readStates(key, policies, now), now, 0, false).decision;
+      return evaluate(policies, this.#store.readStates(key, policies, now, false), now, 0, false).decision;
     });
   }
 
@@ -130,10 +131,16 @@ export class RateLimiterDO extends DurableObject<Env> implements RateLimiterRpc 
     await this.ctx.storage.setAlarm(at);
   }
 
-  /** Makes sure a cleanup alarm is pending; a late alarm only reschedules itself, so one is enough. */
+  /**
+   * Makes sure a cleanup alarm is pending by `at` (but no sooner than CLEANUP_DELAY_MS away): one
+   * alarm serves every key, so a later one is moved earlier, and a recorded time long past (an
+   * alarm the runtime gave up retrying) counts as none.
+   */
   async #scheduleCleanup(at: number): Promise<void> {
-    if (this.#store.alarmAt !== null) return;
-    const when = Math.max(at, Date.now() + CLEANUP_DELAY_MS);
+    const now = Date.now();
+    const when = Math.max(at, now + CLEANUP_DELAY_MS);
+    const pending = this.#store.alarmAt;
+    if (pending !== null && pending <= when && pending > now - CLEANUP_DELAY_MS) return;
     this.#store.alarmAt = when;
     await this.ctx.storage.setAlarm(when);
   }

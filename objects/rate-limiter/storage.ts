@@ -106,16 +106,39 @@ export class LimitStore {
       states.usedAt = now;
     } else {
       states = { usedAt: now, policies: new Map() };
-      if (this.#keys.size >= this.#maxKeys) this.#keys.delete(this.#keys.keys().next().value as string);
+      if (this.#keys.size >= this.#maxKeys) this.#forget(this.#keys.keys().next().value as string, now);
     }
     this.#keys.set(key, states);
     return states;
   }
 
   /**
+   * Forgets a key's exact states, first writing each one its row does not equal: a row written
+   * ahead counts its reserve as spent when reloaded, and a key forgotten and reloaded at every
+   * decision would otherwise pay the reserve each time.
+   */
+  #forget(key: string, now: number): void {
+    const states = this.#keys.get(key);
+    this.#keys.delete(key);
+    if (!states) return;
+    for (const [id, known] of states.policies) {
+      const policy = known.exact !== null && known.exact !== known.stored ? policyFromId(id) : null;
+      if (policy === null) continue;
+      const idle = idleAt(policy, known.exact, now);
+      this.#sql.exec(
+        "INSERT OR REPLACE INTO _limit_state (key, policy, state, idle_at) VALUES (?, ?, ?, ?)",
+        key,
+        id,
+        JSON.stringify(known.exact),
+        idle,
+      );
+    }
+  }
+
+  /**
    * The exact state of one policy on a key. One not yet in memory is read from SQLite and brought
    * up to `now` once, which is when a state written ahead counts its reserve as spent (gcra's
-   * `owed`): what a restarted actor, or a key forgotten from memory, starts from.
+   * `owed`): what a restarted actor starts from.
    */
   #policyState(states: KeyStates, key: string, policy: Policy, now: number): PolicyState {
     const id = policyId(policy);
@@ -131,9 +154,13 @@ export class LimitStore {
     return known;
   }
 
-  /** The exact states of these policies on `key` (null where the policy has none); marks the key used. */
-  readStates(key: string, policies: readonly Policy[], now: number): unknown[] {
-    const states = this.#statesOf(key, now);
+  /**
+   * The exact states of these policies on `key` (null where the policy has none). With `use` (a
+   * decision that may debit) the key is kept in memory as the most recently used; a peek or a dry
+   * run reads without keeping it, so it can neither push a key out nor count as use.
+   */
+  readStates(key: string, policies: readonly Policy[], now: number, use = true): unknown[] {
+    const states = use ? this.#statesOf(key, now) : (this.#keys.get(key) ?? { usedAt: 0, policies: new Map() });
     return policies.map((policy) => this.#policyState(states, key, policy, now).exact);
   }
 
@@ -218,8 +245,8 @@ export class LimitStore {
    * more than SWEEP_BATCH due rows at a time. A row's `idle_at` is when the state it holds
    * replenishes; decisions it still covered may have spent since, so a row is dropped only when
    * the exact state (in memory, or the row as a restarted actor reloads it) is replenished too,
-   * and otherwise is rewritten as that state. A due row of a key in use stays as it is, due again
-   * `idleMs` later: under a high limit a busy key replenishes within milliseconds of each
+   * and otherwise is rewritten as that state. A due row of a key in use (a decision used the policy
+   * within `idleMs`) stays as it is, due again `idleMs` later: under a high limit a busy key replenishes within milliseconds of each
    * decision, and dropping its row would only make the next decision write it again.
    */
   sweep(now: number, idleMs: number): Swept {
@@ -232,10 +259,11 @@ export class LimitStore {
         SWEEP_BATCH,
       )
       .toArray();
+    let expired = 0;
     this.#storage.transactionSync(() => {
       for (const { key, policy: id } of due) {
         const states = this.#keys.get(key);
-        if (states && now - states.usedAt < idleMs) {
+        if (states?.policies.has(id) && now - states.usedAt < idleMs) {
           sql.exec("UPDATE _limit_state SET idle_at = ? WHERE key = ? AND policy = ?", now + idleMs, key, id);
           continue;
         }
@@ -259,14 +287,18 @@ export class LimitStore {
         sql.exec("DELETE FROM _limit_state WHERE key = ? AND policy = ?", key, id);
         states?.policies.delete(id);
       }
-      sql.exec("DELETE FROM _request WHERE expires_at <= ?", now);
+      expired = sql.exec(
+        "DELETE FROM _request WHERE (key, request_id) IN (SELECT key, request_id FROM _request WHERE expires_at <= ? LIMIT ?)",
+        now,
+        SWEEP_BATCH,
+      ).rowsWritten;
     });
     const next = sql
       .exec<{ next: number | null }>(
         "SELECT min(t) AS next FROM (SELECT min(idle_at) AS t FROM _limit_state UNION ALL SELECT min(expires_at) FROM _request)",
       )
       .one().next;
-    return { next: next ?? null, more: due.length === SWEEP_BATCH };
+    return { next: next ?? null, more: due.length === SWEEP_BATCH || expired === SWEEP_BATCH };
   }
 
   /** The cleanup alarm time recorded in SQL (null when none is scheduled). */
