@@ -1,0 +1,89 @@
+// A burst of new tenants (issue 14, part 4): 10,000 tenant blocks that have never been written,
+// one authenticated insert each (user:<sub> with its own JWT, so each is also a new caller of the
+// platform limiter), 50 connections, as fast as they go, on the shipped defaults. Against the same
+// burst on the bare baseline (/do-insert?key=<new key>: a Worker creating a one-table SQLite actor
+// per request), run first on its own server. Samples the server's workerd open files and memory
+// each second, and again 30 s after the burst.
+// Target: zero 5xx; open files bounded (actors released once idle).
+import { Agent, request } from "node:http";
+import { benchToken, percentile, saveResult, startActorbase, startBaseline, table, workerdStats } from "../lib.mjs";
+
+const CONNECTIONS = 50;
+const BLOCKS = Number(process.env.BURST_BLOCKS ?? 10_000);
+const BODY = JSON.stringify({ title: "first row", priority: 1 });
+
+function post(agent, url, path, headers, body) {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const req = request({ host: url.hostname, port: url.port, path, method: "POST", agent, headers }, (res) => {
+      res.resume();
+      res.on("end", () => resolve([res.statusCode ?? 0, performance.now() - started]));
+      res.on("error", () => resolve([0, performance.now() - started]));
+    });
+    req.on("error", () => resolve([0, performance.now() - started]));
+    req.end(body);
+  });
+}
+
+/** Sends `count` requests made by `requestFor(i)`, 50 at a time, sampling the server's workerd each second. */
+async function burst(server, count, requestFor) {
+  const url = new URL(server.url);
+  const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+  const statuses = {};
+  const latencies = [];
+  const samples = [];
+  const sampler = setInterval(() => samples.push(workerdStats(server.child.pid)), 1_000);
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (next < count) {
+        const [status, ms] = await requestFor(next++, agent, url);
+        statuses[status] = (statuses[status] ?? 0) + 1;
+        latencies.push(ms);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  clearInterval(sampler);
+  agent.destroy();
+  await new Promise((r) => setTimeout(r, 30_000));
+  const after = workerdStats(server.child.pid);
+  const count5xx = Object.entries(statuses).reduce((n, [status, c]) => n + (Number(status) >= 500 || status === "0" ? c : 0), 0);
+  return {
+    "blocks/s": Math.round(count / seconds),
+    "p50 ms": Math.round(percentile(latencies, 50) * 10) / 10,
+    "p99 ms": Math.round(percentile(latencies, 99) * 10) / 10,
+    statuses: JSON.stringify(statuses),
+    "5xx or network": count5xx,
+    "peak open files": Math.max(0, ...samples.map((s) => s.openFiles)),
+    "peak RSS MiB": Math.round(Math.max(0, ...samples.map((s) => s.rssMiB))),
+    "open files 30 s later": after.openFiles,
+  };
+}
+
+export async function run({ name, cleanup }) {
+  const baseline = await startBaseline(cleanup);
+  console.log(`bare: ${BLOCKS} new one-table actors`);
+  const bare = await burst(baseline, BLOCKS, (i, agent, url) => post(agent, url, `/do-insert?key=burst${i}`, {}, "x"));
+  const actorbase = await startActorbase(cleanup);
+  const tokens = await Promise.all(Array.from({ length: BLOCKS }, (_, i) => benchToken(`burst${i}`)));
+  console.log(`Actorbase: ${BLOCKS} new tenant blocks`);
+  const ours = await burst(actorbase, BLOCKS, (i, agent, url) =>
+    post(
+      agent,
+      url,
+      `/api/db/user:burst${i}/tables/notes`,
+      { Authorization: `Bearer ${tokens[i]}`, "Content-Type": "application/json", "Content-Length": BODY.length },
+      BODY,
+    ),
+  );
+  const rows = [
+    { target: `bare Worker → new DO INSERT, ${BLOCKS} keys`, ...bare, ratio: "1.00" },
+    { target: `new tenant block, first insert, ${BLOCKS} blocks`, ...ours, ratio: (ours["blocks/s"] / bare["blocks/s"]).toFixed(2) },
+  ];
+  const markdown = table(rows);
+  const met = ours["5xx or network"] === 0;
+  console.log(met ? "Target met: zero 5xx." : "TARGET MISSED: 5xx or network errors in the burst.");
+  saveResult(name, { rows, markdown, target: "zero 5xx in a burst of 10,000 new tenant blocks", met });
+}
