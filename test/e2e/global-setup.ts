@@ -10,6 +10,8 @@ declare module "vitest" {
   export interface ProvidedContext {
     baseUrl: string;
     persistDir: string;
+    /** The server's process (npm start: workerd itself; wrangler dev: its process group). */
+    serverPid: number;
   }
 }
 
@@ -19,6 +21,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const server = await startServer({ persistTo: persistDir, vars: E2E_VARS });
   project.provide("baseUrl", server.url);
   project.provide("persistDir", persistDir);
+  project.provide("serverPid", server.child.pid);
   return async () => {
     await server.stop();
     rmSync(persistDir, { recursive: true, force: true });
