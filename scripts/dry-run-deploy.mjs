@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Part of npm test: bundles the Worker exactly as `wrangler deploy` would, without uploading,
-// so a bundle that would not deploy fails the suite.
+// Part of npm test: bundles the Worker exactly as `npm run deploy` would, without uploading,
+// so a bundle (or a deploy flag) that would not deploy fails the suite.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { ROOT } from "./server.mjs";
 
 const outdir = mkdtempSync(join(tmpdir(), "actorbase-bundle-"));
-const result = spawnSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", outdir], {
+const result = spawnSync("npx", ["wrangler", "deploy", "--var", "LIVE_ACTORS_MAX:0", "--dry-run", "--outdir", outdir], {
   cwd: ROOT,
   stdio: "inherit",
   env: { ...process.env, WRANGLER_SEND_METRICS: "false" },

@@ -95,6 +95,16 @@ describe("defineConfig", () => {
     );
   });
 
+  it("spreads rate-limit keys over 64 shards unless told, and refuses a shard count that is not 0 to 4,096", () => {
+    expect(defineConfig(valid()).rateLimits.shards).toBe(64);
+    expect(defineConfig({ ...valid(), rateLimits: { shards: 0 } }).rateLimits.shards).toBe(0);
+    for (const shards of [-1, 1.5, 4_097, Number.NaN]) {
+      expect(() => defineConfig({ ...valid(), rateLimits: { shards } })).toThrowError(
+        "rateLimits.shards must be an integer from 0 to 4096",
+      );
+    }
+  });
+
   it("refuses limits below the contract's floor", () => {
     expect(() => defineConfig({ ...valid(), limits: { maxRowsPerWrite: 10 } })).toThrowError("maxRowsPerWrite must be at least 1000");
     expect(() => defineConfig({ ...valid(), limits: { maxPageSize: -1 } })).toThrowError("limits.maxPageSize must be a positive integer");

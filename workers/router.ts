@@ -5,6 +5,7 @@ import { authenticate } from "./middleware/auth";
 import { corsify, preflight } from "./middleware/cors";
 import { finishResponse, renderError, withRequestState } from "./middleware/errors";
 import { internalGuard } from "./middleware/internal-guard";
+import { admitBlock } from "./middleware/live-blocks";
 import { rateLimit, rateLimitEarly } from "./middleware/rate-limit";
 import { requireRule, withBlock } from "./middleware/rules";
 import { exportBlock, importBlock, requireService } from "./routes/admin";
@@ -17,7 +18,7 @@ import { connectRealtime } from "./routes/realtime";
  * The route table and the middleware order, nothing else. Order: error boundary (request id,
  * timing, problem+json in `catch`), CORS preflight, the rate limiter's early in-isolate tier (deny
  * only, before any signature is checked), auth, the rate limiter keyed by the verified caller,
- * internal guard, then per route the block parse and block-level rules, then the handler.
+ * internal guard, then per route the block parse, block-level rules and the live-block bound, then the handler.
  * `finally` adds ids and timing, writes the log line, then adds CORS.
  */
 export const router = Router<AppRequest, Args>({
@@ -41,18 +42,18 @@ function route(method: Method, path: string, ...steps: RouteStep[]): void {
 }
 
 route("get", "/api/health", health);
-route("get", "/api/db/:block/tables/:table", withBlock, requireRule("read"), listRows);
-route("post", "/api/db/:block/tables/:table", withBlock, requireRule("insert"), insertRows);
-route("get", "/api/db/:block/tables/:table/:id", withBlock, requireRule("read"), getRow);
-route("patch", "/api/db/:block/tables/:table/:id", withBlock, requireRule("update"), updateRow);
-route("delete", "/api/db/:block/tables/:table/:id", withBlock, requireRule("delete"), deleteRow);
-route("post", "/api/db/:block/batch", withBlock, runBatch);
-route("get", "/api/realtime/:block", withBlock, connectRealtime);
+route("get", "/api/db/:block/tables/:table", withBlock, requireRule("read"), admitBlock, listRows);
+route("post", "/api/db/:block/tables/:table", withBlock, requireRule("insert"), admitBlock, insertRows);
+route("get", "/api/db/:block/tables/:table/:id", withBlock, requireRule("read"), admitBlock, getRow);
+route("patch", "/api/db/:block/tables/:table/:id", withBlock, requireRule("update"), admitBlock, updateRow);
+route("delete", "/api/db/:block/tables/:table/:id", withBlock, requireRule("delete"), admitBlock, deleteRow);
+route("post", "/api/db/:block/batch", withBlock, admitBlock, runBatch);
+route("get", "/api/realtime/:block", withBlock, admitBlock, connectRealtime);
 route("post", "/api/ratelimit/:key", decide);
 route("get", "/api/ratelimit/:key", peek);
 route("delete", "/api/ratelimit/:key", reset);
-route("get", "/api/admin/blocks/:block/export", requireService, withBlock, exportBlock);
-route("post", "/api/admin/blocks/:block/import", requireService, withBlock, importBlock);
+route("get", "/api/admin/blocks/:block/export", requireService, withBlock, admitBlock, exportBlock);
+route("post", "/api/admin/blocks/:block/import", requireService, withBlock, admitBlock, importBlock);
 route("all", "*", notFoundOrWrongMethod);
 
 /** 405 with `Allow` when the path exists under other methods, else 404. */
