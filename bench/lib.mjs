@@ -4,7 +4,10 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import autocannon from "autocannon";
 import { SignJWT } from "jose";
+import { workerdStats } from "../scripts/proc.mjs";
 import { ROOT, startServer } from "../scripts/server.mjs";
+
+export { workerdStats };
 
 /**
  * The secrets a bench server runs with; nothing else is overridden, so every scenario measures the
@@ -96,29 +99,6 @@ export function groupCpu(pgid) {
     }
   }
   return processes;
-}
-
-/**
- * Resident memory (MiB) and open files of a server's workerd: the process `pgid` itself (npm
- * start) or the workerd processes of its group (`wrangler dev`), from /proc (Linux).
- */
-export function workerdStats(pgid) {
-  let kib = 0;
-  let openFiles = 0;
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if ((Number(fields[2]) !== pgid && Number(entry) !== pgid) || readFileSync(`/proc/${entry}/comm`, "utf8").trim() !== "workerd")
-        continue;
-      kib += Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${entry}/status`, "utf8"))?.[1] ?? 0);
-      openFiles += readdirSync(`/proc/${entry}/fd`).length;
-    } catch {
-      // the process ended while being read
-    }
-  }
-  return { rssMiB: kib / 1024, openFiles };
 }
 
 /**
