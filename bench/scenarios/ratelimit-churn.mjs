@@ -45,8 +45,9 @@ function stateOnDisk(dir) {
   return { files, MiB: Math.round((bytes / 2 ** 20) * 10) / 10 };
 }
 
-/** The first network errors seen, with when they happened. */
+/** The first network errors and 5xx answers seen, with when they happened. */
 const networkErrors = [];
+const serverErrors = [];
 
 /** One HTTP request; resolves to [status (0 on a network error), ms]. */
 function send(agent, url, method, path, headers, body) {
@@ -57,8 +58,15 @@ function send(agent, url, method, path, headers, body) {
   };
   return new Promise((resolve) => {
     const req = request({ host: url.hostname, port: url.port, path, method, agent, headers }, (res) => {
-      res.resume();
-      res.on("end", () => resolve([res.statusCode ?? 0, performance.now() - started]));
+      const status = res.statusCode ?? 0;
+      let text = "";
+      if (status >= 500) res.on("data", (chunk) => (text += chunk));
+      else res.resume();
+      res.on("end", () => {
+        if (status >= 500 && serverErrors.length < 20)
+          serverErrors.push(`${new Date().toISOString()} ${method} ${path}: ${status} ${text.slice(0, 300)}`);
+        resolve([status, performance.now() - started]);
+      });
       res.on("error", failed(resolve));
     });
     req.on("error", failed(resolve));
@@ -216,6 +224,12 @@ export async function run({ name, cleanup, duration }) {
   console.log("warm keys again, 20 s");
   const warm2 = await drive(url, 20, warmKey);
   const warmRate = (warm1["decisions/s"] + warm2["decisions/s"]) / 2;
+  // What the server said besides the sampled request log (a restart of workerd, errors).
+  const serverLog = server
+    .output()
+    .split("\n")
+    .filter((line) => line.trim() !== "" && !line.includes('"sampleRate"'))
+    .slice(-30);
   const rates = windows.map((w) => w["decisions/s"]);
 
   console.log("burst: 10,000 distinct keys, each once");
@@ -268,6 +282,8 @@ export async function run({ name, cleanup, duration }) {
     restartRows.reduce((s, r) => s + r["5xx"] + r["network errors"], 0);
   const met = churn["decisions/s"] >= 0.8 * warmRate && churn["p99 ms"] <= 250 && fivexx === 0 && idle.files <= peakFiles;
   if (networkErrors.length > 0) console.log(`First network errors:\n${networkErrors.join("\n")}`);
+  if (serverErrors.length > 0) console.log(`First 5xx answers:\n${serverErrors.join("\n")}`);
+  if (networkErrors.length + serverErrors.length > 0) console.log(`The server's log during the churn:\n${serverLog.join("\n")}`);
   console.log(met ? "Targets met." : "TARGETS MISSED: see the tables above.");
   saveResult(name, {
     overview,
@@ -279,6 +295,8 @@ export async function run({ name, cleanup, duration }) {
     disk,
     diskMarkdown,
     networkErrors,
+    serverErrors,
+    serverLog,
     target: "churn >= 0.8x warm, p99 <= 250 ms, zero 5xx (churn, burst, restart), files bounded and back down when idle",
     met,
   });
