@@ -53,6 +53,13 @@ function text(value) {
 }
 
 /**
+ * The pinned workerd caps all SQLite memory of the process at 512 MiB unless this gate raises it to
+ * 8 GiB: with thousands of actors live, each one's page cache and schema add up, and past the cap
+ * opening one more answers SQLITE_NOMEM (docs/operations.md, "Live actors").
+ */
+const AUTOGATES = ["workerd-autogate-increase-sqlite-hard-heap-limit"];
+
+/**
  * The workerd config (capnp text) for `project`, its bundle `module` beside the config file, actors
  * stored under `actorDir` (one subdirectory per class, named `<worker>-<Class>` like `wrangler dev
  * --persist-to`, so both servers share state), listening on `address`. Each var or secret in
@@ -74,6 +81,7 @@ const config :Workerd.Config = (
     (name = "actors", disk = (path = ${text(actorDir)}, writable = true)),
   ],
   sockets = [(name = "http", address = ${text(address)}, http = (), service = "main")],
+  autogates = [${AUTOGATES.map(text).join(", ")}],
 );
 
 const worker :Workerd.Worker = (
