@@ -12,15 +12,28 @@ const CONNECTIONS = 50;
 const BLOCKS = Number(process.env.BURST_BLOCKS ?? 10_000);
 const BODY = JSON.stringify({ title: "first row", priority: 1 });
 
+/** The first failures seen (5xx bodies, network errors), for the result. */
+const failures = [];
+
 function post(agent, url, path, headers, body) {
   const started = performance.now();
+  const failed = (resolve, what) => {
+    if (failures.length < 10) failures.push(`${new Date().toISOString()} ${path}: ${what}`);
+    resolve([0, performance.now() - started]);
+  };
   return new Promise((resolve) => {
     const req = request({ host: url.hostname, port: url.port, path, method: "POST", agent, headers }, (res) => {
-      res.resume();
-      res.on("end", () => resolve([res.statusCode ?? 0, performance.now() - started]));
-      res.on("error", () => resolve([0, performance.now() - started]));
+      const status = res.statusCode ?? 0;
+      let text = "";
+      if (status >= 500) res.on("data", (chunk) => (text += chunk));
+      else res.resume();
+      res.on("end", () => {
+        if (status >= 500 && failures.length < 10) failures.push(`${new Date().toISOString()} ${path}: ${status} ${text.slice(0, 300)}`);
+        resolve([status, performance.now() - started]);
+      });
+      res.on("error", (err) => failed(resolve, err.message));
     });
-    req.on("error", () => resolve([0, performance.now() - started]));
+    req.on("error", (err) => failed(resolve, err.message));
     req.end(body);
   });
 }
@@ -84,6 +97,7 @@ export async function run({ name, cleanup }) {
   ];
   const markdown = table(rows);
   const met = ours["5xx or network"] === 0;
+  if (failures.length > 0) console.log(`First failures:\n${failures.join("\n")}`);
   console.log(met ? "Target met: zero 5xx." : "TARGET MISSED: 5xx or network errors in the burst.");
-  saveResult(name, { rows, markdown, target: "zero 5xx in a burst of 10,000 new tenant blocks", met });
+  saveResult(name, { rows, markdown, failures, target: "zero 5xx in a burst of 10,000 new tenant blocks", met });
 }
