@@ -214,6 +214,14 @@ export class LimitStore {
     return Math.min(...rows.map((row) => row.idleAt), remembered?.expiresAt ?? Number.POSITIVE_INFINITY);
   }
 
+  /** Forgets one policy's state of a key in memory, and the key once it has none left. */
+  #dropPolicy(key: string, id: string): void {
+    const states = this.#keys.get(key);
+    if (!states) return;
+    states.policies.delete(id);
+    if (states.policies.size === 0) this.#keys.delete(key);
+  }
+
   /** The answer stored for a requestId on `key` that has not expired, or null. */
   remembered(key: string, requestId: string, now: number): unknown {
     const row = this.#readable
@@ -235,7 +243,7 @@ export class LimitStore {
     let cleared = 0;
     for (const id of policies.map(policyId)) {
       cleared += sql.exec("DELETE FROM _limit_state WHERE key = ? AND policy = ?", key, id).rowsWritten;
-      this.#keys.get(key)?.policies.delete(id);
+      this.#dropPolicy(key, id);
     }
     return cleared;
   }
@@ -285,7 +293,7 @@ export class LimitStore {
           continue;
         }
         sql.exec("DELETE FROM _limit_state WHERE key = ? AND policy = ?", key, id);
-        states?.policies.delete(id);
+        this.#dropPolicy(key, id);
       }
       expired = sql.exec(
         "DELETE FROM _request WHERE (key, request_id) IN (SELECT key, request_id FROM _request WHERE expires_at <= ? LIMIT ?)",
