@@ -56,6 +56,16 @@ interface KeyStates {
   readonly policies: Map<string, PolicyState>;
 }
 
+/** Inserts or replaces the row of one policy's state on a key. */
+function putState(sql: SqlStorage, key: string, id: string, state: unknown, idleAt: number): void {
+  sql.exec("INSERT OR REPLACE INTO _limit_state (key, policy, state, idle_at) VALUES (?, ?, ?, ?)", key, id, JSON.stringify(state), idleAt);
+}
+
+/** States read for a key that is not kept in memory (a peek, a dry run, a sweep). */
+function unkept(): KeyStates {
+  return { usedAt: 0, policies: new Map() };
+}
+
 export class LimitStore {
   readonly #storage: DurableObjectStorage;
   readonly #maxKeys: number;
@@ -124,14 +134,7 @@ export class LimitStore {
     for (const [id, known] of states.policies) {
       const policy = known.exact !== null && known.exact !== known.stored ? policyFromId(id) : null;
       if (policy === null) continue;
-      const idle = idleAt(policy, known.exact, now);
-      this.#sql.exec(
-        "INSERT OR REPLACE INTO _limit_state (key, policy, state, idle_at) VALUES (?, ?, ?, ?)",
-        key,
-        id,
-        JSON.stringify(known.exact),
-        idle,
-      );
+      putState(this.#sql, key, id, known.exact, idleAt(policy, known.exact, now));
     }
   }
 
@@ -160,7 +163,7 @@ export class LimitStore {
    * run reads without keeping it, so it can neither push a key out nor count as use.
    */
   readStates(key: string, policies: readonly Policy[], now: number, use = true): unknown[] {
-    const states = use ? this.#statesOf(key, now) : (this.#keys.get(key) ?? { usedAt: 0, policies: new Map() });
+    const states = use ? this.#statesOf(key, now) : (this.#keys.get(key) ?? unkept());
     return policies.map((policy) => this.#policyState(states, key, policy, now).exact);
   }
 
@@ -188,15 +191,7 @@ export class LimitStore {
     if (rows.length === 0 && !remembered) return null;
     const sql = this.#sql;
     const writeAll = () => {
-      for (const row of rows) {
-        sql.exec(
-          "INSERT OR REPLACE INTO _limit_state (key, policy, state, idle_at) VALUES (?, ?, ?, ?)",
-          key,
-          row.id,
-          JSON.stringify(row.state),
-          row.idleAt,
-        );
-      }
+      for (const row of rows) putState(sql, key, row.id, row.state, row.idleAt);
       if (remembered) {
         sql.exec(
           "INSERT OR REPLACE INTO _request (key, request_id, decision, expires_at) VALUES (?, ?, ?, ?)",
@@ -254,8 +249,9 @@ export class LimitStore {
    * replenishes; decisions it still covered may have spent since, so a row is dropped only when
    * the exact state (in memory, or the row as a restarted actor reloads it) is replenished too,
    * and otherwise is rewritten as that state. A due row of a key in use (a decision used the policy
-   * within `idleMs`) stays as it is, due again `idleMs` later: under a high limit a busy key replenishes within milliseconds of each
-   * decision, and dropping its row would only make the next decision write it again.
+   * within `idleMs`) stays as it is, due again `idleMs` later: under a high limit a busy key
+   * replenishes within milliseconds of each decision, and dropping its row would only make the
+   * next decision write it again.
    */
   sweep(now: number, idleMs: number): Swept {
     const sql = this.#readable;
@@ -277,7 +273,7 @@ export class LimitStore {
         }
         const policy = policyFromId(id);
         // No policy makes this id, so no decision can read the row: nothing to keep it for.
-        const known = policy ? this.#policyState(states ?? { usedAt: 0, policies: new Map() }, key, policy, now) : null;
+        const known = policy ? this.#policyState(states ?? unkept(), key, policy, now) : null;
         const idle = policy && known?.exact ? idleAt(policy, known.exact, now) : now;
         if (known && idle > now) {
           // Keep it, as the exact state: a row reloaded here already counts its reserve as spent, and
