@@ -4,7 +4,7 @@
 //
 //   node bench/profile.mjs <workload> [seconds]
 //
-// Workloads: health (GET /api/health over 100 signed-in users, as p0-health), ratelimit-keys (POST /api/ratelimit/<key> over 1,000 gcra keys, as ratelimit-decisions),
+// Workloads: health (GET /api/health over 100 signed-in users, as p0-health), noop (the baseline's bare /noop, as p0-health's other side), ratelimit-keys (POST /api/ratelimit/<key> over 1,000 gcra keys, as ratelimit-decisions),
 // ratelimit-noop (the baseline's Worker → DO no-op over 1,000 keys), realtime-writes (inserts into a
 // block with 500 batch subscribers, as realtime-writes). Prints the functions with the most samples
 // (self, then including callees) as shares of all samples; idle time is its own line. The
@@ -30,6 +30,10 @@ const WORKLOADS = {
       { method: "GET", path: "/api/health", setupRequest: cycling(users, (u) => ({ headers: { Authorization: u.auth } })) },
     ];
     return { server, run: () => load({ url: server.url, requests, connections: 10, duration }) };
+  },
+  async noop(cleanup, duration) {
+    const server = await startBaseline(cleanup);
+    return { server, run: () => load({ url: `${server.url}/noop`, connections: 10, duration }) };
   },
   async "ratelimit-keys"(cleanup, duration) {
     const server = await startActorbase(cleanup);

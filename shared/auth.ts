@@ -42,9 +42,17 @@ function secretKey(secret: string): Promise<CryptoKey> {
 const VERIFIED_CACHE_SIZE = 1_024;
 const verified = new Map<string, { caller: Caller & { kind: "user" }; notBefore: number; fingerprint: string }>();
 
+/** Fingerprints by settings object: the Worker passes the same `env` to every request of an isolate. */
+const fingerprints = new WeakMap<AuthSettings, string>();
+
 /** What a verdict depends on besides the token: the keys and the iss/aud checks. */
 function fingerprint(settings: AuthSettings): string {
-  return `${settings.JWT_SECRET ?? ""}\n${settings.JWT_JWKS ?? ""}\n${settings.JWT_ISSUER ?? ""}\n${settings.JWT_AUDIENCE ?? ""}`;
+  let print = fingerprints.get(settings);
+  if (print === undefined) {
+    print = `${settings.JWT_SECRET ?? ""}\n${settings.JWT_JWKS ?? ""}\n${settings.JWT_ISSUER ?? ""}\n${settings.JWT_AUDIENCE ?? ""}`;
+    fingerprints.set(settings, print);
+  }
+  return print;
 }
 
 function keySet(jwks: string): JwksGetter {

@@ -31,7 +31,7 @@ export type RouteStep = (request: AppRequest, env: Env, ctx: ExecutionContext) =
 
 /** Serializes a JSON response. */
 export function json(body: unknown, status = 200, headers?: Record<string, string>): Response {
-  return new Response(JSON.stringify(body), { status, headers: { ...headers, "Content-Type": JSON_TYPE } });
+  return new Response(JSON.stringify(body), { status, headers: headers ? { ...headers, ...JSON_HEADERS } : JSON_HEADERS });
 }
 
-const JSON_TYPE = "application/json; charset=utf-8";
+const JSON_HEADERS = { "Content-Type": "application/json; charset=utf-8" };

@@ -6,12 +6,20 @@ const ALLOW_METHODS = "GET, POST, PATCH, DELETE, OPTIONS";
 const ALLOW_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id, X-Service-Key";
 const EXPOSE_HEADERS = "X-Request-Id, X-Seq, ETag, Server-Timing, RateLimit, RateLimit-Policy, Retry-After";
 
-/** Parses `CORS_ORIGINS` (comma list, `*` for any origin). */
+/** Parsed `CORS_ORIGINS` by environment object (the runtime passes the same one to every request of an isolate). */
+const originsByEnv = new WeakMap<Env, string[]>();
+
+/** Parses `CORS_ORIGINS` (comma list, `*` for any origin), once per environment. */
 export function allowedOrigins(env: Env): string[] {
-  return (env.CORS_ORIGINS ?? "")
-    .split(",")
-    .map((o) => o.trim())
-    .filter(Boolean);
+  let origins = originsByEnv.get(env);
+  if (origins === undefined) {
+    origins = (env.CORS_ORIGINS ?? "")
+      .split(",")
+      .map((o) => o.trim())
+      .filter(Boolean);
+    originsByEnv.set(env, origins);
+  }
+  return origins;
 }
 
 /** The origin to echo for this request, or null when it is not allowed. */
@@ -37,9 +45,12 @@ export function preflight(request: AppRequest, env: Env): Response | undefined {
   return new Response(null, { status: 204, headers });
 }
 
-/** Adds CORS headers to an actual response when the request's origin is allowed. */
+/**
+ * Adds CORS headers to an actual response when the request's origin is allowed. With no
+ * `CORS_ORIGINS` configured the answer does not depend on `Origin`, so it is left as it is.
+ */
 export function corsify(response: Response, request: AppRequest, env: Env): Response {
-  if (response.status === 101) return response;
+  if (response.status === 101 || allowedOrigins(env).length === 0) return response;
   const origin = allowOrigin(request.headers.get("Origin"), env);
   response.headers.append("Vary", "Origin");
   if (!origin) return response;

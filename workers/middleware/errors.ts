@@ -43,8 +43,14 @@ export function renderError(err: unknown, request: AppRequest): Response {
  * Last in the chain: every response gets `X-Request-Id`, `Server-Timing` and the headers middleware
  * queued; a missing response becomes a 404; then the request log decides whether to write its line.
  */
-export async function finishResponse(response: Response | undefined, request: AppRequest, env: Env): Promise<Response> {
-  await discardBody(request); // an early answer (error, DELETE with a body): see discardBody
+export function finishResponse(response: Response | undefined, request: AppRequest, env: Env): Response | Promise<Response> {
+  // An early answer (error, DELETE with a body) leaves a body unread: see discardBody.
+  if (request.body !== null && !request.bodyUsed) return discardBody(request).then(() => finish(response, request, env));
+  return finish(response, request, env);
+}
+
+/** finishResponse once the request's body is settled. */
+function finish(response: Response | undefined, request: AppRequest, env: Env): Response {
   let out = response ?? renderError(new HttpError(404, "NOT_FOUND", "No route matches this path."), request);
   if (out.status === 101) return out; // WebSocket upgrades carry no extra headers.
   const state = request.state;
