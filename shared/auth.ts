@@ -3,7 +3,15 @@
  * from the inline `JWT_JWKS`) and the service key compared in constant time. Used by the Worker's auth
  * middleware and by the RealtimeDO when a socket refreshes its token.
  */
-import { type JSONWebKeySet, type JWTPayload, createLocalJWKSet, decodeProtectedHeader, errors, jwtVerify } from "jose";
+import {
+  type JSONWebKeySet,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  createLocalJWKSet,
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+} from "jose";
 import type { Caller } from "./caller";
 import { HttpError } from "./errors";
 
@@ -21,6 +29,21 @@ export const MAX_TOKEN_BYTES = 8_192;
 export const CLOCK_TOLERANCE_S = 30;
 
 const ASYMMETRIC_ALGS = ["RS256", "ES256", "EdDSA", "Ed25519"];
+
+/** Key ids of the server's own signing keys start with this (objects/signing-keys). */
+export const OWN_KID_PREFIX = "ab-";
+/** The algorithm of the server's own keys. */
+export const OWN_ALG = "ES256";
+
+/**
+ * How to verify the tokens the accounts service signs: its issuer, and the public key for a `kid`
+ * (from the SigningKeysDO, cached per isolate). Tokens whose `kid` starts with OWN_KID_PREFIX are
+ * checked against these alone; every other token against JWT_SECRET or JWT_JWKS as before.
+ */
+export interface OwnTokens {
+  issuer: string;
+  keys: (kid: string) => Promise<JWTVerifyGetKey>;
+}
 
 type JwksGetter = ReturnType<typeof createLocalJWKSet>;
 // Imported keys are cached per secret / key set so each isolate imports them once, not per request.
@@ -78,7 +101,7 @@ function invalid(detail: string, cause?: unknown): HttpError {
  * Verifies a JWT and returns the signed-in caller. Every failure is a 401: `TOKEN_EXPIRED` for an
  * expired token, `INVALID_TOKEN` for everything else (bad signature, alg none, unknown kid, ...).
  */
-export async function verifyToken(token: string, settings: AuthSettings): Promise<Caller & { kind: "user" }> {
+export async function verifyToken(token: string, settings: AuthSettings, own?: OwnTokens): Promise<Caller & { kind: "user" }> {
   if (token.length > MAX_TOKEN_BYTES) throw invalid(`The token is larger than ${MAX_TOKEN_BYTES} bytes.`);
   const hit = verified.get(token);
   if (hit && hit.fingerprint === fingerprint(settings)) {
@@ -87,8 +110,9 @@ export async function verifyToken(token: string, settings: AuthSettings): Promis
     verified.delete(token);
   }
   let alg: string | undefined;
+  let kid: string | undefined;
   try {
-    alg = decodeProtectedHeader(token).alg;
+    ({ alg, kid } = decodeProtectedHeader(token));
   } catch (cause) {
     throw invalid("The token is not a well-formed JWT.", cause);
   }
@@ -99,8 +123,16 @@ export async function verifyToken(token: string, settings: AuthSettings): Promis
     ...(settings.JWT_ISSUER ? { issuer: settings.JWT_ISSUER } : {}),
     ...(settings.JWT_AUDIENCE ? { audience: settings.JWT_AUDIENCE } : {}),
   };
+  const ownToken = own !== undefined && typeof kid === "string" && kid.startsWith(OWN_KID_PREFIX);
   try {
-    if (alg === "HS256" && settings.JWT_SECRET) {
+    if (ownToken && own !== undefined) {
+      ({ payload } = await jwtVerify(token, await own.keys(kid as string), {
+        clockTolerance: CLOCK_TOLERANCE_S,
+        requiredClaims: ["exp", "sub", "sid"],
+        issuer: own.issuer,
+        algorithms: [OWN_ALG],
+      }));
+    } else if (alg === "HS256" && settings.JWT_SECRET) {
       ({ payload } = await jwtVerify(token, await secretKey(settings.JWT_SECRET), { ...options, algorithms: ["HS256"] }));
     } else if (alg !== undefined && ASYMMETRIC_ALGS.includes(alg) && settings.JWT_JWKS) {
       ({ payload } = await jwtVerify(token, keySet(settings.JWT_JWKS), { ...options, algorithms: ASYMMETRIC_ALGS }));
@@ -122,6 +154,7 @@ export async function verifyToken(token: string, settings: AuthSettings): Promis
     sub: payload.sub,
     claims: payload as Record<string, unknown>,
     expiresAt: (payload.exp ?? 0) * 1000,
+    ...(ownToken && typeof payload.sid === "string" ? { sessionId: payload.sid } : {}),
   };
   if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value as string);
   verified.set(token, { caller, notBefore: (payload.nbf ?? 0) * 1000, fingerprint: fingerprint(settings) });
@@ -150,9 +183,9 @@ const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
  * but bad are 401, never downgraded to anonymous. A JWT-shaped value skips the service-key digest
  * unless the service key itself is JWT-shaped.
  */
-export async function authenticateBearer(bearer: string, settings: AuthSettings): Promise<Caller> {
+export async function authenticateBearer(bearer: string, settings: AuthSettings, own?: OwnTokens): Promise<Caller> {
   const looksLikeJwt = JWT_SHAPE.test(bearer);
   if ((!looksLikeJwt || JWT_SHAPE.test(settings.SERVICE_KEY ?? "")) && (await isServiceKey(bearer, settings))) return { kind: "service" };
   if (!looksLikeJwt) throw invalid("The bearer credential is neither a JWT nor the service key.");
-  return verifyToken(bearer, settings);
+  return verifyToken(bearer, settings, own);
 }

@@ -4,7 +4,14 @@
  */
 export type Caller =
   | { kind: "service" }
-  | { kind: "user"; sub: string; claims: Record<string, unknown>; expiresAt: number }
+  | {
+      kind: "user";
+      sub: string;
+      claims: Record<string, unknown>;
+      expiresAt: number;
+      /** The accounts service's session, for a token the server signed itself (docs/auth.md). */
+      sessionId?: string;
+    }
   | { kind: "anonymous"; ip: string };
 
 /** The key a caller is rate limited and logged under: its `sub`, its IP, or `service`. */

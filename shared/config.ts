@@ -123,8 +123,56 @@ export interface LimitsConfig {
   changeLogSize: number;
 }
 
+/** A user of the accounts service as `auth.claims` sees it (the same shape `GET /api/auth/user` answers). */
+export interface AuthUser {
+  id: string;
+  email: string | null;
+  emailVerified: boolean;
+  anonymous: boolean;
+  createdAt: string;
+  data: Record<string, unknown>;
+}
+
+/** A limit on the accounts routes, per email or per client IP. */
+export interface AuthLimitConfig {
+  limit: number;
+  periodMs: number;
+}
+
+/** The accounts service (docs/auth.md). Every field has a default. */
+export interface AuthConfig {
+  /** The `iss` of the access tokens the server signs (default `actorbase`). */
+  issuer?: string;
+  /** Access-token lifetime in seconds (default 900). */
+  accessTokenTtlSeconds?: number;
+  /** How long a session may go unrefreshed before its refresh token stops working, in seconds (default 30 days). */
+  refreshTokenTtlSeconds?: number;
+  /** Extra claims for a user's access tokens (`sub`, `sid`, `iss`, `iat`, `exp`, `email` and `anonymous` cannot be replaced). */
+  claims?: (user: AuthUser) => Record<string, unknown>;
+  /** Attempts at signin, signup and recover per email, and at any accounts route per client IP. */
+  rateLimits?: { email?: AuthLimitConfig; ip?: AuthLimitConfig };
+}
+
+/** The accounts settings after validation, with defaults filled in. */
+export interface ResolvedAuthConfig {
+  issuer: string;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  claims: ((user: AuthUser) => Record<string, unknown>) | null;
+  rateLimits: { email: AuthLimitConfig; ip: AuthLimitConfig };
+}
+
+export const DEFAULT_AUTH: ResolvedAuthConfig = {
+  issuer: "actorbase",
+  accessTokenTtlSeconds: 900,
+  refreshTokenTtlSeconds: 30 * 24 * 3600,
+  claims: null,
+  rateLimits: { email: { limit: 10, periodMs: 15 * 60_000 }, ip: { limit: 100, periodMs: 15 * 60_000 } },
+};
+
 export interface ActorbaseConfig {
   namespaces: Record<string, NamespaceConfig>;
+  auth?: AuthConfig;
   rateLimits?: {
     policies?: Record<string, RateLimitPolicyConfig>;
     /** The policy that protects `/api/*` per caller; `null` turns the platform limiter off. */
@@ -139,7 +187,8 @@ export interface ActorbaseConfig {
 }
 
 /** The config after validation, with limits filled in. */
-export interface ResolvedConfig extends ActorbaseConfig {
+export interface ResolvedConfig extends Omit<ActorbaseConfig, "auth"> {
+  auth: ResolvedAuthConfig;
   limits: LimitsConfig;
   rateLimits: { policies: Record<string, RateLimitPolicyConfig>; platformPolicy: string | null; shards: number };
 }
@@ -197,7 +246,31 @@ export function defineConfig(config: ActorbaseConfig): ResolvedConfig {
   if (!Number.isInteger(shards) || shards < 0 || shards > MAX_RATE_LIMIT_SHARDS) {
     throw new ConfigError(`rateLimits.shards must be an integer from 0 to ${MAX_RATE_LIMIT_SHARDS}, got ${JSON.stringify(shards)}`);
   }
-  return { ...config, limits, rateLimits: { policies, platformPolicy, shards } };
+  return { ...config, auth: resolveAuth(config.auth), limits, rateLimits: { policies, platformPolicy, shards } };
+}
+
+function resolveAuth(auth: AuthConfig | undefined): ResolvedAuthConfig {
+  const resolved: ResolvedAuthConfig = {
+    issuer: auth?.issuer ?? DEFAULT_AUTH.issuer,
+    accessTokenTtlSeconds: auth?.accessTokenTtlSeconds ?? DEFAULT_AUTH.accessTokenTtlSeconds,
+    refreshTokenTtlSeconds: auth?.refreshTokenTtlSeconds ?? DEFAULT_AUTH.refreshTokenTtlSeconds,
+    claims: auth?.claims ?? null,
+    rateLimits: {
+      email: auth?.rateLimits?.email ?? DEFAULT_AUTH.rateLimits.email,
+      ip: auth?.rateLimits?.ip ?? DEFAULT_AUTH.rateLimits.ip,
+    },
+  };
+  if (typeof resolved.issuer !== "string" || resolved.issuer.length === 0) throw new ConfigError("auth.issuer must be a non-empty string");
+  for (const name of ["accessTokenTtlSeconds", "refreshTokenTtlSeconds"] as const) {
+    const value = resolved[name];
+    if (!Number.isInteger(value) || value < 60) throw new ConfigError(`auth.${name} must be an integer of at least 60, got ${JSON.stringify(value)}`);
+  }
+  if (resolved.claims !== null && typeof resolved.claims !== "function") throw new ConfigError("auth.claims must be a function");
+  for (const [name, limit] of Object.entries(resolved.rateLimits)) {
+    if (!Number.isInteger(limit.limit) || limit.limit <= 0 || !Number.isInteger(limit.periodMs) || limit.periodMs <= 0)
+      throw new ConfigError(`auth.rateLimits.${name} needs a positive integer limit and periodMs`);
+  }
+  return resolved;
 }
 
 function validateNamespaces(namespaces: Record<string, NamespaceConfig>): void {

@@ -4,9 +4,13 @@
  */
 import { router } from "./router";
 
+export { AccountDO } from "../objects/account/account-do";
 export { DatabaseDO } from "../objects/database/database-do";
+export { IdentityDO } from "../objects/identity/identity-do";
+export { OutboxDO } from "../objects/outbox/outbox-do";
 export { RateLimiterDO } from "../objects/rate-limiter/rate-limiter-do";
 export { RealtimeDO } from "../objects/realtime/realtime-do";
+export { SigningKeysDO } from "../objects/signing-keys/signing-keys-do";
 
 export default {
   fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import config from "../../actorbase.config";
 import { authenticateBearer } from "../../shared/auth";
+import { ownTokens } from "../signing-keys/contract";
 import { type Block, blockOfActor } from "../../shared/block";
 import type { Change } from "../../shared/change";
 import { HttpError } from "../../shared/errors";
@@ -215,7 +216,7 @@ export class RealtimeDO extends DurableObject<Env> implements RealtimeRpc {
     const block = this.#ensureInitialized();
     let caller: Caller;
     try {
-      caller = await authenticateBearer(token, this.env);
+      caller = await authenticateBearer(token, this.env, ownTokens(this.env));
     } catch (err) {
       const detail = err instanceof HttpError ? err.detail : "The token could not be verified.";
       return this.#close(conn, CloseCode.AUTH_FAILED, detail);

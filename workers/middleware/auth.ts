@@ -1,3 +1,4 @@
+import { ownTokens } from "../../objects/signing-keys/contract";
 import { authenticateBearer, isServiceKey } from "../../shared/auth";
 import { HttpError } from "../../shared/errors";
 import type { AppRequest } from "../context";
@@ -26,5 +27,5 @@ export async function authenticate(request: AppRequest, env: Env): Promise<void>
   }
   const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization);
   if (!match?.[1]) throw new HttpError(401, "INVALID_CREDENTIALS", 'Use "Authorization: Bearer <token>".');
-  request.state.caller = await authenticateBearer(match[1], env);
+  request.state.caller = await authenticateBearer(match[1], env, ownTokens(env));
 }

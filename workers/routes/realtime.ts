@@ -1,4 +1,5 @@
 import { INTERNAL_HEADERS, realtimeFor, rejectUpgrade } from "../../objects/realtime/contract";
+import { ownTokens } from "../../objects/signing-keys/contract";
 import { authenticateBearer } from "../../shared/auth";
 import type { Caller } from "../../shared/caller";
 import { HttpError } from "../../shared/errors";
@@ -33,7 +34,7 @@ export async function connectRealtime(request: AppRequest, env: Env): Promise<Re
   let caller: Caller | null = request.state.caller ?? null;
   if (bearer) {
     try {
-      caller = await authenticateBearer(bearer.slice(BEARER_PREFIX.length), env);
+      caller = await authenticateBearer(bearer.slice(BEARER_PREFIX.length), env, ownTokens(env));
     } catch (err) {
       return rejectUpgrade(CloseCode.AUTH_FAILED, err instanceof HttpError ? err.detail : "The token could not be verified.", select);
     }

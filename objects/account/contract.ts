@@ -1,0 +1,73 @@
+/**
+ * The AccountDO's contract: one actor per account (named by the user id), holding the user, the
+ * password hash, the sessions with their refresh-token families, and the one-time email tokens.
+ * The Worker's accounts routes use only this module; `AccountDO implements AccountRpc`.
+ * Imports only `shared/`.
+ */
+import type { AuthUser } from "../../shared/config";
+import type { RpcResult } from "../../shared/rpc";
+
+/** What a new account starts with. An anonymous account has neither email nor password. */
+export interface NewAccount {
+  id: string;
+  email: string | null;
+  password: string | null;
+  data: Record<string, unknown>;
+}
+
+/** A session's refresh token as the client receives it once: `<user id>.<session id>.<secret>`. */
+export interface SessionGrant {
+  id: string;
+  refreshToken: string;
+  /** When the refresh token stops working unless used (ms since the epoch). */
+  refreshExpiresAt: number;
+}
+
+/** A user with a new session (signup, signin, refresh, link). */
+export interface SignedIn {
+  user: AuthUser;
+  session: SessionGrant;
+}
+
+/** A change through `PATCH /api/auth/user`. A new password needs the current one. */
+export interface UserChange {
+  data?: Record<string, unknown>;
+  password?: string;
+  currentPassword?: string;
+}
+
+/** Email tokens: `verify` proves an address (24 h), `reset` sets a new password (1 h). */
+export type EmailTokenKind = "verify" | "reset";
+
+export const EMAIL_TOKEN_TTL_MS: Record<EmailTokenKind, number> = { verify: 24 * 3600_000, reset: 3600_000 };
+
+export interface AccountRpc {
+  /** Creates the account with its first session (409 if the id is taken). */
+  create(account: NewAccount): Promise<RpcResult<SignedIn>>;
+  /** Checks the password and opens a session (401 `INVALID_CREDENTIALS` otherwise). */
+  signIn(password: string): Promise<RpcResult<SignedIn>>;
+  /** Spends a refresh token for the session's next one; a spent one presented again ends the session. */
+  refresh(sessionId: string, secret: string): Promise<RpcResult<SignedIn>>;
+  /** Ends one session, or every session when `sessionId` is null. */
+  signOut(sessionId: string | null): Promise<RpcResult<{ ended: number }>>;
+  /** The user, as long as the session is alive. */
+  user(sessionId: string): Promise<RpcResult<AuthUser>>;
+  /** Updates `data`, or the password given the current one (other sessions end). */
+  update(sessionId: string, change: UserChange): Promise<RpcResult<AuthUser>>;
+  /** Turns an anonymous account into one with an email and password (its identity is claimed already). */
+  link(sessionId: string, email: string, password: string): Promise<RpcResult<SignedIn>>;
+  /** A new single-use email token (`<user id>.<secret>`) and the address to send it to. */
+  emailToken(kind: EmailTokenKind): Promise<RpcResult<{ token: string; email: string }>>;
+  /** Spends an email token: `verify` marks the email verified, `reset` sets `password` and ends every session. */
+  useEmailToken(kind: EmailTokenKind, secret: string, password?: string): Promise<RpcResult<AuthUser>>;
+}
+
+/** The account actor of a user id. */
+export function accountFor(env: Env, userId: string): AccountRpc {
+  return env.ACCOUNTS.getByName(userId);
+}
+
+/** User ids: `u` and 20 lowercase letters or digits (usable as a block id, `user:<id>`). */
+export const USER_ID = /^u[a-z0-9]{20}$/;
+/** Session ids: 16 lowercase letters or digits. */
+export const SESSION_ID = /^[a-z0-9]{16}$/;

@@ -1,0 +1,26 @@
+/**
+ * The IdentityDO's contract: one actor per way of signing in (a normalised email, or an OAuth
+ * provider and subject), holding the account it belongs to. An identity is claimed by at most one
+ * account because the actor answers its calls one at a time: the first claim wins, with no lock
+ * and no scan. Imports only `shared/`.
+ */
+import type { RpcResult } from "../../shared/rpc";
+
+export interface IdentityRpc {
+  /** Claims the identity for `accountId` unless it belongs to an account already; answers the owner either way. */
+  claim(accountId: string): Promise<RpcResult<{ accountId: string; claimed: boolean }>>;
+  /** The account the identity belongs to, or null. */
+  owner(): Promise<RpcResult<string | null>>;
+  /** Frees the identity if `accountId` owns it (a signup that failed after its claim). */
+  release(accountId: string): Promise<RpcResult<{ released: boolean }>>;
+}
+
+/** The identity actor for a normalised email. */
+export function emailIdentity(env: Env, email: string): IdentityRpc {
+  return env.IDENTITIES.getByName(`email:${email}`);
+}
+
+/** The identity actor for an OAuth provider's subject. */
+export function providerIdentity(env: Env, provider: string, subject: string): IdentityRpc {
+  return env.IDENTITIES.getByName(`oauth:${provider}:${subject}`);
+}

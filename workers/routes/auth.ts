@@ -1,0 +1,142 @@
+/**
+ * The accounts routes, `/api/auth/...` (docs/auth.md): signup, signin, refresh, signout, the user,
+ * anonymous users and linking, and the server's public keys. Each identity (a normalised email) is
+ * its own IdentityDO, so one email maps to one account whatever the concurrency; each account is an
+ * AccountDO holding its sessions. The email flows are in auth-email.ts.
+ */
+import { accountFor } from "../../objects/account/contract";
+import { emailIdentity } from "../../objects/identity/contract";
+import { forgetKeys, signingKeys } from "../../objects/signing-keys/contract";
+import { CLOCK_TOLERANCE_S } from "../../shared/auth";
+import { HttpError } from "../../shared/errors";
+import { unwrap } from "../../shared/rpc";
+import { randomId, spendPasswordCheck } from "../../shared/secrets";
+import { config } from "../config";
+import { type AppRequest, json } from "../context";
+import { checkPassword, normalizeEmail, parseRefreshToken, readFields, stringField, userData } from "../accounts/input";
+import { limitAttempt } from "../accounts/limits";
+import { ownSession, sessionBody } from "../accounts/session";
+import { requireService } from "./admin";
+
+/** POST /api/auth/signup `{email, password, data?}`: 201 `{user, session}`; 409 `EMAIL_TAKEN`. */
+export async function signUp(request: AppRequest, env: Env): Promise<Response> {
+  const fields = await readFields(request, ["email", "password", "data"]);
+  const email = normalizeEmail(stringField(fields, "email"));
+  const password = checkPassword(stringField(fields, "password"));
+  const data = userData(fields.data);
+  await limitAttempt(request, env, email);
+  const userId = newUserId();
+  const identity = emailIdentity(env, email);
+  const claim = unwrap(await identity.claim(userId));
+  if (!claim.claimed) throw new HttpError(409, "EMAIL_TAKEN", "An account with this email exists; sign in instead.");
+  try {
+    const signed = unwrap(await accountFor(env, userId).create({ id: userId, email, password, data }));
+    return json(await sessionBody(env, signed), 201);
+  } catch (error) {
+    unwrap(await identity.release(userId));
+    throw error;
+  }
+}
+
+/** POST /api/auth/signin `{email, password}`: 200 `{user, session}`; unknown email and wrong password alike 401. */
+export async function signIn(request: AppRequest, env: Env): Promise<Response> {
+  const fields = await readFields(request, ["email", "password"]);
+  const rawEmail = stringField(fields, "email");
+  const password = stringField(fields, "password");
+  const email = rawEmail.trim().toLowerCase();
+  await limitAttempt(request, env, email);
+  const owner = email.length <= 254 && password.length <= 1_024 ? unwrap(await emailIdentity(env, email).owner()) : null;
+  if (owner === null) {
+    await spendPasswordCheck(password.slice(0, 1_024)); // the same work as a wrong password, so timing tells nothing
+    throw new HttpError(401, "INVALID_CREDENTIALS", "The email or password is wrong.");
+  }
+  return json(await sessionBody(env, unwrap(await accountFor(env, owner).signIn(password))));
+}
+
+/** POST /api/auth/refresh `{refreshToken}`: 200 a new pair; the token is spent, and a spent one ends its session. */
+export async function refresh(request: AppRequest, env: Env): Promise<Response> {
+  const fields = await readFields(request, ["refreshToken"]);
+  const { userId, sessionId, secret } = parseRefreshToken(stringField(fields, "refreshToken"));
+  await limitAttempt(request, env, null);
+  return json(await sessionBody(env, unwrap(await accountFor(env, userId).refresh(sessionId, secret))));
+}
+
+/** POST /api/auth/signout `{scope?: "session" | "all"}` (Bearer): 204. */
+export async function signOut(request: AppRequest, env: Env): Promise<Response> {
+  const { userId, sessionId } = ownSession(request);
+  // The body is optional: a bare POST ends this session.
+  const fields = request.headers.get("Content-Type") !== null ? await readFields(request, ["scope"]) : {};
+  const scope = fields.scope ?? "session";
+  if (scope !== "session" && scope !== "all") throw new HttpError(400, "INVALID_REQUEST", '"scope" is "session" or "all".');
+  unwrap(await accountFor(env, userId).signOut(scope === "all" ? null : sessionId));
+  return new Response(null, { status: 204 });
+}
+
+/** GET /api/auth/user (Bearer): 200 `{user}` while the session lives. */
+export async function getUser(request: AppRequest, env: Env): Promise<Response> {
+  const { userId, sessionId } = ownSession(request);
+  return json({ user: unwrap(await accountFor(env, userId).user(sessionId)) });
+}
+
+/** PATCH /api/auth/user `{data?, password?, currentPassword?}` (Bearer): 200 `{user}`. */
+export async function updateUser(request: AppRequest, env: Env): Promise<Response> {
+  const { userId, sessionId } = ownSession(request);
+  const fields = await readFields(request, ["data", "password", "currentPassword"]);
+  if (fields.data === undefined && fields.password === undefined) throw new HttpError(400, "INVALID_REQUEST", 'Send "data", or "password" with "currentPassword".');
+  const change = {
+    ...(fields.data !== undefined ? { data: userData(fields.data) } : {}),
+    ...(fields.password !== undefined
+      ? { password: checkPassword(stringField(fields, "password")), currentPassword: stringField(fields, "currentPassword") }
+      : {}),
+  };
+  return json({ user: unwrap(await accountFor(env, userId).update(sessionId, change)) });
+}
+
+/** POST /api/auth/anonymous: 201 `{user, session}` for a new anonymous user. */
+export async function signInAnonymously(request: AppRequest, env: Env): Promise<Response> {
+  await limitAttempt(request, env, null);
+  const userId = newUserId();
+  const signed = unwrap(await accountFor(env, userId).create({ id: userId, email: null, password: null, data: {} }));
+  return json(await sessionBody(env, signed), 201);
+}
+
+/** POST /api/auth/link `{email, password}` (Bearer, anonymous): 200 `{user, session}`, the same id. */
+export async function link(request: AppRequest, env: Env): Promise<Response> {
+  const { userId, sessionId } = ownSession(request);
+  const fields = await readFields(request, ["email", "password"]);
+  const email = normalizeEmail(stringField(fields, "email"));
+  const password = checkPassword(stringField(fields, "password"));
+  await limitAttempt(request, env, email);
+  const identity = emailIdentity(env, email);
+  const claim = unwrap(await identity.claim(userId));
+  if (!claim.claimed) throw new HttpError(409, "EMAIL_TAKEN", "An account with this email exists already.");
+  try {
+    return json(await sessionBody(env, unwrap(await accountFor(env, userId).link(sessionId, email, password))));
+  } catch (error) {
+    unwrap(await identity.release(userId));
+    throw error;
+  }
+}
+
+/** GET /.well-known/jwks.json: the public keys that verify this server's access tokens. */
+export async function jwks(_request: AppRequest, env: Env): Promise<Response> {
+  const keys = unwrap(await signingKeys(env).publicKeys());
+  return json(keys, 200, { "Cache-Control": "public, max-age=300" });
+}
+
+/**
+ * POST /api/auth/keys/rotate (service key): a new key signs from now on; the old one verifies
+ * until every token it signed has expired.
+ */
+export async function rotateKeys(request: AppRequest, env: Env): Promise<Response> {
+  requireService(request);
+  const retainMs = (config.auth.accessTokenTtlSeconds + CLOCK_TOLERANCE_S) * 1000;
+  const rotated = unwrap(await signingKeys(env).rotate(retainMs));
+  forgetKeys();
+  return json(rotated);
+}
+
+/** User ids are `u` and 20 letters or digits: ~103 bits, usable as a block id (`user:<id>`). */
+function newUserId(): string {
+  return `u${randomId(20)}`;
+}
