@@ -67,6 +67,13 @@ export default defineConfig({
       },
     },
   },
+  auth: {
+    // Built-in accounts (docs/auth.md): a verified email puts its owner in the workspace named by
+    // the address's domain, so everyone verified at example.com shares `workspace:example.com`.
+    claims: (user) => ({ workspaces: user.emailVerified && user.email ? [user.email.slice(user.email.indexOf("@") + 1)] : [] }),
+    // Sign-in providers; each needs OAUTH_<NAME>_CLIENT_ID and OAUTH_<NAME>_CLIENT_SECRET (and OAUTH_OIDC_ISSUER).
+    providers: { github: { kind: "github" }, google: { kind: "google" }, oidc: { kind: "oidc" } },
+  },
   rateLimits: {
     policies: {
       // Protects /api/* per caller (sub, or client IP when anonymous).

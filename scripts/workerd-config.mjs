@@ -79,6 +79,9 @@ const config :Workerd.Config = (
   services = [
     (name = "main", worker = .worker),
     (name = "actors", disk = (path = ${text(actorDir)}, writable = true)),
+    # The Worker's fetch(): besides the internet, addresses on this machine and its private network
+    # (an operator's own OpenID provider or mail webhook), as wrangler dev allows.
+    (name = "internet", network = (allow = ["public", "private"], tlsOptions = (trustBrowserCas = true))),
   ],
   sockets = [(name = "http", address = ${text(address)}, http = (), service = "main")],
   autogates = [${AUTOGATES.map(text).join(", ")}],
@@ -102,11 +105,18 @@ const worker :Workerd.Worker = (
 /**
  * The vars and secrets the Worker runs with, highest first: `overrides`, the process environment,
  * `.dev.vars` (else `.dev.vars.example`) beside the config, then wrangler.toml's [vars]. Only names
- * wrangler.toml, SECRET_NAMES or a vars file declares are taken from the environment. Unset names are left out.
+ * wrangler.toml, SECRET_NAMES or a vars file declares are taken from the environment, and an OAuth
+ * provider's `OAUTH_<NAME>_CLIENT_ID`, `_CLIENT_SECRET` and `_ISSUER`. Unset names are left out.
  */
 export function resolveVars(project, overrides = {}, environment = process.env) {
   const file = devVars(project.dir);
-  const names = new Set([...Object.keys(project.vars), ...SECRET_NAMES, ...Object.keys(file.vars), ...Object.keys(overrides)]);
+  const names = new Set([
+    ...Object.keys(project.vars),
+    ...SECRET_NAMES,
+    ...Object.keys(file.vars),
+    ...Object.keys(overrides),
+    ...Object.keys(environment).filter((name) => OAUTH_VAR.test(name)),
+  ]);
   const values = {};
   const sources = {};
   for (const name of names) {
@@ -124,6 +134,9 @@ export function resolveVars(project, overrides = {}, environment = process.env) 
   }
   return { values, sources };
 }
+
+/** The per-provider OAuth settings (docs/auth.md). */
+const OAUTH_VAR = /^OAUTH_[A-Z0-9_]+_(CLIENT_ID|CLIENT_SECRET|ISSUER)$/;
 
 /** The command line entry: bundles, renders the config and prints the resolved vars as JSON. */
 function main() {

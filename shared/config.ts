@@ -139,6 +139,20 @@ export interface AuthLimitConfig {
   periodMs: number;
 }
 
+/**
+ * An OAuth sign-in provider. `oidc` is any OpenID Connect issuer, found by discovery; `google` is
+ * one with its issuer filled in; `github` is GitHub's OAuth app flow. Client ids, secrets and an
+ * `oidc` issuer come from the environment (`OAUTH_<NAME>_CLIENT_ID`, `OAUTH_<NAME>_CLIENT_SECRET`,
+ * `OAUTH_<NAME>_ISSUER`, NAME upper-cased), so one config serves every deployment.
+ */
+export interface OAuthProviderConfig {
+  kind: "oidc" | "google" | "github";
+  /** For `oidc`, when OAUTH_<NAME>_ISSUER is not set. */
+  issuer?: string;
+  /** Scopes to ask for (defaults: `openid email profile`; GitHub `read:user user:email`). */
+  scopes?: readonly string[];
+}
+
 /** The accounts service (docs/auth.md). Every field has a default. */
 export interface AuthConfig {
   /** The `iss` of the access tokens the server signs (default `actorbase`). */
@@ -151,6 +165,13 @@ export interface AuthConfig {
   claims?: (user: AuthUser) => Record<string, unknown>;
   /** Attempts at signin, signup and recover per email, and at any accounts route per client IP. */
   rateLimits?: { email?: AuthLimitConfig; ip?: AuthLimitConfig };
+  /** OAuth providers by name (the `<provider>` of `/api/auth/oauth/<provider>`). */
+  providers?: Record<string, OAuthProviderConfig>;
+  /**
+   * Where OAuth sign-in may send the browser back to: URL prefixes (`https://app.example.com/`).
+   * The server's own origin and `AUTH_REDIRECT_URLS` are allowed too.
+   */
+  redirectUrls?: readonly string[];
 }
 
 /** The accounts settings after validation, with defaults filled in. */
@@ -160,6 +181,8 @@ export interface ResolvedAuthConfig {
   refreshTokenTtlSeconds: number;
   claims: ((user: AuthUser) => Record<string, unknown>) | null;
   rateLimits: { email: AuthLimitConfig; ip: AuthLimitConfig };
+  providers: Record<string, OAuthProviderConfig>;
+  redirectUrls: readonly string[];
 }
 
 export const DEFAULT_AUTH: ResolvedAuthConfig = {
@@ -168,6 +191,8 @@ export const DEFAULT_AUTH: ResolvedAuthConfig = {
   refreshTokenTtlSeconds: 30 * 24 * 3600,
   claims: null,
   rateLimits: { email: { limit: 10, periodMs: 15 * 60_000 }, ip: { limit: 100, periodMs: 15 * 60_000 } },
+  providers: {},
+  redirectUrls: [],
 };
 
 export interface ActorbaseConfig {
@@ -259,16 +284,27 @@ function resolveAuth(auth: AuthConfig | undefined): ResolvedAuthConfig {
       email: auth?.rateLimits?.email ?? DEFAULT_AUTH.rateLimits.email,
       ip: auth?.rateLimits?.ip ?? DEFAULT_AUTH.rateLimits.ip,
     },
+    providers: auth?.providers ?? {},
+    redirectUrls: auth?.redirectUrls ?? [],
   };
   if (typeof resolved.issuer !== "string" || resolved.issuer.length === 0) throw new ConfigError("auth.issuer must be a non-empty string");
   for (const name of ["accessTokenTtlSeconds", "refreshTokenTtlSeconds"] as const) {
     const value = resolved[name];
-    if (!Number.isInteger(value) || value < 60) throw new ConfigError(`auth.${name} must be an integer of at least 60, got ${JSON.stringify(value)}`);
+    if (!Number.isInteger(value) || value < 60)
+      throw new ConfigError(`auth.${name} must be an integer of at least 60, got ${JSON.stringify(value)}`);
   }
   if (resolved.claims !== null && typeof resolved.claims !== "function") throw new ConfigError("auth.claims must be a function");
   for (const [name, limit] of Object.entries(resolved.rateLimits)) {
     if (!Number.isInteger(limit.limit) || limit.limit <= 0 || !Number.isInteger(limit.periodMs) || limit.periodMs <= 0)
       throw new ConfigError(`auth.rateLimits.${name} needs a positive integer limit and periodMs`);
+  }
+  for (const [name, provider] of Object.entries(resolved.providers)) {
+    if (!/^[a-z][a-z0-9-]{0,31}$/.test(name)) throw new ConfigError(`auth.providers.${name}: names are lowercase letters, digits and -`);
+    if (!["oidc", "google", "github"].includes(provider?.kind))
+      throw new ConfigError(`auth.providers.${name}: kind must be "oidc", "google" or "github"`);
+  }
+  for (const url of resolved.redirectUrls) {
+    if (!/^https?:\/\/[^/]+/.test(url)) throw new ConfigError(`auth.redirectUrls: ${JSON.stringify(url)} is not an http(s) URL`);
   }
   return resolved;
 }

@@ -33,6 +33,9 @@ export const ERROR_STATUS = {
   FILTER_TOO_COMPLEX: 400,
   INVALID_IMPORT: 400,
   INVALID_EMAIL_TOKEN: 400,
+  INVALID_REDIRECT: 400,
+  INVALID_OAUTH_STATE: 400,
+  INVALID_OAUTH_CODE: 400,
   // 400 on a socket: a malformed or unknown message (the socket stays open)
   INVALID_MESSAGE: 400,
   INVALID_FILTER: 400,
@@ -58,6 +61,7 @@ export const ERROR_STATUS = {
   NAMESPACE_NOT_FOUND: 404,
   TABLE_NOT_FOUND: 404,
   ROW_NOT_FOUND: 404,
+  PROVIDER_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   UPGRADE_REQUIRED: 426,
   // 409, 412: the data changed or conflicts
@@ -86,6 +90,7 @@ export const ERROR_STATUS = {
   // 429, 503: slow down
   RATE_LIMITED: 429,
   TRY_AGAIN_LATER: 503,
+  OAUTH_PROVIDER_FAILED: 502,
   // 500: the server or its configuration is at fault
   INTERNAL: 500,
   AUTH_MISCONFIGURED: 500,

@@ -65,7 +65,9 @@ describe("signup and signin", () => {
 
   it("lets one of 1,000 concurrent claims of an email win (the identity actor's serial order)", async () => {
     const identity = emailIdentity(env, freshEmail("race"));
-    const results = await Promise.all(Array.from({ length: 1_000 }, (_, i) => identity.claim(`u${String(i).padStart(20, "0")}`).then(unwrap)));
+    const results = await Promise.all(
+      Array.from({ length: 1_000 }, (_, i) => identity.claim(`u${String(i).padStart(20, "0")}`).then(unwrap)),
+    );
     const winners = results.filter((r) => r.claimed);
     expect(winners).toHaveLength(1);
     expect(new Set(results.map((r) => r.accountId)).size).toBe(1);
@@ -118,7 +120,9 @@ describe("sessions", () => {
 
   it("spends a refresh token once under concurrency", async () => {
     const session = await signUp();
-    const answers = await Promise.all(Array.from({ length: 10 }, () => authPost("refresh", { refreshToken: session.session.refreshToken })));
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => authPost("refresh", { refreshToken: session.session.refreshToken })),
+    );
     expect(answers.filter((r) => r.status === 200)).toHaveLength(1);
   });
 
@@ -150,7 +154,11 @@ describe("sessions", () => {
     const email = freshEmail("upd");
     const session = await signUp(email, "first password");
     const patch = (body: unknown) =>
-      fetchWorker("/api/auth/user", { method: "PATCH", headers: { ...bearer(session), "Content-Type": "application/json" }, body: JSON.stringify(body) });
+      fetchWorker("/api/auth/user", {
+        method: "PATCH",
+        headers: { ...bearer(session), "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
     const data = await patch({ data: { theme: "dark" } });
     expect(((await data.json()) as { user: Session["user"] }).user.data).toEqual({ theme: "dark" });
     const wrong = await patch({ password: "second password", currentPassword: "not it" });

@@ -10,6 +10,7 @@ export { IdentityDO } from "../objects/identity/identity-do";
 export { OutboxDO } from "../objects/outbox/outbox-do";
 export { RateLimiterDO } from "../objects/rate-limiter/rate-limiter-do";
 export { RealtimeDO } from "../objects/realtime/realtime-do";
+export { SignInFlowDO } from "../objects/sign-in-flow/sign-in-flow-do";
 export { SigningKeysDO } from "../objects/signing-keys/signing-keys-do";
 
 export default {

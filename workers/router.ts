@@ -11,6 +11,7 @@ import { requireRule, withBlock } from "./middleware/rules";
 import { exportBlock, importBlock, requireService } from "./routes/admin";
 import { getUser, jwks, link, refresh, rotateKeys, signIn, signInAnonymously, signOut, signUp, updateUser } from "./routes/auth";
 import { readOutbox, recover, requestVerification, resetPassword, verifyEmail } from "./routes/auth-email";
+import { exchangeCode, oauthCallback, startOAuth } from "./routes/auth-oauth";
 import { deleteRow, getRow, insertRows, listRows, runBatch, updateRow } from "./routes/db";
 import { health } from "./routes/health";
 import { decide, peek, reset } from "./routes/rate-limit";
@@ -70,6 +71,9 @@ route("post", "/api/auth/recover", recover);
 route("post", "/api/auth/reset", resetPassword);
 route("get", "/api/auth/outbox", readOutbox);
 route("post", "/api/auth/keys/rotate", rotateKeys);
+route("post", "/api/auth/oauth/exchange", exchangeCode);
+route("get", "/api/auth/oauth/:provider", startOAuth);
+route("get", "/api/auth/oauth/:provider/callback", oauthCallback);
 route("get", "/.well-known/jwks.json", jwks);
 route("all", "*", notFoundOrWrongMethod);
 

@@ -4,14 +4,7 @@ import type { AuthUser } from "../../shared/config";
 import { HttpError } from "../../shared/errors";
 import { type RpcResult, capture } from "../../shared/rpc";
 import { digest, hashPassword, randomId, randomSecret, verifyPassword } from "../../shared/secrets";
-import {
-  type AccountRpc,
-  EMAIL_TOKEN_TTL_MS,
-  type EmailTokenKind,
-  type NewAccount,
-  type SignedIn,
-  type UserChange,
-} from "./contract";
+import { type AccountRpc, EMAIL_TOKEN_TTL_MS, type EmailTokenKind, type NewAccount, type SignedIn, type UserChange } from "./contract";
 import { type AccountRow, SCHEMA, type SessionRow, toUser } from "./tables";
 
 /**
@@ -30,21 +23,39 @@ export class AccountDO extends DurableObject<Env> implements AccountRpc {
     for (const statement of SCHEMA) this.#sql.exec(statement);
   }
 
-  create(account: NewAccount): Promise<RpcResult<SignedIn>> {
+  create(account: NewAccount): Promise<RpcResult<AuthUser>> {
     return capture(async () => {
       const password = account.password === null ? null : await hashPassword(account.password);
-      const session = await newSession();
       if (this.#account() !== null) throw new HttpError(409, "EMAIL_TAKEN", "An account with this id exists already.");
       this.#sql.exec(
-        "INSERT INTO account (id, email, email_verified, anonymous, password, data, created_at) VALUES (?, ?, 0, ?, ?, ?, ?)",
+        "INSERT INTO account (id, email, email_verified, anonymous, password, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         account.id,
         account.email,
-        account.email === null ? 1 : 0,
+        account.emailVerified ? 1 : 0,
+        account.anonymous ? 1 : 0,
         password,
         JSON.stringify(account.data),
         Date.now(),
       );
+      return toUser(this.#required());
+    });
+  }
+
+  startSession(): Promise<RpcResult<SignedIn>> {
+    return capture(async () => {
+      const session = await newSession();
       return this.#openSession(this.#required(), session);
+    });
+  }
+
+  trustEmail(): Promise<RpcResult<AuthUser>> {
+    return capture(() => {
+      const account = this.#required();
+      if (account.email_verified === 0) {
+        this.#sql.exec("UPDATE account SET email_verified = 1, password = NULL WHERE id = ?", account.id);
+        this.#endAll("email proven by an OAuth provider");
+      }
+      return toUser(this.#required());
     });
   }
 
@@ -130,7 +141,8 @@ export class AccountDO extends DurableObject<Env> implements AccountRpc {
       const session = await newSession();
       this.#alive(sessionId);
       const account = this.#required();
-      if (account.anonymous === 0) throw new HttpError(409, "ALREADY_LINKED", "This account has an email already; only anonymous accounts are linked.");
+      if (account.anonymous === 0)
+        throw new HttpError(409, "ALREADY_LINKED", "This account has an email already; only anonymous accounts are linked.");
       this.#sql.exec("UPDATE account SET email = ?, anonymous = 0, password = ? WHERE id = ?", email, hashed, account.id);
       this.#end(sessionId, "linked");
       return this.#openSession(this.#required(), session);
@@ -156,7 +168,11 @@ export class AccountDO extends DurableObject<Env> implements AccountRpc {
       const hashed = kind === "reset" && password !== undefined ? await hashPassword(password) : null;
       const account = this.#account();
       const row = this.#sql
-        .exec<{ expires_at: number; used_at: number | null }>("SELECT expires_at, used_at FROM email_tokens WHERE hash = ? AND kind = ?", hash, kind)
+        .exec<{ expires_at: number; used_at: number | null }>(
+          "SELECT expires_at, used_at FROM email_tokens WHERE hash = ? AND kind = ?",
+          hash,
+          kind,
+        )
         .toArray()[0];
       const now = Date.now();
       if (account === null || row === undefined || row.used_at !== null || row.expires_at <= now) {
@@ -185,12 +201,22 @@ export class AccountDO extends DurableObject<Env> implements AccountRpc {
       this.#sql.exec("DELETE FROM sessions WHERE id = ?", id);
     }
     const sessionId = randomId(16);
-    this.#sql.exec("INSERT INTO sessions (id, refresh_hash, created_at, refreshed_at) VALUES (?, ?, ?, ?)", sessionId, first.hash, now, now);
+    this.#sql.exec(
+      "INSERT INTO sessions (id, refresh_hash, created_at, refreshed_at) VALUES (?, ?, ?, ?)",
+      sessionId,
+      first.hash,
+      now,
+      now,
+    );
     return { user: toUser(account), session: this.#grant(account.id, sessionId, first.secret, now) };
   }
 
   #grant(accountId: string, sessionId: string, secret: string, now: number): SignedIn["session"] {
-    return { id: sessionId, refreshToken: `${accountId}.${sessionId}.${secret}`, refreshExpiresAt: now + config.auth.refreshTokenTtlSeconds * 1000 };
+    return {
+      id: sessionId,
+      refreshToken: `${accountId}.${sessionId}.${secret}`,
+      refreshExpiresAt: now + config.auth.refreshTokenTtlSeconds * 1000,
+    };
   }
 
   /** Throws 401 `SESSION_ENDED` unless the session exists and has not ended. */
@@ -200,8 +226,12 @@ export class AccountDO extends DurableObject<Env> implements AccountRpc {
   }
 
   #end(sessionId: string, reason: string): number {
-    return this.#sql.exec("UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL", Date.now(), reason, sessionId)
-      .rowsWritten;
+    return this.#sql.exec(
+      "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL",
+      Date.now(),
+      reason,
+      sessionId,
+    ).rowsWritten;
   }
 
   /** Ends every live session but `keep`. */

@@ -11,7 +11,10 @@ import type { RpcResult } from "../../shared/rpc";
 export interface NewAccount {
   id: string;
   email: string | null;
+  /** Proven already (by an OAuth provider); signup starts unverified. */
+  emailVerified: boolean;
   password: string | null;
+  anonymous: boolean;
   data: Record<string, unknown>;
 }
 
@@ -42,8 +45,16 @@ export type EmailTokenKind = "verify" | "reset";
 export const EMAIL_TOKEN_TTL_MS: Record<EmailTokenKind, number> = { verify: 24 * 3600_000, reset: 3600_000 };
 
 export interface AccountRpc {
-  /** Creates the account with its first session (409 if the id is taken). */
-  create(account: NewAccount): Promise<RpcResult<SignedIn>>;
+  /** Creates the account (409 if the id is taken). */
+  create(account: NewAccount): Promise<RpcResult<AuthUser>>;
+  /** Opens a session without a password: after an OAuth sign-in the Worker has verified, or a signup. */
+  startSession(): Promise<RpcResult<SignedIn>>;
+  /**
+   * An OAuth provider proved the account's email: it becomes verified, and if it was not verified
+   * before, the password and sessions set up by whoever registered the address go (so an address
+   * registered by someone else cannot keep a way in once its owner signs in with the provider).
+   */
+  trustEmail(): Promise<RpcResult<AuthUser>>;
   /** Checks the password and opens a session (401 `INVALID_CREDENTIALS` otherwise). */
   signIn(password: string): Promise<RpcResult<SignedIn>>;
   /** Spends a refresh token for the session's next one; a spent one presented again ends the session. */

@@ -64,7 +64,9 @@ export class SigningKeysDO extends DurableObject<Env> implements SigningKeysRpc 
 
   /** The newest key not retired, or null. */
   #signing(): KeyRow | null {
-    return this.#sql.exec<KeyRow>("SELECT * FROM signing_keys WHERE retire_after IS NULL ORDER BY created_at DESC LIMIT 1").toArray()[0] ?? null;
+    return (
+      this.#sql.exec<KeyRow>("SELECT * FROM signing_keys WHERE retire_after IS NULL ORDER BY created_at DESC LIMIT 1").toArray()[0] ?? null
+    );
   }
 
   async #create(): Promise<SigningKey> {

@@ -32,10 +32,15 @@ export async function sendMail(env: Env, to: string, kind: Mail["kind"], token: 
     });
     await response.body?.cancel();
   } catch (cause) {
-    throw new HttpError(503, "TRY_AGAIN_LATER", "The mail service could not be reached; try again.", { cause, headers: { "Retry-After": "5" } });
+    throw new HttpError(503, "TRY_AGAIN_LATER", "The mail service could not be reached; try again.", {
+      cause,
+      headers: { "Retry-After": "5" },
+    });
   }
   if (!response.ok) {
     console.error(JSON.stringify({ level: "error", msg: "mail webhook refused a message", status: response.status, kind }));
-    throw new HttpError(503, "TRY_AGAIN_LATER", "The mail service did not take the message; try again.", { headers: { "Retry-After": "5" } });
+    throw new HttpError(503, "TRY_AGAIN_LATER", "The mail service did not take the message; try again.", {
+      headers: { "Retry-After": "5" },
+    });
   }
 }

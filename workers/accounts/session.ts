@@ -51,7 +51,8 @@ function customClaims(user: AuthUser): Record<string, unknown> {
 /** The user id and session of a request signed in with a token of this server (401 otherwise). */
 export function ownSession(request: AppRequest): { userId: string; sessionId: string } {
   const caller = request.state.caller;
-  if (caller?.kind !== "user") throw new HttpError(401, "AUTH_REQUIRED", "Sign in: send the access token as Authorization: Bearer <token>.");
+  if (caller?.kind !== "user")
+    throw new HttpError(401, "AUTH_REQUIRED", "Sign in: send the access token as Authorization: Bearer <token>.");
   if (caller.sessionId === undefined)
     throw new HttpError(401, "INVALID_TOKEN", "This route needs an access token issued by this server's accounts service.");
   return { userId: caller.sub, sessionId: caller.sessionId };

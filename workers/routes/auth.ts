@@ -29,13 +29,14 @@ export async function signUp(request: AppRequest, env: Env): Promise<Response> {
   const identity = emailIdentity(env, email);
   const claim = unwrap(await identity.claim(userId));
   if (!claim.claimed) throw new HttpError(409, "EMAIL_TAKEN", "An account with this email exists; sign in instead.");
+  const account = accountFor(env, userId);
   try {
-    const signed = unwrap(await accountFor(env, userId).create({ id: userId, email, password, data }));
-    return json(await sessionBody(env, signed), 201);
+    unwrap(await account.create({ id: userId, email, emailVerified: false, password, anonymous: false, data }));
   } catch (error) {
     unwrap(await identity.release(userId));
     throw error;
   }
+  return json(await sessionBody(env, unwrap(await account.startSession())), 201);
 }
 
 /** POST /api/auth/signin `{email, password}`: 200 `{user, session}`; unknown email and wrong password alike 401. */
@@ -82,7 +83,8 @@ export async function getUser(request: AppRequest, env: Env): Promise<Response> 
 export async function updateUser(request: AppRequest, env: Env): Promise<Response> {
   const { userId, sessionId } = ownSession(request);
   const fields = await readFields(request, ["data", "password", "currentPassword"]);
-  if (fields.data === undefined && fields.password === undefined) throw new HttpError(400, "INVALID_REQUEST", 'Send "data", or "password" with "currentPassword".');
+  if (fields.data === undefined && fields.password === undefined)
+    throw new HttpError(400, "INVALID_REQUEST", 'Send "data", or "password" with "currentPassword".');
   const change = {
     ...(fields.data !== undefined ? { data: userData(fields.data) } : {}),
     ...(fields.password !== undefined
@@ -96,8 +98,9 @@ export async function updateUser(request: AppRequest, env: Env): Promise<Respons
 export async function signInAnonymously(request: AppRequest, env: Env): Promise<Response> {
   await limitAttempt(request, env, null);
   const userId = newUserId();
-  const signed = unwrap(await accountFor(env, userId).create({ id: userId, email: null, password: null, data: {} }));
-  return json(await sessionBody(env, signed), 201);
+  const account = accountFor(env, userId);
+  unwrap(await account.create({ id: userId, email: null, emailVerified: false, password: null, anonymous: true, data: {} }));
+  return json(await sessionBody(env, unwrap(await account.startSession())), 201);
 }
 
 /** POST /api/auth/link `{email, password}` (Bearer, anonymous): 200 `{user, session}`, the same id. */
@@ -137,6 +140,6 @@ export async function rotateKeys(request: AppRequest, env: Env): Promise<Respons
 }
 
 /** User ids are `u` and 20 letters or digits: ~103 bits, usable as a block id (`user:<id>`). */
-function newUserId(): string {
+export function newUserId(): string {
   return `u${randomId(20)}`;
 }
