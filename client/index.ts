@@ -3,20 +3,22 @@
  * survive dropped connections without losing or repeating a change.
  *
  * ```ts
- * const client = createClient({ url: "https://api.example.com", getToken: () => auth.token() });
- * const notes = client.db("user:alice").table<Note>("notes");
+ * const client = createClient({ url: "https://api.example.com" });
+ * const { user } = await client.auth.signIn({ email, password }); // kept in localStorage, refreshed before expiry
+ * const notes = client.db(`user:${user.id}`).table<Note>("notes");
  * await notes.insert({ title: "Plan" });
  * const sub = notes.subscribe("done=eq.false", (change) => render(change), { snapshot: true, onSnapshot: renderAll });
  * ```
  */
 import type { Row } from "../shared/protocol";
+import { AuthClient, type AuthOptions } from "./auth";
 import { type BatchOp, type Transport, TableRest, request } from "./rest";
 import { RealtimeConnection, type SubscribeOptions, type Subscription, type TableChange } from "./realtime";
 
 export interface ClientOptions {
   /** The API's base URL (`https://api.example.com`, `http://127.0.0.1:8787`). */
   url: string;
-  /** A fixed token (a JWT, or the service key on servers). */
+  /** A fixed token (a JWT, or the service key on servers); without `token` and `getToken`, `client.auth`'s session is used. */
   token?: string;
   /** Called for every request and (re)connection: return a fresh token; lets sockets refresh before expiry. */
   getToken?: () => string | null | undefined | Promise<string | null | undefined>;
@@ -27,6 +29,8 @@ export interface ClientOptions {
   /** Reconnect backoff bounds (partysocket's). */
   minReconnectDelayMs?: number;
   maxReconnectDelayMs?: number;
+  /** Where `client.auth` keeps its session (default: `localStorage` when there is one, else memory). */
+  auth?: AuthOptions;
 }
 
 /** One table of one block: REST calls plus `subscribe`. */
@@ -54,12 +58,14 @@ export class BlockClient {
   readonly name: string;
   readonly #transport: Transport;
   readonly #options: ClientOptions;
+  readonly #refreshable: boolean;
   #realtime: RealtimeConnection | null = null;
 
-  constructor(transport: Transport, name: string, options: ClientOptions) {
+  constructor(transport: Transport, name: string, options: ClientOptions, refreshable: boolean) {
     this.#transport = transport;
     this.name = name;
     this.#options = options;
+    this.#refreshable = refreshable;
   }
 
   /** Typed access to a table: `db("user:alice").table<Note>("notes")`. */
@@ -79,13 +85,18 @@ export class BlockClient {
       this.#realtime = new RealtimeConnection({
         url: `${options.url.replace(/^http/, "ws").replace(/\/$/, "")}/api/realtime/${encodeURIComponent(this.name)}`,
         token: this.#transport.token,
-        refreshable: options.getToken !== undefined,
+        refreshable: this.#refreshable,
         ...(options.WebSocket ? { WebSocket: options.WebSocket } : {}),
         ...(options.minReconnectDelayMs === undefined ? {} : { minReconnectDelayMs: options.minReconnectDelayMs }),
         ...(options.maxReconnectDelayMs === undefined ? {} : { maxReconnectDelayMs: options.maxReconnectDelayMs }),
       });
     }
     return this.#realtime;
+  }
+
+  /** @internal The signed-in user changed: an open socket connects again with the new token. */
+  reconnect(): void {
+    this.#realtime?.reconnect();
   }
 
   /** Closes the block's socket, if open. */
@@ -98,26 +109,42 @@ export class BlockClient {
 export interface ActorbaseClient {
   /** A block by name; the same object for the same name. */
   db(block: string): BlockClient;
-  /** Closes every socket this client opened. */
+  /** Accounts: sign up, sign in (password, anonymous, OAuth), the session and its refresh. */
+  readonly auth: AuthClient;
+  /** Closes every socket this client opened and stops the session's refresh timer. */
   close(): void;
 }
 
 /** Creates a client for one Actorbase deployment. */
 export function createClient(options: ClientOptions): ActorbaseClient {
   if (!options.url) throw new TypeError("createClient needs the API's url");
+  const baseUrl = options.url.replace(/\/$/, "");
+  const fetchImpl: typeof fetch = options.fetch ?? ((...args) => fetch(...args));
+  const auth = new AuthClient(baseUrl, fetchImpl, options.auth);
+  // No token of its own: requests and sockets take client.auth's, which refreshes itself.
+  const useAuth = options.token === undefined && options.getToken === undefined;
   const transport: Transport = {
-    baseUrl: options.url.replace(/\/$/, ""),
-    fetch: options.fetch ?? ((...args) => fetch(...args)),
-    token: async () => (options.getToken ? ((await options.getToken()) ?? null) : (options.token ?? null)),
+    baseUrl,
+    fetch: fetchImpl,
+    token: useAuth
+      ? () => auth.accessToken()
+      : async () => (options.getToken ? ((await options.getToken()) ?? null) : (options.token ?? null)),
   };
   const blocks = new Map<string, BlockClient>();
+  if (useAuth) {
+    auth.onChange((event) => {
+      if (event === "SIGNED_IN" || event === "SIGNED_OUT") for (const block of blocks.values()) block.reconnect();
+    });
+  }
   return {
+    auth,
     db(name) {
       let block = blocks.get(name);
-      if (!block) blocks.set(name, (block = new BlockClient(transport, name, options)));
+      if (!block) blocks.set(name, (block = new BlockClient(transport, name, options, useAuth || options.getToken !== undefined)));
       return block;
     },
     close() {
+      auth.close();
       for (const block of blocks.values()) block.close();
       blocks.clear();
     },
@@ -125,6 +152,10 @@ export function createClient(options: ClientOptions): ActorbaseClient {
 }
 
 export { ActorbaseError } from "./errors";
+export { AuthClient } from "./auth";
+export type { AuthEvent, AuthListener, AuthOptions, AuthSession, AuthUser, Credentials, UserChange } from "./auth";
+export { memoryStorage } from "./auth-storage";
+export type { AuthStorage } from "./auth-storage";
 export type { ClientErrorCode, ErrorCode } from "./errors";
 export type { BatchOp, ListQuery, ListResult, Stored, SystemColumns, WriteOptions } from "./rest";
 export type { Channel, BroadcastListener, PresenceListener } from "./channel";
