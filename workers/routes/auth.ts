@@ -14,7 +14,7 @@ import { randomId, spendPasswordCheck } from "../../shared/secrets";
 import { config } from "../config";
 import { type AppRequest, json } from "../context";
 import { checkPassword, normalizeEmail, parseRefreshToken, readFields, stringField, userData } from "../accounts/input";
-import { limitAttempt } from "../accounts/limits";
+import { limitAttempt, limitRefresh } from "../accounts/limits";
 import { ownSession, sessionBody } from "../accounts/session";
 import { requireService } from "./admin";
 
@@ -58,7 +58,7 @@ export async function signIn(request: AppRequest, env: Env): Promise<Response> {
 export async function refresh(request: AppRequest, env: Env): Promise<Response> {
   const fields = await readFields(request, ["refreshToken"]);
   const { userId, sessionId, secret } = parseRefreshToken(stringField(fields, "refreshToken"));
-  await limitAttempt(request, env, null);
+  await limitRefresh(request, env);
   return json(await sessionBody(env, unwrap(await accountFor(env, userId).refresh(sessionId, secret))));
 }
 

@@ -1,0 +1,66 @@
+/**
+ * The accounts service against a real server: signin answers an unknown email and a wrong password
+ * alike, in the body and in the time it takes (timed from outside, where the clock is real).
+ */
+import { describe, expect, it } from "vitest";
+import { baseUrl } from "./helpers";
+
+let ipCounter = 0;
+
+/** POSTs to an accounts route from an address of its own (the per-IP limit is not what is tested here). */
+function post(path: string, body: unknown): Promise<Response> {
+  ipCounter += 1;
+  return fetch(`${baseUrl()}/api/auth/${path}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "CF-Connecting-IP": `10.77.${ipCounter >> 8}.${ipCounter & 255}` },
+    body: JSON.stringify(body),
+  });
+}
+
+async function timed(path: string, body: unknown): Promise<{ ms: number; status: number; body: string }> {
+  const started = performance.now();
+  const response = await post(path, body);
+  const text = await response.text();
+  return { ms: performance.now() - started, status: response.status, body: text };
+}
+
+const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+
+describe("signin", () => {
+  it("answers an unknown email and a wrong password with the same status and body, within 20% of the time on average", async () => {
+    const run = Date.now().toString(36);
+    const accounts = Array.from({ length: 12 }, (_, i) => `timing-${run}-${i}@example.com`);
+    for (const email of accounts) expect((await post("signup", { email, password: "the right password" })).status).toBe(201);
+    const wrong: number[] = [];
+    const unknown: number[] = [];
+    const bodies = new Set<string>();
+    for (const [i, email] of accounts.entries()) {
+      const known = () => timed("signin", { email, password: "a wrong password" });
+      const ghost = () => timed("signin", { email: `nobody-${run}-${i}@example.com`, password: "a wrong password" });
+      // Alternate which goes first, so drift on a shared machine hits both alike.
+      let w: Awaited<ReturnType<typeof timed>>;
+      let u: Awaited<ReturnType<typeof timed>>;
+      if (i % 2 === 0) {
+        w = await known();
+        u = await ghost();
+      } else {
+        u = await ghost();
+        w = await known();
+      }
+      for (const answer of [w, u]) {
+        expect(answer.status).toBe(401);
+        bodies.add(answer.body);
+      }
+      if (i >= 2) {
+        // The first two pairs warm both paths up.
+        wrong.push(w.ms);
+        unknown.push(u.ms);
+      }
+    }
+    expect(bodies.size).toBe(1);
+    const [w, u] = [mean(wrong), mean(unknown)];
+    expect(Math.abs(w - u) / Math.max(w, u), `wrong password ${w.toFixed(1)} ms, unknown email ${u.toFixed(1)} ms`).toBeLessThanOrEqual(
+      0.2,
+    );
+  });
+});
