@@ -4,7 +4,7 @@
 //
 //   node bench/profile.mjs <workload> [seconds]
 //
-// Workloads: health (GET /api/health over 100 signed-in users, as p0-health), noop (the baseline's bare /noop, as p0-health's other side), ratelimit-keys (POST /api/ratelimit/<key> over 1,000 gcra keys, as ratelimit-decisions),
+// Workloads: health (GET /api/health over 100 signed-in users, as p0-health), noop (the baseline's bare /noop, as p0-health's other side), refresh (10 clients each refreshing its session's token chain, as auth), ratelimit-keys (POST /api/ratelimit/<key> over 1,000 gcra keys, as ratelimit-decisions),
 // ratelimit-noop (the baseline's Worker → DO no-op over 1,000 keys), realtime-writes (inserts into a
 // block with 500 batch subscribers, as realtime-writes). Prints the functions with the most samples
 // (self, then including callees) as shares of all samples; idle time is its own line. The
@@ -30,6 +30,31 @@ const WORKLOADS = {
       { method: "GET", path: "/api/health", setupRequest: cycling(users, (u) => ({ headers: { Authorization: u.auth } })) },
     ];
     return { server, run: () => load({ url: server.url, requests, connections: 10, duration }) };
+  },
+  async refresh(cleanup, duration) {
+    const server = await startActorbase(cleanup);
+    const send = (path, body) =>
+      fetch(`${server.url}${path}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "CF-Connecting-IP": `10.9.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}` },
+        body: JSON.stringify(body),
+      }).then((r) => r.json());
+    const tokens = [];
+    for (let i = 0; i < 10; i++) tokens.push((await send("/api/auth/signup", { email: `p${i}-${Date.now()}@example.com`, password: "profile password" })).session.refreshToken);
+    const run = async () => {
+      let count = 0;
+      const deadline = Date.now() + duration * 1000;
+      await Promise.all(
+        tokens.map(async (_, i) => {
+          while (Date.now() < deadline) {
+            tokens[i] = (await send("/api/auth/refresh", { refreshToken: tokens[i] })).session.refreshToken;
+            count++;
+          }
+        }),
+      );
+      return { rps: Math.round(count / duration), p50: 0, p99: 0 };
+    };
+    return { server, run };
   },
   async noop(cleanup, duration) {
     const server = await startBaseline(cleanup);

@@ -164,10 +164,11 @@ export interface AuthConfig {
   /** Extra claims for a user's access tokens (`sub`, `sid`, `iss`, `iat`, `exp`, `email` and `anonymous` cannot be replaced). */
   claims?: (user: AuthUser) => Record<string, unknown>;
   /**
-   * Attempts at signin, signup and recover per email; at the other accounts routes per client IP;
-   * refreshes per client IP apart (every signed-in client behind one address refreshes every few minutes).
+   * Attempts at signin, signup and recover per email, and per client IP at the accounts routes that
+   * take no session. A refresh counts against the IP only when it fails: signed-in clients behind
+   * one address renew freely, guessing is limited.
    */
-  rateLimits?: { email?: AuthLimitConfig; ip?: AuthLimitConfig; refresh?: AuthLimitConfig };
+  rateLimits?: { email?: AuthLimitConfig; ip?: AuthLimitConfig };
   /** OAuth providers by name (the `<provider>` of `/api/auth/oauth/<provider>`). */
   providers?: Record<string, OAuthProviderConfig>;
   /**
@@ -183,7 +184,7 @@ export interface ResolvedAuthConfig {
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
   claims: ((user: AuthUser) => Record<string, unknown>) | null;
-  rateLimits: { email: AuthLimitConfig; ip: AuthLimitConfig; refresh: AuthLimitConfig };
+  rateLimits: { email: AuthLimitConfig; ip: AuthLimitConfig };
   providers: Record<string, OAuthProviderConfig>;
   redirectUrls: readonly string[];
 }
@@ -193,11 +194,7 @@ export const DEFAULT_AUTH: ResolvedAuthConfig = {
   accessTokenTtlSeconds: 900,
   refreshTokenTtlSeconds: 30 * 24 * 3600,
   claims: null,
-  rateLimits: {
-    email: { limit: 10, periodMs: 15 * 60_000 },
-    ip: { limit: 100, periodMs: 15 * 60_000 },
-    refresh: { limit: 2_000, periodMs: 15 * 60_000 },
-  },
+  rateLimits: { email: { limit: 10, periodMs: 15 * 60_000 }, ip: { limit: 100, periodMs: 15 * 60_000 } },
   providers: {},
   redirectUrls: [],
 };
@@ -290,7 +287,6 @@ function resolveAuth(auth: AuthConfig | undefined): ResolvedAuthConfig {
     rateLimits: {
       email: auth?.rateLimits?.email ?? DEFAULT_AUTH.rateLimits.email,
       ip: auth?.rateLimits?.ip ?? DEFAULT_AUTH.rateLimits.ip,
-      refresh: auth?.rateLimits?.refresh ?? DEFAULT_AUTH.rateLimits.refresh,
     },
     providers: auth?.providers ?? {},
     redirectUrls: auth?.redirectUrls ?? [],

@@ -185,7 +185,7 @@ describe("brute force", () => {
     expect(right.status).toBe(429);
   });
 
-  it("limits attempts per client IP, and counts refreshes apart", async () => {
+  it("limits attempts per client IP; refreshes have their own allowance", async () => {
     const ip = freshIp();
     const statuses: number[] = [];
     let first: Session | null = null;
@@ -199,6 +199,27 @@ describe("brute force", () => {
     expect((await authPost("anonymous", {}, { ip: freshIp() })).status).toBe(201);
     // Signed-in clients behind the same address still renew their sessions.
     expect((await authPost("refresh", { refreshToken: first?.session.refreshToken }, { ip })).status).toBe(200);
+  });
+
+  it("counts failed refreshes per IP, and only those", async () => {
+    const ip = freshIp();
+    let session = (await (await authPost("anonymous", {}, { ip })).json()) as Session;
+    for (let i = 0; i < 150; i++) {
+      const response = await authPost("refresh", { refreshToken: session.session.refreshToken }, { ip });
+      expect(response.status).toBe(200);
+      session = (await response.json()) as Session;
+    }
+    const [userId, sessionId] = session.session.refreshToken.split(".");
+    const statuses: number[] = [];
+    for (let i = 0; i < 101; i++) {
+      const guess = `${userId}.${sessionId}.${btoa(String(i)).replace(/=+$/, "").padEnd(43, "A")}`;
+      statuses.push((await authPost("refresh", { refreshToken: guess }, { ip })).status);
+    }
+    expect(statuses.slice(0, 100).every((s) => s === 401)).toBe(true);
+    expect(statuses[100]).toBe(429);
+    // The allowance is the IP's: even the valid token waits now.
+    expect((await authPost("refresh", { refreshToken: session.session.refreshToken }, { ip })).status).toBe(429);
+    expect((await authPost("refresh", { refreshToken: session.session.refreshToken }, { ip: freshIp() })).status).toBe(200);
   });
 });
 

@@ -1,7 +1,9 @@
 /**
- * Brute-force limits on the accounts routes, decided by the RateLimiterDO: attempts per email
- * (signin, signup, recover), per client IP (the other accounts routes that take no session), and
- * refreshes per client IP on their own, higher, allowance, from `auth.rateLimits` in the config.
+ * Brute-force limits on the accounts routes, decided by the RateLimiterDO from `auth.rateLimits`
+ * in the config: attempts per email (signin, signup, recover) and per client IP (the routes that
+ * take no session). Refreshes have an allowance of their own per IP, the same size, which only
+ * failed refreshes use: a valid refresh token cannot be guessed, so what is limited is guessing, and
+ * signed-in clients behind one address renew freely (without a durable write for the limiter).
  * Over any: 429 with `Retry-After`.
  */
 import { limiterFor } from "../../objects/rate-limiter/contract";
@@ -17,7 +19,6 @@ import { clientIp } from "../middleware/auth";
 interface AuthPolicies {
   email: Policy;
   ip: Policy;
-  refresh: Policy;
 }
 
 let policies: AuthPolicies | null = null;
@@ -26,14 +27,22 @@ function authPolicies(): AuthPolicies {
   policies ??= {
     email: configPolicy("auth-email", config.auth.rateLimits.email),
     ip: configPolicy("auth-ip", config.auth.rateLimits.ip),
-    refresh: configPolicy("auth-refresh", config.auth.rateLimits.refresh),
   };
   return policies;
 }
 
-/** Counts one refresh for the client IP; throws 429 when it is over. */
-export async function limitRefresh(request: AppRequest, env: Env): Promise<void> {
-  refuseIfDenied(await decide(env, `auth:refresh:${clientIp(request)}`, authPolicies().refresh));
+/** Runs a refresh unless its IP's failed refreshes used its allowance (429); counts it if it fails. */
+export async function limitedRefresh<T>(request: AppRequest, env: Env, refresh: () => Promise<T>): Promise<T> {
+  const limiter = limiterFor(env, `auth:refresh:${clientIp(request)}`);
+  const policy = authPolicies().ip;
+  refuseIfDenied(unwrap(await limiter.peek([policy])));
+  try {
+    return await refresh();
+  } catch (error) {
+    if (error instanceof HttpError && error.status === 401)
+      unwrap(await limiter.decide({ policies: [policy], cost: 1, mode: "enforce", requestId: null }));
+    throw error;
+  }
 }
 
 /** Counts one attempt for the client IP and, when given, the email; throws 429 when either is over. */

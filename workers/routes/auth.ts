@@ -14,7 +14,7 @@ import { randomId, spendPasswordCheck } from "../../shared/secrets";
 import { config } from "../config";
 import { type AppRequest, json } from "../context";
 import { checkPassword, normalizeEmail, parseRefreshToken, readFields, stringField, userData } from "../accounts/input";
-import { limitAttempt, limitRefresh } from "../accounts/limits";
+import { limitAttempt, limitedRefresh } from "../accounts/limits";
 import { ownSession, sessionBody } from "../accounts/session";
 import { requireService } from "./admin";
 
@@ -57,9 +57,10 @@ export async function signIn(request: AppRequest, env: Env): Promise<Response> {
 /** POST /api/auth/refresh `{refreshToken}`: 200 a new pair; the token is spent, and a spent one ends its session. */
 export async function refresh(request: AppRequest, env: Env): Promise<Response> {
   const fields = await readFields(request, ["refreshToken"]);
+  // A malformed token is refused before any actor is asked.
   const { userId, sessionId, secret } = parseRefreshToken(stringField(fields, "refreshToken"));
-  await limitRefresh(request, env);
-  return json(await sessionBody(env, unwrap(await accountFor(env, userId).refresh(sessionId, secret))));
+  const signed = await limitedRefresh(request, env, async () => unwrap(await accountFor(env, userId).refresh(sessionId, secret)));
+  return json(await sessionBody(env, signed));
 }
 
 /** POST /api/auth/signout `{scope?: "session" | "all"}` (Bearer): 204. */
