@@ -36,11 +36,17 @@ const WORKLOADS = {
     const send = (path, body) =>
       fetch(`${server.url}${path}`, {
         method: "POST",
-        headers: { "Content-Type": "application/json", "CF-Connecting-IP": `10.9.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}` },
+        headers: {
+          "Content-Type": "application/json",
+          "CF-Connecting-IP": `10.9.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`,
+        },
         body: JSON.stringify(body),
       }).then((r) => r.json());
     const tokens = [];
-    for (let i = 0; i < 10; i++) tokens.push((await send("/api/auth/signup", { email: `p${i}-${Date.now()}@example.com`, password: "profile password" })).session.refreshToken);
+    for (let i = 0; i < 10; i++)
+      tokens.push(
+        (await send("/api/auth/signup", { email: `p${i}-${Date.now()}@example.com`, password: "profile password" })).session.refreshToken,
+      );
     const run = async () => {
       let count = 0;
       const deadline = Date.now() + duration * 1000;
