@@ -89,6 +89,28 @@ describe("email verification and password recovery", () => {
   });
 });
 
+describe("the demo's auth.claims", () => {
+  it("puts a verified address in the workspace of its domain, from the next token on", async () => {
+    const domain = `team-${crypto.randomUUID().slice(0, 6)}.example.com`;
+    const session = await signUp(`ada@${domain}`);
+    expect(decodeJwt(session.session.accessToken).workspaces).toEqual([]);
+    const bearer = { Authorization: `Bearer ${session.session.accessToken}` };
+    const denied = await fetchWorker(`/api/db/workspace:${domain}/tables/tasks`, { headers: bearer });
+    expect(denied.status).toBe(403);
+    await fetchWorker("/api/auth/verify/request", { method: "POST", headers: bearer });
+    const mail = await lastMail(`ada@${domain}`, "verify");
+    expect((await authPost("verify", { token: mail.token })).status).toBe(200);
+    const refreshed = (await (await authPost("refresh", { refreshToken: session.session.refreshToken })).json()) as Session;
+    expect(decodeJwt(refreshed.session.accessToken).workspaces).toEqual([domain]);
+    const insert = await fetchWorker(`/api/db/workspace:${domain}/tables/tasks`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${refreshed.session.accessToken}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ title: "shared by the team" }),
+    });
+    expect(insert.status).toBe(201);
+  });
+});
+
 describe("tokens that must not pass", () => {
   it("refuses a token signed by another key, even one naming the server's kid", async () => {
     const session = await signUp();
