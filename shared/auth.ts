@@ -143,7 +143,13 @@ export async function verifyToken(token: string, settings: AuthSettings, own?: O
     if (cause instanceof HttpError) throw cause;
     if (cause instanceof errors.JWTExpired)
       throw new HttpError(401, "TOKEN_EXPIRED", "The token has expired; sign in again or refresh it.", { cause });
-    if (cause instanceof errors.JWKSNoMatchingKey) throw invalid("No key in JWT_JWKS matches the token's kid and algorithm.", cause);
+    if (cause instanceof errors.JWKSNoMatchingKey)
+      throw invalid(
+        ownToken
+          ? "No key of this server matches the token's kid (it may have been retired)."
+          : "No key in JWT_JWKS matches the token's kid and algorithm.",
+        cause,
+      );
     if (cause instanceof errors.JWTClaimValidationFailed)
       throw invalid(`The token's "${cause.claim}" claim is not acceptable (${cause.reason}).`, cause);
     throw invalid("The token's signature or format is not valid.", cause);

@@ -161,7 +161,7 @@ export interface AuthConfig {
   accessTokenTtlSeconds?: number;
   /** How long a session may go unrefreshed before its refresh token stops working, in seconds (default 30 days). */
   refreshTokenTtlSeconds?: number;
-  /** Extra claims for a user's access tokens (`sub`, `sid`, `iss`, `iat`, `exp`, `email` and `anonymous` cannot be replaced). */
+  /** Extra claims for a user's access tokens (`sub`, `sid`, `iss`, `iat`, `exp`, `nbf`, `aud`, `jti`, `email` and `anonymous` cannot be replaced). */
   claims?: (user: AuthUser) => Record<string, unknown>;
   /**
    * Attempts at signin, signup and recover per email, and per client IP at the accounts routes that

@@ -272,3 +272,69 @@ describe("secrets stay secret", () => {
     expect(await refreshed.text()).not.toContain(password);
   });
 });
+
+describe("review fixes", () => {
+  it("answers signin for an account without a password like a wrong password", async () => {
+    const email = freshEmail("nopass");
+    const id = `u${"n".repeat(12)}${crypto.randomUUID().replace(/-/g, "").slice(0, 8)}`;
+    unwrap(await env.ACCOUNTS.getByName(id).create({ id, email, emailVerified: true, password: null, anonymous: false, data: {} }));
+    unwrap(await env.IDENTITIES.getByName(`email:${email}`).claim(id));
+    const answer = await authPost("signin", { email, password: "anything at all" });
+    const unknown = await authPost("signin", { email: freshEmail("nobody"), password: "anything at all" });
+    expect(answer.status).toBe(401);
+    expect(await problem(answer)).toEqual(await problem(unknown));
+  });
+
+  it("refuses to sign out everywhere with the token of a session that has ended", async () => {
+    const email = freshEmail("ended");
+    const a = await signUp(email, "ended password");
+    const b = (await (await authPost("signin", { email, password: "ended password" })).json()) as Session;
+    expect((await authPost("signout", {}, { bearer: a.session.accessToken })).status).toBe(204);
+    const all = await authPost("signout", { scope: "all" }, { bearer: a.session.accessToken });
+    expect(all.status).toBe(401);
+    expect((await userWith(b.session.accessToken)).status).toBe(200);
+  });
+
+  it("lets a new verification link replace the earlier one", async () => {
+    const session = await signUp();
+    const bearer = { Authorization: `Bearer ${session.session.accessToken}` };
+    await fetchWorker("/api/auth/verify/request", { method: "POST", headers: bearer });
+    const first = await lastMail(session.user.email as string, "verify");
+    await fetchWorker("/api/auth/verify/request", { method: "POST", headers: bearer });
+    let second = await lastMail(session.user.email as string, "verify");
+    for (let i = 0; second.token === first.token && i < 50; i++) second = await lastMail(session.user.email as string, "verify");
+    expect(second.token).not.toBe(first.token);
+    expect((await authPost("verify", { token: first.token })).status).toBe(400);
+    expect((await authPost("verify", { token: second.token })).status).toBe(200);
+  });
+
+  it("limits verification mails per account", async () => {
+    const session = await signUp();
+    const statuses: number[] = [];
+    for (let i = 0; i < 11; i++) {
+      const response = await fetchWorker("/api/auth/verify/request", {
+        method: "POST",
+        headers: { Authorization: `Bearer ${session.session.accessToken}`, "CF-Connecting-IP": freshIp() },
+      });
+      statuses.push(response.status);
+    }
+    expect(statuses.slice(0, 10).every((s) => s === 202)).toBe(true);
+    expect(statuses[10]).toBe(429);
+  });
+
+  it("takes over an email whose signup stopped before its account was made, but not a fresh claim", async () => {
+    const email = freshEmail("orphan");
+    const ghost = `u${"g".repeat(20)}`;
+    const identity = env.IDENTITIES.getByName(`email:${email}`);
+    unwrap(await identity.claim(ghost));
+    expect((await authPost("signup", { email, password: "orphan password" })).status).toBe(409);
+    await runInDurableObject(identity, (_instance, state) => {
+      state.storage.sql.exec("UPDATE owner SET claimed_at = ?", Date.now() - 120_000);
+    });
+    const signup = await authPost("signup", { email, password: "orphan password" });
+    expect(signup.status).toBe(201);
+    const created = (await signup.json()) as Session;
+    expect(unwrap(await identity.owner())).toBe(created.user.id);
+    expect((await authPost("signin", { email, password: "orphan password" })).status).toBe(200);
+  });
+});

@@ -3,7 +3,7 @@ import config from "../../actorbase.config";
 import type { AuthUser } from "../../shared/config";
 import { HttpError } from "../../shared/errors";
 import { type RpcResult, capture } from "../../shared/rpc";
-import { digest, hashPassword, randomId, randomSecret, verifyPassword } from "../../shared/secrets";
+import { digest, hashPassword, randomId, randomSecret, spendPasswordCheck, verifyPassword } from "../../shared/secrets";
 import { type AccountRpc, EMAIL_TOKEN_TTL_MS, type EmailTokenKind, type NewAccount, type SignedIn, type UserChange } from "./contract";
 import { type AccountRow, SCHEMA, type SessionRow, toUser } from "./tables";
 
@@ -41,6 +41,10 @@ export class AccountDO extends DurableObject<Env> implements AccountRpc {
     });
   }
 
+  exists(): Promise<RpcResult<boolean>> {
+    return capture(() => this.#account() !== null);
+  }
+
   startSession(): Promise<RpcResult<SignedIn>> {
     return capture(async () => {
       const session = await newSession();
@@ -62,7 +66,11 @@ export class AccountDO extends DurableObject<Env> implements AccountRpc {
   signIn(password: string): Promise<RpcResult<SignedIn>> {
     return capture(async () => {
       const stored = this.#account()?.password ?? null;
-      const check = stored !== null ? await verifyPassword(password, stored) : { ok: false, rehash: false };
+      // An account without a password (anonymous, or made by an OAuth sign-in) costs the same work.
+      const check =
+        stored !== null
+          ? await verifyPassword(password, stored)
+          : await spendPasswordCheck(password).then(() => ({ ok: false, rehash: false }));
       if (!check.ok) throw wrongCredentials();
       const rehashed = check.rehash ? await hashPassword(password) : null;
       const session = await newSession();
@@ -98,11 +106,10 @@ export class AccountDO extends DurableObject<Env> implements AccountRpc {
     });
   }
 
-  signOut(sessionId: string | null): Promise<RpcResult<{ ended: number }>> {
+  signOut(sessionId: string, everywhere: boolean): Promise<RpcResult<{ ended: number }>> {
     return capture(() => {
-      if (sessionId !== null) this.#alive(sessionId);
-      const ended = sessionId === null ? this.#endAll("signed out everywhere") : this.#end(sessionId, "signed out");
-      return { ended };
+      this.#alive(sessionId);
+      return { ended: everywhere ? this.#endAll("signed out everywhere") : this.#end(sessionId, "signed out") };
     });
   }
 
@@ -156,7 +163,8 @@ export class AccountDO extends DurableObject<Env> implements AccountRpc {
       const account = this.#required();
       if (account.email === null) throw new HttpError(422, "INVALID_EMAIL", "This account has no email address.");
       const now = Date.now();
-      this.#sql.exec("DELETE FROM email_tokens WHERE expires_at <= ? OR used_at IS NOT NULL", now);
+      // A new link replaces the earlier ones of its kind.
+      this.#sql.exec("DELETE FROM email_tokens WHERE kind = ? OR expires_at <= ? OR used_at IS NOT NULL", kind, now);
       this.#sql.exec("INSERT INTO email_tokens (hash, kind, expires_at) VALUES (?, ?, ?)", hash, kind, now + EMAIL_TOKEN_TTL_MS[kind]);
       return { token: `${account.id}.${secret}`, email: account.email };
     });
@@ -178,7 +186,7 @@ export class AccountDO extends DurableObject<Env> implements AccountRpc {
       if (account === null || row === undefined || row.used_at !== null || row.expires_at <= now) {
         throw new HttpError(400, "INVALID_EMAIL_TOKEN", "This link is invalid, used already or expired; ask for a new one.");
       }
-      this.#sql.exec("UPDATE email_tokens SET used_at = ? WHERE hash = ?", now, hash);
+      this.#sql.exec("UPDATE email_tokens SET used_at = ? WHERE kind = ? AND used_at IS NULL", now, kind);
       if (kind === "verify") {
         this.#sql.exec("UPDATE account SET email_verified = 1 WHERE id = ?", account.id);
       } else {

@@ -47,6 +47,8 @@ export const EMAIL_TOKEN_TTL_MS: Record<EmailTokenKind, number> = { verify: 24 *
 export interface AccountRpc {
   /** Creates the account (409 if the id is taken). */
   create(account: NewAccount): Promise<RpcResult<AuthUser>>;
+  /** Whether the account was created (an identity can outlive a signup that failed half-way). */
+  exists(): Promise<RpcResult<boolean>>;
   /** Opens a session without a password: after an OAuth sign-in the Worker has verified, or a signup. */
   startSession(): Promise<RpcResult<SignedIn>>;
   /**
@@ -59,17 +61,17 @@ export interface AccountRpc {
   signIn(password: string): Promise<RpcResult<SignedIn>>;
   /** Spends a refresh token for the session's next one; a spent one presented again ends the session. */
   refresh(sessionId: string, secret: string): Promise<RpcResult<SignedIn>>;
-  /** Ends one session, or every session when `sessionId` is null. */
-  signOut(sessionId: string | null): Promise<RpcResult<{ ended: number }>>;
+  /** Ends the caller's session, or every session of the account; the caller's must be alive. */
+  signOut(sessionId: string, everywhere: boolean): Promise<RpcResult<{ ended: number }>>;
   /** The user, as long as the session is alive. */
   user(sessionId: string): Promise<RpcResult<AuthUser>>;
   /** Updates `data`, or the password given the current one (other sessions end). */
   update(sessionId: string, change: UserChange): Promise<RpcResult<AuthUser>>;
   /** Turns an anonymous account into one with an email and password (its identity is claimed already). */
   link(sessionId: string, email: string, password: string): Promise<RpcResult<SignedIn>>;
-  /** A new single-use email token (`<user id>.<secret>`) and the address to send it to. */
+  /** A new single-use email token (`<user id>.<secret>`, replacing earlier ones of its kind) and the address to send it to. */
   emailToken(kind: EmailTokenKind): Promise<RpcResult<{ token: string; email: string }>>;
-  /** Spends an email token: `verify` marks the email verified, `reset` sets `password` and ends every session. */
+  /** Spends an email token (and any other of its kind): `verify` marks the email verified, `reset` sets `password` and ends every session. */
   useEmailToken(kind: EmailTokenKind, secret: string, password?: string): Promise<RpcResult<AuthUser>>;
 }
 

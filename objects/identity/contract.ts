@@ -7,8 +7,10 @@
 import type { RpcResult } from "../../shared/rpc";
 
 export interface IdentityRpc {
-  /** Claims the identity for `accountId` unless it belongs to an account already; answers the owner either way. */
-  claim(accountId: string): Promise<RpcResult<{ accountId: string; claimed: boolean }>>;
+  /** Claims the identity for `accountId` unless it belongs to an account already; answers the owner (and since when) either way. */
+  claim(accountId: string): Promise<RpcResult<{ accountId: string; claimed: boolean; claimedAt: number }>>;
+  /** Moves the identity from `staleAccountId` to `accountId`, only if the first still owns it (an account never created). */
+  replace(staleAccountId: string, accountId: string): Promise<RpcResult<{ accountId: string; claimed: boolean; claimedAt: number }>>;
   /** The account the identity belongs to, or null. */
   owner(): Promise<RpcResult<string | null>>;
   /** Frees the identity if `accountId` owns it (a signup that failed after its claim). */

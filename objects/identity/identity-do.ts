@@ -12,12 +12,27 @@ export class IdentityDO extends DurableObject<Env> implements IdentityRpc {
     this.#sql.exec("CREATE TABLE IF NOT EXISTS owner (account_id TEXT NOT NULL, claimed_at INTEGER NOT NULL)");
   }
 
-  claim(accountId: string): Promise<RpcResult<{ accountId: string; claimed: boolean }>> {
+  claim(accountId: string): Promise<RpcResult<{ accountId: string; claimed: boolean; claimedAt: number }>> {
     return capture(() => {
-      const current = this.#owner();
-      if (current !== null) return { accountId: current, claimed: current === accountId };
-      this.#sql.exec("INSERT INTO owner (account_id, claimed_at) VALUES (?, ?)", accountId, Date.now());
-      return { accountId, claimed: true };
+      const current = this.#row();
+      if (current !== null)
+        return { accountId: current.account_id, claimed: current.account_id === accountId, claimedAt: current.claimed_at };
+      const now = Date.now();
+      this.#sql.exec("INSERT INTO owner (account_id, claimed_at) VALUES (?, ?)", accountId, now);
+      return { accountId, claimed: true, claimedAt: now };
+    });
+  }
+
+  replace(staleAccountId: string, accountId: string): Promise<RpcResult<{ accountId: string; claimed: boolean; claimedAt: number }>> {
+    return capture(() => {
+      const current = this.#row();
+      if (current === null || current.account_id !== staleAccountId)
+        return current === null
+          ? { accountId: "", claimed: false, claimedAt: 0 }
+          : { accountId: current.account_id, claimed: current.account_id === accountId, claimedAt: current.claimed_at };
+      const now = Date.now();
+      this.#sql.exec("UPDATE owner SET account_id = ?, claimed_at = ?", accountId, now);
+      return { accountId, claimed: true, claimedAt: now };
     });
   }
 
@@ -34,7 +49,12 @@ export class IdentityDO extends DurableObject<Env> implements IdentityRpc {
   }
 
   #owner(): string | null {
-    const row = this.#sql.exec<{ account_id: string }>("SELECT account_id FROM owner LIMIT 1").toArray()[0];
-    return row?.account_id ?? null;
+    return this.#row()?.account_id ?? null;
+  }
+
+  #row(): { account_id: string; claimed_at: number } | null {
+    return (
+      this.#sql.exec<{ account_id: string; claimed_at: number }>("SELECT account_id, claimed_at FROM owner LIMIT 1").toArray()[0] ?? null
+    );
   }
 }

@@ -40,7 +40,7 @@ export const KEY_CACHE_MS = 60_000;
 const UNKNOWN_KID_PAUSE_MS = 2_000;
 
 let signer: { kid: string; key: CryptoKey; at: number } | null = null;
-let verifier: { kids: Set<string>; getKey: JWTVerifyGetKey; at: number } | null = null;
+let verifier: { jwks: { keys: JWK[] }; kids: Set<string>; getKey: JWTVerifyGetKey; at: number } | null = null;
 
 /** The current signing key, imported, from this isolate's cache when fresh. */
 export async function currentSigner(env: Env): Promise<{ kid: string; key: CryptoKey }> {
@@ -56,14 +56,23 @@ export async function currentSigner(env: Env): Promise<{ kid: string; key: Crypt
  * or when a token names a key this isolate has not seen (at most every 2 s).
  */
 export async function ownKeyResolver(env: Env, kid: string | undefined): Promise<JWTVerifyGetKey> {
+  return (await publicKeySet(env, kid)).getKey;
+}
+
+/** The public keys as `/.well-known/jwks.json` publishes them, from this isolate's cache when fresh. */
+export async function publishedKeys(env: Env): Promise<{ keys: JWK[] }> {
+  return (await publicKeySet(env, undefined)).jwks;
+}
+
+async function publicKeySet(env: Env, kid: string | undefined): Promise<NonNullable<typeof verifier>> {
   const now = Date.now();
   const stale = verifier === null || now - verifier.at >= KEY_CACHE_MS;
   const unknown = verifier !== null && kid !== undefined && !verifier.kids.has(kid) && now - verifier.at >= UNKNOWN_KID_PAUSE_MS;
-  if (stale || unknown) {
+  if (verifier === null || stale || unknown) {
     const jwks = unwrap(await signingKeys(env).publicKeys());
-    verifier = { kids: new Set(jwks.keys.map((key) => String(key.kid))), getKey: createLocalJWKSet(jwks), at: now };
+    verifier = { jwks, kids: new Set(jwks.keys.map((key) => String(key.kid))), getKey: createLocalJWKSet(jwks), at: now };
   }
-  return (verifier as { getKey: JWTVerifyGetKey }).getKey;
+  return verifier;
 }
 
 const ownByEnv = new WeakMap<Env, OwnTokens>();

@@ -146,6 +146,7 @@ describe("OAuth / OpenID Connect sign-in", () => {
       "https://evil.example.com/",
       "https://app.example.com.evil.com/auth",
       "https://app.example.com@evil.com/auth",
+      "https://:pw@app.example.com/auth",
       "javascript:alert(1)",
       "",
     ]) {

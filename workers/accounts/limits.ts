@@ -1,7 +1,7 @@
 /**
  * Brute-force limits on the accounts routes, decided by the RateLimiterDO from `auth.rateLimits`
- * in the config: attempts per email (signin, signup, recover) and per client IP (the routes that
- * take no session). Refreshes have an allowance of their own per IP, the same size, which only
+ * in the config: attempts per account (`email:<address>` for signin, signup, recover and link;
+ * `user:<id>` for a password change and a verification mail) and per client IP. Refreshes have an allowance of their own per IP, the same size, which only
  * failed refreshes use: a valid refresh token cannot be guessed, so what is limited is guessing, and
  * signed-in clients behind one address renew freely (without a durable write for the limiter).
  * Over any: 429 with `Retry-After`.
@@ -39,17 +39,18 @@ export async function limitedRefresh<T>(request: AppRequest, env: Env, refresh: 
   try {
     return await refresh();
   } catch (error) {
-    if (error instanceof HttpError && error.status === 401)
+    // Only a token that was never valid is a guess; an ended or reused session is the client's own.
+    if (error instanceof HttpError && error.code === "INVALID_REFRESH_TOKEN")
       unwrap(await limiter.decide({ policies: [policy], cost: 1, mode: "enforce", requestId: null }));
     throw error;
   }
 }
 
-/** Counts one attempt for the client IP and, when given, the email; throws 429 when either is over. */
-export async function limitAttempt(request: AppRequest, env: Env, email: string | null): Promise<void> {
-  const { email: perEmail, ip: perIp } = authPolicies();
+/** Counts one attempt for the client IP and, when given, the account; throws 429 when either is over. */
+export async function limitAttempt(request: AppRequest, env: Env, account: `email:${string}` | `user:${string}` | null): Promise<void> {
+  const { email: perAccount, ip: perIp } = authPolicies();
   const checks = [decide(env, `auth:ip:${clientIp(request)}`, perIp)];
-  if (email !== null) checks.push(decide(env, `auth:email:${email}`, perEmail));
+  if (account !== null) checks.push(decide(env, `auth:${account}`, perAccount));
   for (const decision of await Promise.all(checks)) refuseIfDenied(decision);
 }
 

@@ -18,6 +18,7 @@ import { requireService } from "./admin";
 /** POST /api/auth/verify/request (Bearer): 202; mails a verification token to the user's address. */
 export async function requestVerification(request: AppRequest, env: Env): Promise<Response> {
   const { userId, sessionId } = ownSession(request);
+  await limitAttempt(request, env, `user:${userId}`); // each one mails someone
   const account = accountFor(env, userId);
   unwrap(await account.user(sessionId));
   const { token, email } = unwrap(await account.emailToken("verify"));
@@ -37,7 +38,7 @@ export async function verifyEmail(request: AppRequest, env: Env): Promise<Respon
 export async function recover(request: AppRequest, env: Env, ctx: ExecutionContext): Promise<Response> {
   const fields = await readFields(request, ["email"]);
   const email = normalizeEmail(stringField(fields, "email"));
-  await limitAttempt(request, env, email);
+  await limitAttempt(request, env, `email:${email}`);
   ctx.waitUntil(mailReset(env, email));
   return json({ sent: true }, 202);
 }

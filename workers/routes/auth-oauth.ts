@@ -107,15 +107,14 @@ function allowedRedirect(request: AppRequest, env: Env): string {
   }
   const allowed = [`${new URL(request.url).origin}/`, ...config.auth.redirectUrls, ...(env.AUTH_REDIRECT_URLS ?? "").split(",")]
     .map((entry) => entry.trim())
-    .filter((entry) => entry.length > 0);
+    .filter((entry) => entry.length > 0)
+    .map(allowListEntry);
   const ok =
     target !== null &&
     /^https?:$/.test(target.protocol) &&
     target.username === "" &&
-    allowed.some((entry) => {
-      const prefix = new URL(entry);
-      return prefix.origin === target.origin && target.pathname.startsWith(prefix.pathname);
-    });
+    target.password === "" &&
+    allowed.some((prefix) => prefix.origin === target.origin && target.pathname.startsWith(prefix.pathname));
   if (!ok)
     throw new HttpError(
       400,
@@ -123,6 +122,20 @@ function allowedRedirect(request: AppRequest, env: Env): string {
       "redirectTo must be an http(s) URL on the allow-list (auth.redirectUrls, AUTH_REDIRECT_URLS).",
     );
   return (target as URL).href;
+}
+
+function allowListEntry(entry: string): URL {
+  try {
+    const url = new URL(entry);
+    if (/^https?:$/.test(url.protocol)) return url;
+  } catch {
+    // reported below
+  }
+  throw new HttpError(
+    500,
+    "AUTH_MISCONFIGURED",
+    `The redirect allow-list has ${JSON.stringify(entry)}, which is not an http(s) URL; fix AUTH_REDIRECT_URLS or auth.redirectUrls.`,
+  );
 }
 
 function withParam(url: string, name: string, value: string): string {

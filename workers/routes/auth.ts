@@ -6,7 +6,7 @@
  */
 import { accountFor } from "../../objects/account/contract";
 import { emailIdentity } from "../../objects/identity/contract";
-import { forgetKeys, signingKeys } from "../../objects/signing-keys/contract";
+import { KEY_CACHE_MS, forgetKeys, publishedKeys, signingKeys } from "../../objects/signing-keys/contract";
 import { CLOCK_TOLERANCE_S } from "../../shared/auth";
 import { HttpError } from "../../shared/errors";
 import { unwrap } from "../../shared/rpc";
@@ -18,16 +18,23 @@ import { limitAttempt, limitedRefresh } from "../accounts/limits";
 import { ownSession, sessionBody } from "../accounts/session";
 import { requireService } from "./admin";
 
+/** How old a claim on an email must be before a signup may find its account missing and take the email over. */
+export const ORPHAN_AFTER_MS = 60_000;
+
 /** POST /api/auth/signup `{email, password, data?}`: 201 `{user, session}`; 409 `EMAIL_TAKEN`. */
 export async function signUp(request: AppRequest, env: Env): Promise<Response> {
   const fields = await readFields(request, ["email", "password", "data"]);
   const email = normalizeEmail(stringField(fields, "email"));
   const password = checkPassword(stringField(fields, "password"));
   const data = userData(fields.data);
-  await limitAttempt(request, env, email);
+  await limitAttempt(request, env, `email:${email}`);
   const userId = newUserId();
   const identity = emailIdentity(env, email);
-  const claim = unwrap(await identity.claim(userId));
+  let claim = unwrap(await identity.claim(userId));
+  // A signup that stopped between its claim and its account (a crash) leaves the email owned by
+  // nobody: a later signup takes it over, once the first has had ample time to finish.
+  if (!claim.claimed && Date.now() - claim.claimedAt > ORPHAN_AFTER_MS && !unwrap(await accountFor(env, claim.accountId).exists()))
+    claim = unwrap(await identity.replace(claim.accountId, userId));
   if (!claim.claimed) throw new HttpError(409, "EMAIL_TAKEN", "An account with this email exists; sign in instead.");
   const account = accountFor(env, userId);
   try {
@@ -45,7 +52,7 @@ export async function signIn(request: AppRequest, env: Env): Promise<Response> {
   const rawEmail = stringField(fields, "email");
   const password = stringField(fields, "password");
   const email = rawEmail.trim().toLowerCase();
-  await limitAttempt(request, env, email);
+  await limitAttempt(request, env, `email:${email}`);
   const owner = email.length <= 254 && password.length <= 1_024 ? unwrap(await emailIdentity(env, email).owner()) : null;
   if (owner === null) {
     await spendPasswordCheck(password.slice(0, 1_024)); // the same work as a wrong password, so timing tells nothing
@@ -70,7 +77,7 @@ export async function signOut(request: AppRequest, env: Env): Promise<Response> 
   const fields = request.headers.get("Content-Type") !== null ? await readFields(request, ["scope"]) : {};
   const scope = fields.scope ?? "session";
   if (scope !== "session" && scope !== "all") throw new HttpError(400, "INVALID_REQUEST", '"scope" is "session" or "all".');
-  unwrap(await accountFor(env, userId).signOut(scope === "all" ? null : sessionId));
+  unwrap(await accountFor(env, userId).signOut(sessionId, scope === "all"));
   return new Response(null, { status: 204 });
 }
 
@@ -84,6 +91,8 @@ export async function getUser(request: AppRequest, env: Env): Promise<Response> 
 export async function updateUser(request: AppRequest, env: Env): Promise<Response> {
   const { userId, sessionId } = ownSession(request);
   const fields = await readFields(request, ["data", "password", "currentPassword"]);
+  // Guessing the current password is limited like signin, per account and per address.
+  if (fields.password !== undefined) await limitAttempt(request, env, `user:${userId}`);
   if (fields.data === undefined && fields.password === undefined)
     throw new HttpError(400, "INVALID_REQUEST", 'Send "data", or "password" with "currentPassword".');
   const change = {
@@ -110,7 +119,7 @@ export async function link(request: AppRequest, env: Env): Promise<Response> {
   const fields = await readFields(request, ["email", "password"]);
   const email = normalizeEmail(stringField(fields, "email"));
   const password = checkPassword(stringField(fields, "password"));
-  await limitAttempt(request, env, email);
+  await limitAttempt(request, env, `email:${email}`);
   const identity = emailIdentity(env, email);
   const claim = unwrap(await identity.claim(userId));
   if (!claim.claimed) throw new HttpError(409, "EMAIL_TAKEN", "An account with this email exists already.");
@@ -124,8 +133,7 @@ export async function link(request: AppRequest, env: Env): Promise<Response> {
 
 /** GET /.well-known/jwks.json: the public keys that verify this server's access tokens. */
 export async function jwks(_request: AppRequest, env: Env): Promise<Response> {
-  const keys = unwrap(await signingKeys(env).publicKeys());
-  return json(keys, 200, { "Cache-Control": "public, max-age=300" });
+  return json(await publishedKeys(env), 200, { "Cache-Control": "public, max-age=60" });
 }
 
 /**
@@ -134,7 +142,8 @@ export async function jwks(_request: AppRequest, env: Env): Promise<Response> {
  */
 export async function rotateKeys(request: AppRequest, env: Env): Promise<Response> {
   requireService(request);
-  const retainMs = (config.auth.accessTokenTtlSeconds + CLOCK_TOLERANCE_S) * 1000;
+  // Isolates sign with the old key for up to KEY_CACHE_MS after the rotation; its last token lives a TTL more.
+  const retainMs = (config.auth.accessTokenTtlSeconds + CLOCK_TOLERANCE_S) * 1000 + KEY_CACHE_MS;
   const rotated = unwrap(await signingKeys(env).rotate(retainMs));
   forgetKeys();
   return json(rotated);
