@@ -2,14 +2,19 @@ import { DurableObject } from "cloudflare:workers";
 import { type RpcResult, capture } from "../../shared/rpc";
 import type { IdentityRpc } from "./contract";
 
-/** One identity and the account it maps to (see contract.ts). */
+/**
+ * One identity and the account it maps to (see contract.ts). Its table is made by the first claim,
+ * not on start: a signin for an email nobody has then only reads, and costs what a signin for a
+ * known email costs (a write would make unknown emails measurably slower).
+ */
 export class IdentityDO extends DurableObject<Env> implements IdentityRpc {
   readonly #sql: SqlStorage;
+  #hasTable: boolean;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
-    this.#sql.exec("CREATE TABLE IF NOT EXISTS owner (account_id TEXT NOT NULL, claimed_at INTEGER NOT NULL)");
+    this.#hasTable = this.#sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'owner'").toArray().length > 0;
   }
 
   claim(accountId: string): Promise<RpcResult<{ accountId: string; claimed: boolean; claimedAt: number }>> {
@@ -18,6 +23,10 @@ export class IdentityDO extends DurableObject<Env> implements IdentityRpc {
       if (current !== null)
         return { accountId: current.account_id, claimed: current.account_id === accountId, claimedAt: current.claimed_at };
       const now = Date.now();
+      if (!this.#hasTable) {
+        this.#sql.exec("CREATE TABLE IF NOT EXISTS owner (account_id TEXT NOT NULL, claimed_at INTEGER NOT NULL)");
+        this.#hasTable = true;
+      }
       this.#sql.exec("INSERT INTO owner (account_id, claimed_at) VALUES (?, ?)", accountId, now);
       return { accountId, claimed: true, claimedAt: now };
     });
@@ -53,6 +62,7 @@ export class IdentityDO extends DurableObject<Env> implements IdentityRpc {
   }
 
   #row(): { account_id: string; claimed_at: number } | null {
+    if (!this.#hasTable) return null;
     return (
       this.#sql.exec<{ account_id: string; claimed_at: number }>("SELECT account_id, claimed_at FROM owner LIMIT 1").toArray()[0] ?? null
     );
