@@ -72,7 +72,8 @@ export default defineConfig({
     // the address's domain, so everyone verified at example.com shares `workspace:example.com`.
     claims: (user) => ({ workspaces: user.emailVerified && user.email ? [user.email.slice(user.email.indexOf("@") + 1)] : [] }),
     // Sign-in providers; each needs OAUTH_<NAME>_CLIENT_ID and OAUTH_<NAME>_CLIENT_SECRET (and OAUTH_OIDC_ISSUER).
-    providers: { github: { kind: "github" }, google: { kind: "google" }, oidc: { kind: "oidc" } },
+    // `linkByEmail` trusts the issuer's verified emails: set it only for an issuer that checks them.
+    providers: { github: { kind: "github" }, google: { kind: "google" }, oidc: { kind: "oidc", linkByEmail: true } },
   },
   rateLimits: {
     policies: {

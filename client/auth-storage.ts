@@ -77,6 +77,21 @@ export class SessionStore {
     return this.#writes;
   }
 
+  /** The PKCE verifier of the OAuth sign-in this client started, kept beside the session until it comes back. */
+  async oauthVerifier(): Promise<string | null> {
+    try {
+      return (await this.#storage.getItem(`${this.#key}.oauth`)) ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Keeps (or, for null, forgets) the verifier of the OAuth sign-in under way. */
+  async setOAuthVerifier(verifier: string | null): Promise<void> {
+    const key = `${this.#key}.oauth`;
+    await (verifier === null ? this.#storage.removeItem(key) : this.#storage.setItem(key, verifier));
+  }
+
   /**
    * Runs `task` holding this key's lock across the browser's tabs (Web Locks), where there are
    * any: tabs share `localStorage`, and two of them spending the same refresh token end the session.

@@ -164,14 +164,26 @@ export class AuthClient {
     return user;
   }
 
-  /** Where to send the browser to sign in with `provider`; it comes back to `redirectTo?code=...` (or `?error=...`). */
-  oauthUrl(provider: string, redirectTo: string): string {
-    return `${this.#baseUrl}/api/auth/oauth/${encodeURIComponent(provider)}?redirectTo=${encodeURIComponent(redirectTo)}`;
+  /**
+   * Where to send the browser to sign in with `provider`; it comes back to `redirectTo?code=...` (or
+   * `?error=...`). A PKCE verifier is kept in the storage adapter, and only the code of this sign-in
+   * can be exchanged with it: a code from someone else's sign-in (a link an attacker sends) cannot.
+   */
+  async oauthUrl(provider: string, redirectTo: string): Promise<string> {
+    const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
+    await this.#store.setOAuthVerifier(verifier);
+    const challenge = base64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
+    const query = `redirectTo=${encodeURIComponent(redirectTo)}&codeChallenge=${challenge}`;
+    return `${this.#baseUrl}/api/auth/oauth/${encodeURIComponent(provider)}?${query}`;
   }
 
-  /** Signs in with the one-time code the OAuth redirect brought back. */
-  exchangeCode(code: string): Promise<AuthSession> {
-    return this.#signIn("/api/auth/oauth/exchange", { code });
+  /** Signs in with the one-time code the OAuth redirect brought back, proving this client started the sign-in. */
+  async exchangeCode(code: string): Promise<AuthSession> {
+    const codeVerifier = await this.#store.oauthVerifier();
+    if (codeVerifier === null)
+      throw new ActorbaseError(400, "INVALID_OAUTH_CODE", "No OAuth sign-in was started by this client; start one with oauthUrl().");
+    await this.#store.setOAuthVerifier(null);
+    return this.#signIn("/api/auth/oauth/exchange", { code, codeVerifier });
   }
 
   /**
@@ -181,7 +193,10 @@ export class AuthClient {
   async completeOAuth(url?: string | URL): Promise<AuthSession | null> {
     const params = new URL(url ?? currentUrl()).searchParams;
     const error = params.get("error");
-    if (error !== null) throw oauthError(error, params.get("error_description"));
+    if (error !== null) {
+      await this.#store.setOAuthVerifier(null);
+      throw oauthError(error, params.get("error_description"));
+    }
     const code = params.get("code");
     return code === null ? null : this.exchangeCode(code);
   }
@@ -331,6 +346,12 @@ function toSession({ user, session }: SignedInBody): AuthSession {
 
 function isUnauthorized(error: unknown): boolean {
   return error instanceof ActorbaseError && error.status === 401;
+}
+
+function base64url(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 function currentUrl(): string {

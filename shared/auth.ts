@@ -60,8 +60,9 @@ function secretKey(secret: string): Promise<CryptoKey> {
 }
 
 // Verified tokens, so a client sending the same token again skips the signature check. A token's
-// verdict cannot change before its exp (key rotation redeploys the isolate), and entries are
-// checked against exp and nbf on every hit. Bounded; the oldest entry goes first.
+// verdict cannot change before its exp (a secret or JWT_JWKS change redeploys the isolate; a
+// rotated own key keeps verifying until its tokens expire), and entries are checked against exp
+// and nbf on every hit. Bounded; the oldest entry goes first.
 const VERIFIED_CACHE_SIZE = 1_024;
 const verified = new Map<string, { caller: Caller & { kind: "user" }; notBefore: number; fingerprint: string }>();
 

@@ -151,6 +151,13 @@ export interface OAuthProviderConfig {
   issuer?: string;
   /** Scopes to ask for (defaults: `openid email profile`; GitHub `read:user user:email`). */
   scopes?: readonly string[];
+  /**
+   * Whether an email this provider calls verified is trusted: it signs in to (and links with) the
+   * account that has that email. Default: true for `google` and `github`, false for `oidc`, whose
+   * issuer may let people claim any address. Untrusted, the provider's sign-ins get accounts of
+   * their own, without an email.
+   */
+  linkByEmail?: boolean;
 }
 
 /** The accounts service (docs/auth.md). Every field has a default. */
@@ -306,6 +313,8 @@ function resolveAuth(auth: AuthConfig | undefined): ResolvedAuthConfig {
     if (!/^[a-z][a-z0-9-]{0,31}$/.test(name)) throw new ConfigError(`auth.providers.${name}: names are lowercase letters, digits and -`);
     if (!["oidc", "google", "github"].includes(provider?.kind))
       throw new ConfigError(`auth.providers.${name}: kind must be "oidc", "google" or "github"`);
+    if (provider.linkByEmail !== undefined && typeof provider.linkByEmail !== "boolean")
+      throw new ConfigError(`auth.providers.${name}.linkByEmail must be true or false`);
   }
   for (const url of resolved.redirectUrls) {
     if (!/^https?:\/\/[^/]+/.test(url)) throw new ConfigError(`auth.redirectUrls: ${JSON.stringify(url)} is not an http(s) URL`);

@@ -90,6 +90,7 @@ export const ERROR_STATUS = {
   // 429, 503: slow down
   RATE_LIMITED: 429,
   TRY_AGAIN_LATER: 503,
+  // 502: an OAuth provider did not answer as it should
   OAUTH_PROVIDER_FAILED: 502,
   // 500: the server or its configuration is at fault
   INTERNAL: 500,

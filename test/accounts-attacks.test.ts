@@ -338,3 +338,33 @@ describe("review fixes", () => {
     expect((await authPost("signin", { email, password: "orphan password" })).status).toBe(200);
   });
 });
+
+describe("second review fixes", () => {
+  it("keeps a signed-up user's email when they try to link it again", async () => {
+    const email = freshEmail("relink");
+    const session = await signUp(email, "relink password");
+    const again = await authPost("link", { email, password: "relink password" }, { bearer: session.session.accessToken });
+    expect((await problem(again)).code).toBe("ALREADY_LINKED");
+    expect(unwrap(await env.IDENTITIES.getByName(`email:${email}`).owner())).toBe(session.user.id);
+    expect((await authPost("signin", { email, password: "relink password" })).status).toBe(200);
+  });
+
+  it("signs out with an empty JSON body", async () => {
+    const session = await signUp();
+    const out = await fetchWorker("/api/auth/signout", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${session.session.accessToken}`, "Content-Type": "application/json", "Content-Length": "0" },
+      body: "",
+    });
+    expect(out.status).toBe(204);
+  });
+
+  it("writes nothing for a refresh or an email token naming an id nobody has", async () => {
+    const id = `u${"z".repeat(10)}${crypto.randomUUID().replace(/-/g, "").slice(0, 10)}`;
+    expect((await authPost("refresh", { refreshToken: `${id}.${"a".repeat(16)}.${"A".repeat(43)}` })).status).toBe(401);
+    expect((await authPost("verify", { token: `${id}.${"A".repeat(43)}` })).status).toBe(400);
+    await runInDurableObject(env.ACCOUNTS.getByName(id), (_instance, state) => {
+      expect(state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table'").toArray()).toEqual([]);
+    });
+  });
+});

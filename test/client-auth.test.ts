@@ -149,21 +149,37 @@ describe("client.auth: storage", () => {
 });
 
 describe("client.auth: OAuth redirect", () => {
-  it("builds the provider URL, exchanges the returned code and reports the returned error", async () => {
+  it("builds the provider URL with a PKCE challenge, exchanges the returned code with its verifier and reports the returned error", async () => {
     const server = fakeServer({ "/api/auth/oauth/exchange": () => Response.json(wire(session(3, 900_000))) });
     const { client, events } = clientWith(memoryStorage(), server.fetch);
-    expect(client.auth.oauthUrl("github", "https://app.example.com/done?x=1")).toBe(
-      "https://api.example.com/api/auth/oauth/github?redirectTo=https%3A%2F%2Fapp.example.com%2Fdone%3Fx%3D1",
-    );
+    const url = new URL(await client.auth.oauthUrl("github", "https://app.example.com/done?x=1"));
+    expect(`${url.origin}${url.pathname}`).toBe("https://api.example.com/api/auth/oauth/github");
+    expect(url.searchParams.get("redirectTo")).toBe("https://app.example.com/done?x=1");
+    const challenge = url.searchParams.get("codeChallenge") as string;
+    expect(challenge).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(await client.auth.completeOAuth("https://app.example.com/done")).toBeNull();
+    const signedIn = await client.auth.completeOAuth(new URL("https://app.example.com/done?code=one-time"));
+    expect(signedIn?.accessToken).toBe("access-3");
+    const body = server.sent[0]?.body as { code: string; codeVerifier: string };
+    expect(body.code).toBe("one-time");
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body.codeVerifier)));
+    expect(
+      btoa(String.fromCharCode(...digest))
+        .replace(/\+/g, "-")
+        .replace(/\//g, "_")
+        .replace(/=+$/, ""),
+    ).toBe(challenge);
+    expect(events).toEqual(["SIGNED_IN"]);
+    // The verifier is spent: a code arriving without a sign-in started here is refused before any request.
+    await expect(client.auth.completeOAuth("https://app.example.com/done?code=planted")).rejects.toMatchObject({
+      code: "INVALID_OAUTH_CODE",
+    });
+    expect(server.sent).toHaveLength(1);
+    await client.auth.oauthUrl("github", "https://app.example.com/done");
     await expect(client.auth.completeOAuth("https://app.example.com/done?error=FORBIDDEN")).rejects.toMatchObject({
       status: 403,
       code: "FORBIDDEN",
     });
-    const signedIn = await client.auth.completeOAuth(new URL("https://app.example.com/done?code=one-time"));
-    expect(signedIn?.accessToken).toBe("access-3");
-    expect(server.sent).toEqual([{ method: "POST", path: "/api/auth/oauth/exchange", token: null, body: { code: "one-time" } }]);
-    expect(events).toEqual(["SIGNED_IN"]);
     client.close();
   });
 });

@@ -11,22 +11,28 @@ import { type AccountRow, SCHEMA, type SessionRow, toUser } from "./tables";
  * One account (docs/auth.md): the user, the password hash, sessions and email tokens. A session is
  * a family of refresh tokens: each refresh spends the current token and issues the next; a spent
  * token presented again means it was stolen or replayed, so the whole session ends. Only digests of
- * tokens are stored. Each call does its hashing first and then reads and changes its rows without
- * awaiting anything, so calls cannot interleave inside a change: a refresh token is spent once.
+ * tokens are stored. Calls cannot interleave inside a change: each one hashes before it reads its
+ * rows and then changes them without awaiting anything (signin and a password change read the hash
+ * to check first, and check after hashing that it is still the one they checked), so a refresh
+ * token is spent once.
  */
 export class AccountDO extends DurableObject<Env> implements AccountRpc {
   readonly #sql: SqlStorage;
+  /** Whether the tables exist: `create` makes them, so a call naming an id nobody has writes nothing. */
+  #created: boolean;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
-    for (const statement of SCHEMA) this.#sql.exec(statement);
+    this.#created = this.#sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'account'").toArray().length > 0;
   }
 
   create(account: NewAccount): Promise<RpcResult<AuthUser>> {
     return capture(async () => {
       const password = account.password === null ? null : await hashPassword(account.password);
       if (this.#account() !== null) throw new HttpError(409, "EMAIL_TAKEN", "An account with this id exists already.");
+      for (const statement of SCHEMA) this.#sql.exec(statement);
+      this.#created = true;
       this.#sql.exec(
         "INSERT INTO account (id, email, email_verified, anonymous, password, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         account.id,
@@ -175,6 +181,8 @@ export class AccountDO extends DurableObject<Env> implements AccountRpc {
       const hash = await digest(secret);
       const hashed = kind === "reset" && password !== undefined ? await hashPassword(password) : null;
       const account = this.#account();
+      if (account === null)
+        throw new HttpError(400, "INVALID_EMAIL_TOKEN", "This link is invalid, used already or expired; ask for a new one.");
       const row = this.#sql
         .exec<{ expires_at: number; used_at: number | null }>(
           "SELECT expires_at, used_at FROM email_tokens WHERE hash = ? AND kind = ?",
@@ -183,14 +191,14 @@ export class AccountDO extends DurableObject<Env> implements AccountRpc {
         )
         .toArray()[0];
       const now = Date.now();
-      if (account === null || row === undefined || row.used_at !== null || row.expires_at <= now) {
+      if (row === undefined || row.used_at !== null || row.expires_at <= now) {
         throw new HttpError(400, "INVALID_EMAIL_TOKEN", "This link is invalid, used already or expired; ask for a new one.");
       }
+      if (kind === "reset" && hashed === null) throw new HttpError(422, "WEAK_PASSWORD", "A new password is required.");
       this.#sql.exec("UPDATE email_tokens SET used_at = ? WHERE kind = ? AND used_at IS NULL", now, kind);
       if (kind === "verify") {
         this.#sql.exec("UPDATE account SET email_verified = 1 WHERE id = ?", account.id);
       } else {
-        if (hashed === null) throw new HttpError(422, "WEAK_PASSWORD", "A new password is required.");
         // A reset proves the address too: the link went to it.
         this.#sql.exec("UPDATE account SET password = ?, email_verified = 1 WHERE id = ?", hashed, account.id);
         this.#endAll("password reset");
@@ -249,10 +257,12 @@ export class AccountDO extends DurableObject<Env> implements AccountRpc {
   }
 
   #session(sessionId: string): SessionRow | null {
+    if (!this.#created) return null;
     return this.#sql.exec<SessionRow>("SELECT * FROM sessions WHERE id = ?", sessionId).toArray()[0] ?? null;
   }
 
   #account(): AccountRow | null {
+    if (!this.#created) return null;
     return this.#sql.exec<AccountRow>("SELECT * FROM account LIMIT 1").toArray()[0] ?? null;
   }
 

@@ -6,11 +6,19 @@
  */
 import type { RpcResult } from "../../shared/rpc";
 
+/** Who owns the identity after a claim: `claimed` when it is `accountId`, `fresh` when this call made it so. */
+export interface Claim {
+  accountId: string;
+  claimed: boolean;
+  fresh: boolean;
+  claimedAt: number;
+}
+
 export interface IdentityRpc {
   /** Claims the identity for `accountId` unless it belongs to an account already; answers the owner (and since when) either way. */
-  claim(accountId: string): Promise<RpcResult<{ accountId: string; claimed: boolean; claimedAt: number }>>;
+  claim(accountId: string): Promise<RpcResult<Claim>>;
   /** Moves the identity from `staleAccountId` to `accountId`, only if the first still owns it (an account never created). */
-  replace(staleAccountId: string, accountId: string): Promise<RpcResult<{ accountId: string; claimed: boolean; claimedAt: number }>>;
+  replace(staleAccountId: string, accountId: string): Promise<RpcResult<Claim>>;
   /** The account the identity belongs to, or null. */
   owner(): Promise<RpcResult<string | null>>;
   /** Frees the identity if `accountId` owns it (a signup that failed after its claim). */

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { type RpcResult, capture } from "../../shared/rpc";
-import type { IdentityRpc } from "./contract";
+import type { Claim, IdentityRpc } from "./contract";
 
 /**
  * One identity and the account it maps to (see contract.ts). Its table is made by the first claim,
@@ -17,31 +17,31 @@ export class IdentityDO extends DurableObject<Env> implements IdentityRpc {
     this.#hasTable = this.#sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'owner'").toArray().length > 0;
   }
 
-  claim(accountId: string): Promise<RpcResult<{ accountId: string; claimed: boolean; claimedAt: number }>> {
+  claim(accountId: string): Promise<RpcResult<Claim>> {
     return capture(() => {
       const current = this.#row();
       if (current !== null)
-        return { accountId: current.account_id, claimed: current.account_id === accountId, claimedAt: current.claimed_at };
+        return { accountId: current.account_id, claimed: current.account_id === accountId, fresh: false, claimedAt: current.claimed_at };
       const now = Date.now();
       if (!this.#hasTable) {
         this.#sql.exec("CREATE TABLE IF NOT EXISTS owner (account_id TEXT NOT NULL, claimed_at INTEGER NOT NULL)");
         this.#hasTable = true;
       }
       this.#sql.exec("INSERT INTO owner (account_id, claimed_at) VALUES (?, ?)", accountId, now);
-      return { accountId, claimed: true, claimedAt: now };
+      return { accountId, claimed: true, fresh: true, claimedAt: now };
     });
   }
 
-  replace(staleAccountId: string, accountId: string): Promise<RpcResult<{ accountId: string; claimed: boolean; claimedAt: number }>> {
+  replace(staleAccountId: string, accountId: string): Promise<RpcResult<Claim>> {
     return capture(() => {
       const current = this.#row();
       if (current === null || current.account_id !== staleAccountId)
         return current === null
-          ? { accountId: "", claimed: false, claimedAt: 0 }
-          : { accountId: current.account_id, claimed: current.account_id === accountId, claimedAt: current.claimed_at };
+          ? { accountId: "", claimed: false, fresh: false, claimedAt: 0 }
+          : { accountId: current.account_id, claimed: current.account_id === accountId, fresh: false, claimedAt: current.claimed_at };
       const now = Date.now();
       this.#sql.exec("UPDATE owner SET account_id = ?, claimed_at = ?", accountId, now);
-      return { accountId, claimed: true, claimedAt: now };
+      return { accountId, claimed: true, fresh: true, claimedAt: now };
     });
   }
 

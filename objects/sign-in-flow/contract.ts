@@ -6,18 +6,23 @@
  */
 import type { RpcResult } from "../../shared/rpc";
 
-/** What the callback needs from the redirect: the provider, PKCE verifier, nonce and where to go back to. */
+/**
+ * What the callback needs from the redirect: the provider, the PKCE verifier and nonce toward the
+ * provider, where to go back to, and the app's own PKCE challenge for the exchange (if it sent one).
+ */
 export interface PendingSignIn {
   provider: string;
   codeVerifier: string;
   nonce: string;
   redirectTo: string;
   callbackUrl: string;
+  appChallenge: string | null;
 }
 
-/** What the exchange needs: the user the callback signed in. */
+/** What the exchange needs: the user the callback signed in, and the challenge its verifier must meet. */
 export interface SignedInByProvider {
   userId: string;
+  appChallenge: string | null;
 }
 
 /** How long a user has at the provider, and how long the app has to exchange its code. */

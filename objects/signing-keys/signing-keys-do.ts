@@ -46,8 +46,10 @@ export class SigningKeysDO extends DurableObject<Env> implements SigningKeysRpc 
 
   rotate(retainMs: number): Promise<RpcResult<{ kid: string; retired: string | null }>> {
     return capture(async () => {
+      const made = await makeKey();
+      // From here nothing is awaited, so two rotations cannot both retire the same key.
       const old = this.#signing();
-      const next = await this.#create();
+      const next = this.#insert(made);
       if (old !== null) this.#sql.exec("UPDATE signing_keys SET retire_after = ? WHERE kid = ?", Date.now() + retainMs, old.kid);
       return { kid: next.kid, retired: old?.kid ?? null };
     });
@@ -70,17 +72,30 @@ export class SigningKeysDO extends DurableObject<Env> implements SigningKeysRpc 
   }
 
   async #create(): Promise<SigningKey> {
-    const { privateKey, publicKey } = await generateKeyPair(SIGNING_ALG, { extractable: true });
-    const kid = `${OWN_KID_PREFIX}${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 8)}`;
-    const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: SIGNING_ALG, use: "sig" };
-    const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: SIGNING_ALG, use: "sig" };
+    return this.#insert(await makeKey());
+  }
+
+  #insert(key: MadeKey): SigningKey {
     this.#sql.exec(
       "INSERT INTO signing_keys (kid, private_jwk, public_jwk, created_at, retire_after) VALUES (?, ?, ?, ?, NULL)",
-      kid,
-      JSON.stringify(privateJwk),
-      JSON.stringify(publicJwk),
+      key.kid,
+      JSON.stringify(key.privateJwk),
+      JSON.stringify(key.publicJwk),
       Date.now(),
     );
-    return { kid, privateJwk };
+    return { kid: key.kid, privateJwk: key.privateJwk };
   }
+}
+
+interface MadeKey extends SigningKey {
+  publicJwk: JWK;
+}
+
+/** A new ES256 key pair with its id, as JWKs. */
+async function makeKey(): Promise<MadeKey> {
+  const { privateKey, publicKey } = await generateKeyPair(SIGNING_ALG, { extractable: true });
+  const kid = `${OWN_KID_PREFIX}${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 8)}`;
+  const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: SIGNING_ALG, use: "sig" };
+  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: SIGNING_ALG, use: "sig" };
+  return { kid, privateJwk, publicJwk };
 }

@@ -141,6 +141,65 @@ describe("OAuth / OpenID Connect sign-in", () => {
     expect(((await second.json()) as { code: string }).code).toBe("INVALID_OAUTH_STATE");
   });
 
+  it("binds the code to the app that started the sign-in when it sends a PKCE challenge (no login CSRF)", async () => {
+    const verifier = "v".repeat(43);
+    const challenge = Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))).toString("base64url");
+    const startWith = async (codeChallenge: string) => {
+      const redirectTo = `${server.url}/done`;
+      const start = await fetch(
+        `${server.url}/api/auth/oauth/oidc?redirectTo=${encodeURIComponent(redirectTo)}&codeChallenge=${codeChallenge}`,
+        {
+          redirect: "manual",
+        },
+      );
+      expect(start.status).toBe(302);
+      return (await browse(start.headers.get("Location") as string, redirectTo)).searchParams.get("code") as string;
+    };
+    idp.nextUser = { sub: "oidc-mallory", email: "mallory@example.com", emailVerified: true };
+    // The attacker finishes a sign-in as themselves and sends the victim the link with the code: the
+    // victim's app exchanges it with its own verifier, which does not match.
+    const planted = await startWith(challenge);
+    const victim = await fetch(`${server.url}/api/auth/oauth/exchange`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ code: planted, codeVerifier: "w".repeat(43) }),
+    });
+    expect(victim.status).toBe(400);
+    const victimBody = (await victim.json()) as { code: string; detail: string };
+    expect(victimBody.code, victimBody.detail).toBe("INVALID_OAUTH_CODE");
+    expect((await exchange(await startWith(challenge))).status).toBe(400); // no verifier at all
+    const own = await fetch(`${server.url}/api/auth/oauth/exchange`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ code: await startWith(challenge), codeVerifier: verifier }),
+    });
+    expect(own.status).toBe(200);
+    const bad = await fetch(`${server.url}/api/auth/oauth/oidc?redirectTo=${encodeURIComponent(`${server.url}/`)}&codeChallenge=short`, {
+      redirect: "manual",
+    });
+    expect(bad.status).toBe(400);
+  });
+
+  it("passes a provider's error back only as one of OAuth's codes", async () => {
+    for (const [sent, expected] of [
+      ["access_denied", "access_denied"],
+      ["<img src=x onerror=alert(1)>", "OAUTH_PROVIDER_FAILED"],
+    ]) {
+      const start = await fetch(`${server.url}/api/auth/oauth/oidc?redirectTo=${encodeURIComponent(`${server.url}/done`)}`, {
+        redirect: "manual",
+      });
+      const state = new URL(start.headers.get("Location") as string).searchParams.get("state") as string;
+      const callback = await fetch(
+        `${server.url}/api/auth/oauth/oidc/callback?state=${state}&error=${encodeURIComponent(sent as string)}`,
+        {
+          redirect: "manual",
+        },
+      );
+      expect(callback.status).toBe(302);
+      expect(new URL(callback.headers.get("Location") as string).searchParams.get("error")).toBe(expected);
+    }
+  });
+
   it("refuses a redirectTo off the allow-list, and accepts one on it", async () => {
     for (const bad of [
       "https://evil.example.com/",

@@ -13,6 +13,9 @@ const TEXTS: Record<Mail["kind"], string> = {
   reset: "Use this code to set a new password (valid for 1 hour): ",
 };
 
+/** How long the mail service has to take a message. */
+const WEBHOOK_TIMEOUT_MS = 10_000;
+
 /** Composes and sends one message; 503 when the webhook does not take it. */
 export async function sendMail(env: Env, to: string, kind: Mail["kind"], token: string): Promise<void> {
   const mail: Mail = { to, subject: SUBJECTS[kind], text: `${TEXTS[kind]}${token}`, kind, token, sentAt: new Date().toISOString() };
@@ -29,6 +32,7 @@ export async function sendMail(env: Env, to: string, kind: Mail["kind"], token: 
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(mail),
+      signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
     });
     await response.body?.cancel();
   } catch (cause) {

@@ -38,7 +38,7 @@ const DISCOVERY_TTL_MS = 10 * 60_000;
 const discovered = new Map<string, { server: Promise<oauth.AuthorizationServer>; at: number }>();
 
 /** The provider named in the route, with its endpoints (404 when the config has no such provider). */
-export async function provider(env: Env, name: string): Promise<Provider> {
+export async function findProvider(env: Env, name: string): Promise<Provider> {
   const providerConfig = Object.hasOwn(config.auth.providers, name) ? config.auth.providers[name] : undefined;
   if (providerConfig === undefined) throw new HttpError(404, "PROVIDER_NOT_FOUND", `No OAuth provider "${name}" in actorbase.config.ts.`);
   const prefix = `OAUTH_${name.toUpperCase().replace(/-/g, "_")}_`;
@@ -93,59 +93,67 @@ async function discover(issuer: string, insecure: boolean): Promise<oauth.Author
 
 /** The provider's authorization URL for one sign-in. */
 export async function authorizationUrl(
-  p: Provider,
+  provider: Provider,
   callbackUrl: string,
   state: string,
   codeVerifier: string,
   nonce: string,
 ): Promise<string> {
-  const url = new URL(p.server.authorization_endpoint as string);
-  url.searchParams.set("client_id", p.client.client_id);
+  const url = new URL(provider.server.authorization_endpoint as string);
+  url.searchParams.set("client_id", provider.client.client_id);
   url.searchParams.set("redirect_uri", callbackUrl);
   url.searchParams.set("response_type", "code");
-  url.searchParams.set("scope", p.scopes);
+  url.searchParams.set("scope", provider.scopes);
   url.searchParams.set("state", state);
   url.searchParams.set("code_challenge", await oauth.calculatePKCECodeChallenge(codeVerifier));
   url.searchParams.set("code_challenge_method", "S256");
-  if (p.config.kind !== "github") url.searchParams.set("nonce", nonce);
+  if (provider.config.kind !== "github") url.searchParams.set("nonce", nonce);
   return url.href;
 }
 
 /** Exchanges the callback's code (checked against `state`) for the profile of who signed in. */
 export async function completeSignIn(
-  p: Provider,
+  provider: Provider,
   callback: URL,
   state: string,
   codeVerifier: string,
   nonce: string,
   callbackUrl: string,
 ): Promise<ProviderProfile> {
-  const options = { [oauth.allowInsecureRequests]: p.insecure };
+  const options = { [oauth.allowInsecureRequests]: provider.insecure };
   let params: URLSearchParams;
   try {
-    params = oauth.validateAuthResponse(p.server, p.client, callback, state);
+    params = oauth.validateAuthResponse(provider.server, provider.client, callback, state);
   } catch (cause) {
     throw new HttpError(400, "INVALID_OAUTH_CODE", "The provider's answer is not valid for this sign-in.", { cause });
   }
   try {
-    const response = await oauth.authorizationCodeGrantRequest(p.server, p.client, p.auth, params, callbackUrl, codeVerifier, options);
-    if (p.config.kind === "github") {
-      const tokens = await oauth.processAuthorizationCodeResponse(p.server, p.client, response);
+    const response = await oauth.authorizationCodeGrantRequest(
+      provider.server,
+      provider.client,
+      provider.auth,
+      params,
+      callbackUrl,
+      codeVerifier,
+      options,
+    );
+    if (provider.config.kind === "github") {
+      const tokens = await oauth.processAuthorizationCodeResponse(provider.server, provider.client, response);
       return await githubProfile(tokens.access_token);
     }
-    const tokens = await oauth.processAuthorizationCodeResponse(p.server, p.client, response, {
+    const tokens = await oauth.processAuthorizationCodeResponse(provider.server, provider.client, response, {
       expectedNonce: nonce,
       requireIdToken: true,
     });
     const claims = oauth.getValidatedIdTokenClaims(tokens) as oauth.IDToken;
     let email = typeof claims.email === "string" ? claims.email : null;
     let verified = claims.email_verified === true;
-    if (email === null && p.server.userinfo_endpoint) {
+    if (email === null && provider.server.userinfo_endpoint) {
       const info = await oauth.processUserInfoResponse(
-        p.server,
-        p.client,
+        provider.server,
+        provider.client,
         claims.sub,
-        await oauth.userInfoRequest(p.server, p.client, tokens.access_token, options),
+        await oauth.userInfoRequest(provider.server, provider.client, tokens.access_token, options),
       );
       email = typeof info.email === "string" ? info.email : null;
       verified = info.email_verified === true;

@@ -1,9 +1,12 @@
 /**
  * OAuth / OpenID Connect sign-in routes (docs/auth.md, "Sign in with a provider"):
- * `GET /api/auth/oauth/<provider>?redirectTo=` sends the browser to the provider; its callback
- * finds or creates the user and sends the browser back to `redirectTo?code=`; the app exchanges
- * that one-time code at `POST /api/auth/oauth/exchange` for a session. `state` and `code` are
- * SignInFlowDOs taken once, so neither can be replayed.
+ * `GET /api/auth/oauth/<provider>?redirectTo=&codeChallenge=` sends the browser to the provider; its
+ * callback finds or creates the user and sends the browser back to `redirectTo?code=`; the app
+ * exchanges that one-time code at `POST /api/auth/oauth/exchange` for a session. `state` and `code`
+ * are SignInFlowDOs taken once, so neither can be replayed. With `codeChallenge` (PKCE, S256: the
+ * TypeScript client always sends one) the exchange also needs the app's `codeVerifier`, so a code
+ * only signs in the app that started the sign-in: someone else's finished sign-in, sent to a
+ * victim as a link, does not sign the victim in to the sender's account (login CSRF).
  */
 import * as oauth from "oauth4webapi";
 import { accountFor } from "../../objects/account/contract";
@@ -14,7 +17,7 @@ import { unwrap } from "../../shared/rpc";
 import { randomSecret } from "../../shared/secrets";
 import { readFields, stringField } from "../accounts/input";
 import { limitAttempt } from "../accounts/limits";
-import { type ProviderProfile, authorizationUrl, completeSignIn, provider } from "../accounts/oauth";
+import { type ProviderProfile, authorizationUrl, completeSignIn, findProvider } from "../accounts/oauth";
 import { sessionBody } from "../accounts/session";
 import { config } from "../config";
 import { type AppRequest, json } from "../context";
@@ -23,18 +26,22 @@ import { newUserId } from "./auth";
 /** GET /api/auth/oauth/:provider?redirectTo=<url>: 302 to the provider. */
 export async function startOAuth(request: AppRequest, env: Env): Promise<Response> {
   const redirectTo = allowedRedirect(request, env);
-  const p = await provider(env, String(request.params.provider));
+  const appChallenge = typeof request.query.codeChallenge === "string" ? request.query.codeChallenge : null;
+  if (appChallenge !== null && !PKCE_VALUE.test(appChallenge))
+    throw new HttpError(400, "INVALID_REQUEST", "codeChallenge must be a base64url S256 challenge of 43 characters.");
+  const provider = await findProvider(env, String(request.params.provider));
   await limitAttempt(request, env, null);
   const state = oauth.generateRandomState();
   const pending: PendingSignIn = {
-    provider: p.name,
+    provider: provider.name,
     codeVerifier: oauth.generateRandomCodeVerifier(),
     nonce: oauth.generateRandomNonce(),
     redirectTo,
-    callbackUrl: `${new URL(request.url).origin}/api/auth/oauth/${p.name}/callback`,
+    callbackUrl: `${new URL(request.url).origin}/api/auth/oauth/${provider.name}/callback`,
+    appChallenge,
   };
   unwrap(await signInFlow(env, `state:${state}`).put(pending, STATE_TTL_MS));
-  return redirect(await authorizationUrl(p, pending.callbackUrl, state, pending.codeVerifier, pending.nonce));
+  return redirect(await authorizationUrl(provider, pending.callbackUrl, state, pending.codeVerifier, pending.nonce));
 }
 
 /** GET /api/auth/oauth/:provider/callback: 302 back to the app with `code`, or with `error`. */
@@ -46,13 +53,17 @@ export async function oauthCallback(request: AppRequest, env: Env): Promise<Resp
   if (pending === null)
     throw new HttpError(400, "INVALID_OAUTH_STATE", "This sign-in is unknown, finished already or expired; start it again.");
   const providerError = url.searchParams.get("error");
-  if (providerError !== null) return redirect(withParam(pending.redirectTo, "error", providerError.slice(0, 100)));
+  // Passed on only as one of OAuth's own error codes: the app may show it, and anyone can write a query string.
+  if (providerError !== null)
+    return redirect(withParam(pending.redirectTo, "error", PROVIDER_ERRORS.has(providerError) ? providerError : "OAUTH_PROVIDER_FAILED"));
   try {
-    const p = await provider(env, pending.provider);
-    const profile = await completeSignIn(p, url, state, pending.codeVerifier, pending.nonce, pending.callbackUrl);
-    const userId = await findOrCreateUser(env, p.name, profile);
+    const provider = await findProvider(env, pending.provider);
+    const profile = await completeSignIn(provider, url, state, pending.codeVerifier, pending.nonce, pending.callbackUrl);
+    const trusted = provider.config.linkByEmail ?? provider.config.kind !== "oidc";
+    const userId = await findOrCreateUser(env, provider.name, trusted ? profile : { ...profile, email: null, emailVerified: false });
     const code = randomSecret();
-    unwrap(await signInFlow(env, `code:${code}`).put({ userId } satisfies SignedInByProvider, CODE_TTL_MS));
+    const signedIn: SignedInByProvider = { userId, appChallenge: pending.appChallenge };
+    unwrap(await signInFlow(env, `code:${code}`).put(signedIn, CODE_TTL_MS));
     return redirect(withParam(pending.redirectTo, "code", code));
   } catch (error) {
     const code = error instanceof HttpError ? error.code : "OAUTH_PROVIDER_FAILED";
@@ -62,15 +73,26 @@ export async function oauthCallback(request: AppRequest, env: Env): Promise<Resp
   }
 }
 
-/** POST /api/auth/oauth/exchange `{code}`: 200 `{user, session}`, once per code. */
+/** POST /api/auth/oauth/exchange `{code, codeVerifier?}`: 200 `{user, session}`, once per code. */
 export async function exchangeCode(request: AppRequest, env: Env): Promise<Response> {
-  const fields = await readFields(request, ["code"]);
+  const fields = await readFields(request, ["code", "codeVerifier"]);
   const code = stringField(fields, "code");
+  const verifier = fields.codeVerifier === undefined ? null : stringField(fields, "codeVerifier");
   await limitAttempt(request, env, null);
-  const taken = /^[A-Za-z0-9_-]{43}$/.test(code) ? unwrap(await signInFlow(env, `code:${code}`).take()) : null;
+  const taken = PKCE_VALUE.test(code) ? unwrap(await signInFlow(env, `code:${code}`).take()) : null;
   if (taken === null || !("userId" in taken))
     throw new HttpError(400, "INVALID_OAUTH_CODE", "This code is unknown, used already or expired; sign in again.");
+  if (taken.appChallenge !== null && !(await meetsChallenge(verifier, taken.appChallenge)))
+    throw new HttpError(
+      400,
+      "INVALID_OAUTH_CODE",
+      "This code belongs to a sign-in another app started (the codeVerifier does not match); sign in again.",
+    );
   return json(await sessionBody(env, unwrap(await accountFor(env, taken.userId).startSession())));
+}
+
+async function meetsChallenge(verifier: string | null, challenge: string): Promise<boolean> {
+  return verifier !== null && PKCE_VERIFIER.test(verifier) && (await oauth.calculatePKCECodeChallenge(verifier)) === challenge;
 }
 
 /**
@@ -123,6 +145,26 @@ function allowedRedirect(request: AppRequest, env: Env): string {
     );
   return (target as URL).href;
 }
+
+/** The error codes of RFC 6749 section 4.1.2.1 and OpenID Connect Core 3.1.2.6. */
+const PROVIDER_ERRORS = new Set([
+  "invalid_request",
+  "unauthorized_client",
+  "access_denied",
+  "unsupported_response_type",
+  "invalid_scope",
+  "server_error",
+  "temporarily_unavailable",
+  "interaction_required",
+  "login_required",
+  "account_selection_required",
+  "consent_required",
+]);
+
+/** A base64url SHA-256 (a PKCE S256 challenge, or a one-time code). */
+const PKCE_VALUE = /^[A-Za-z0-9_-]{43}$/;
+/** A PKCE verifier (RFC 7636: 43 to 128 unreserved characters). */
+const PKCE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 
 function allowListEntry(entry: string): URL {
   try {

@@ -4,7 +4,7 @@
  * its own IdentityDO, so one email maps to one account whatever the concurrency; each account is an
  * AccountDO holding its sessions. The email flows are in auth-email.ts.
  */
-import { accountFor } from "../../objects/account/contract";
+import { type SignedIn, accountFor } from "../../objects/account/contract";
 import { emailIdentity } from "../../objects/identity/contract";
 import { KEY_CACHE_MS, forgetKeys, publishedKeys, signingKeys } from "../../objects/signing-keys/contract";
 import { CLOCK_TOLERANCE_S } from "../../shared/auth";
@@ -52,8 +52,9 @@ export async function signIn(request: AppRequest, env: Env): Promise<Response> {
   const rawEmail = stringField(fields, "email");
   const password = stringField(fields, "password");
   const email = rawEmail.trim().toLowerCase();
-  await limitAttempt(request, env, `email:${email}`);
-  const owner = email.length <= 254 && password.length <= 1_024 ? unwrap(await emailIdentity(env, email).owner()) : null;
+  const plausible = email.length <= 254 && password.length <= 1_024;
+  await limitAttempt(request, env, plausible ? `email:${email}` : null);
+  const owner = plausible ? unwrap(await emailIdentity(env, email).owner()) : null;
   if (owner === null) {
     await spendPasswordCheck(password.slice(0, 1_024)); // the same work as a wrong password, so timing tells nothing
     throw new HttpError(401, "INVALID_CREDENTIALS", "The email or password is wrong.");
@@ -73,8 +74,11 @@ export async function refresh(request: AppRequest, env: Env): Promise<Response> 
 /** POST /api/auth/signout `{scope?: "session" | "all"}` (Bearer): 204. */
 export async function signOut(request: AppRequest, env: Env): Promise<Response> {
   const { userId, sessionId } = ownSession(request);
-  // The body is optional: a bare POST ends this session.
-  const fields = request.headers.get("Content-Type") !== null ? await readFields(request, ["scope"]) : {};
+  // The body is optional: a bare POST (or an empty one) ends this session.
+  const fields =
+    request.headers.get("Content-Type") !== null && request.headers.get("Content-Length") !== "0"
+      ? await readFields(request, ["scope"])
+      : {};
   const scope = fields.scope ?? "session";
   if (scope !== "session" && scope !== "all") throw new HttpError(400, "INVALID_REQUEST", '"scope" is "session" or "all".');
   unwrap(await accountFor(env, userId).signOut(sessionId, scope === "all"));
@@ -123,12 +127,15 @@ export async function link(request: AppRequest, env: Env): Promise<Response> {
   const identity = emailIdentity(env, email);
   const claim = unwrap(await identity.claim(userId));
   if (!claim.claimed) throw new HttpError(409, "EMAIL_TAKEN", "An account with this email exists already.");
+  let signed: SignedIn;
   try {
-    return json(await sessionBody(env, unwrap(await accountFor(env, userId).link(sessionId, email, password))));
+    signed = unwrap(await accountFor(env, userId).link(sessionId, email, password));
   } catch (error) {
-    unwrap(await identity.release(userId));
+    // Only a claim this call made is undone: the account may own the email already (linked before).
+    if (claim.fresh) unwrap(await identity.release(userId));
     throw error;
   }
+  return json(await sessionBody(env, signed));
 }
 
 /** GET /.well-known/jwks.json: the public keys that verify this server's access tokens. */
