@@ -63,6 +63,8 @@ export class AuthClient {
   #refreshing: Promise<AuthSession> | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #closed = false;
+  /** After a refresh failed for another reason than a dead session, none is tried on demand before this time. */
+  #noRefreshUntil = 0;
 
   constructor(baseUrl: string, fetchImpl: typeof fetch, options: AuthOptions = {}) {
     this.#baseUrl = baseUrl;
@@ -217,11 +219,16 @@ export class AuthClient {
     const session = this.#session;
     if (!session) return null;
     if (session.expiresAt - Date.now() > REFRESH_MARGIN_MS) return session.accessToken;
+    // A socket asks again within a second when its token is about to expire: while the server
+    // cannot refresh (offline, 5xx, 429), the current token goes without asking it again.
+    if (Date.now() < this.#noRefreshUntil) return session.accessToken;
     try {
       await this.refresh();
       return this.#session?.accessToken ?? null;
     } catch (error) {
-      return isUnauthorized(error) ? null : session.accessToken;
+      if (isUnauthorized(error)) return null;
+      this.#noRefreshUntil = Date.now() + RETRY_MS;
+      return session.accessToken;
     }
   }
 
@@ -246,7 +253,8 @@ export class AuthClient {
       if (!current) throw new ActorbaseError(401, "AUTH_REQUIRED", "Not signed in: there is no session to refresh.");
       const stored = await this.#store.read();
       if (stored && stored.refreshToken !== current.refreshToken && stored.expiresAt > current.expiresAt) {
-        await this.#set(stored, stored.user.id === current.user.id ? "TOKEN_REFRESHED" : "SIGNED_IN");
+        // Another tab refreshed (unless this client signed out or in while reading).
+        if (this.#session === current) await this.#set(stored, stored.user.id === current.user.id ? "TOKEN_REFRESHED" : "SIGNED_IN");
         return stored;
       }
       let next: AuthSession;

@@ -107,6 +107,11 @@ describe("client.auth: tokens about to expire", () => {
     expect(server.sent.at(-1)?.token).toBe("access-1");
     expect(await client.auth.session()).toEqual(current);
     expect(events).toEqual([]);
+    // Asking again at once (a socket does, every second, near expiry) tries no second refresh.
+    const refreshes = () => server.sent.filter((sent) => sent.path === "/api/auth/refresh").length;
+    const before = refreshes();
+    expect(await client.auth.accessToken()).toBe("access-1");
+    expect(refreshes()).toBe(before);
     client.close();
   });
 
