@@ -368,3 +368,18 @@ describe("second review fixes", () => {
     });
   });
 });
+
+describe("an email whose signup never made its account", () => {
+  it("is taken over by an OAuth sign-in too, once the claim is old", async () => {
+    const { findOrCreateUser } = await import("../workers/routes/auth-oauth");
+    const email = freshEmail("oauth-orphan");
+    const identity = env.IDENTITIES.getByName(`email:${email}`);
+    unwrap(await identity.claim(`u${"h".repeat(20)}`));
+    await runInDurableObject(identity, (_instance, state) => {
+      state.storage.sql.exec("UPDATE owner SET claimed_at = ?", Date.now() - 120_000);
+    });
+    const userId = await findOrCreateUser(env, "oidc", { subject: `orphan-${crypto.randomUUID()}`, email, emailVerified: true });
+    expect(unwrap(await identity.owner())).toBe(userId);
+    expect(unwrap(await env.ACCOUNTS.getByName(userId).exists())).toBe(true);
+  });
+});

@@ -10,11 +10,12 @@
  */
 import * as oauth from "oauth4webapi";
 import { accountFor } from "../../objects/account/contract";
-import { emailIdentity, providerIdentity } from "../../objects/identity/contract";
+import { providerIdentity } from "../../objects/identity/contract";
 import { CODE_TTL_MS, type PendingSignIn, STATE_TTL_MS, type SignedInByProvider, signInFlow } from "../../objects/sign-in-flow/contract";
 import { HttpError } from "../../shared/errors";
 import { unwrap } from "../../shared/rpc";
 import { randomSecret } from "../../shared/secrets";
+import { claimEmail, emailOwner } from "../accounts/identities";
 import { readFields, stringField } from "../accounts/input";
 import { limitAttempt } from "../accounts/limits";
 import { type ProviderProfile, authorizationUrl, completeSignIn, findProvider } from "../accounts/oauth";
@@ -100,19 +101,19 @@ async function meetsChallenge(verifier: string | null, challenge: string): Promi
  * the provider verified (which then trusts that email); else a new account. Identities are claimed
  * in their actors, so concurrent callbacks for one person agree on one account.
  */
-async function findOrCreateUser(env: Env, providerName: string, profile: ProviderProfile): Promise<string> {
+export async function findOrCreateUser(env: Env, providerName: string, profile: ProviderProfile): Promise<string> {
   const byProvider = providerIdentity(env, providerName, profile.subject);
   const known = unwrap(await byProvider.owner());
   if (known !== null) return known;
   const email = profile.emailVerified ? profile.email : null;
-  let userId = email === null ? null : unwrap(await emailIdentity(env, email).owner());
+  let userId = email === null ? null : await emailOwner(env, email);
   if (userId === null) {
     const fresh = newUserId();
     unwrap(
       await accountFor(env, fresh).create({ id: fresh, email, emailVerified: email !== null, password: null, anonymous: false, data: {} }),
     );
     // An account that loses the race for the email below is never reachable; it holds no data.
-    userId = email === null ? fresh : unwrap(await emailIdentity(env, email).claim(fresh)).accountId;
+    userId = email === null ? fresh : (await claimEmail(env, email, fresh)).accountId;
   }
   if (email !== null) unwrap(await accountFor(env, userId).trustEmail());
   return unwrap(await byProvider.claim(userId)).accountId;

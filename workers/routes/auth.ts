@@ -14,12 +14,10 @@ import { randomId, spendPasswordCheck } from "../../shared/secrets";
 import { config } from "../config";
 import { type AppRequest, json } from "../context";
 import { checkPassword, normalizeEmail, parseRefreshToken, readFields, stringField, userData } from "../accounts/input";
+import { claimEmail } from "../accounts/identities";
 import { limitAttempt, limitedRefresh } from "../accounts/limits";
 import { ownSession, sessionBody } from "../accounts/session";
 import { requireService } from "./admin";
-
-/** How old a claim on an email must be before a signup may find its account missing and take the email over. */
-export const ORPHAN_AFTER_MS = 60_000;
 
 /** POST /api/auth/signup `{email, password, data?}`: 201 `{user, session}`; 409 `EMAIL_TAKEN`. */
 export async function signUp(request: AppRequest, env: Env): Promise<Response> {
@@ -30,11 +28,7 @@ export async function signUp(request: AppRequest, env: Env): Promise<Response> {
   await limitAttempt(request, env, `email:${email}`);
   const userId = newUserId();
   const identity = emailIdentity(env, email);
-  let claim = unwrap(await identity.claim(userId));
-  // A signup that stopped between its claim and its account (a crash) leaves the email owned by
-  // nobody: a later signup takes it over, once the first has had ample time to finish.
-  if (!claim.claimed && Date.now() - claim.claimedAt > ORPHAN_AFTER_MS && !unwrap(await accountFor(env, claim.accountId).exists()))
-    claim = unwrap(await identity.replace(claim.accountId, userId));
+  const claim = await claimEmail(env, email, userId);
   if (!claim.claimed) throw new HttpError(409, "EMAIL_TAKEN", "An account with this email exists; sign in instead.");
   const account = accountFor(env, userId);
   try {
