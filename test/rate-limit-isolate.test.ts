@@ -59,9 +59,24 @@ describe("the isolate tier's leases", () => {
     expect(await admit()).toMatchObject({ allowed: true, calledActor: false });
   });
 
+  it("costs a caller at a few requests a second under the shipped policy few actor calls: leases live up to 5 s", async () => {
+    let now = 0;
+    const limiter = new IsolateLimiter(() => now);
+    const actor = fakeActor(1_000_000);
+    let calls = 0;
+    for (let i = 0; i < 360; i++) {
+      now += 166; // 6 requests a second for a minute, under 10,000 a minute
+      if ((await limiter.admit("sub:steady-slow", policy(10_000, 60_000), actor.fetch, null)).calledActor) calls++;
+    }
+    // 19 calls with leases of up to 5 s; leases of at most 1 s (the limit before) made 68.
+    expect(calls).toBeLessThan(360 / 10);
+  });
+
   it("never leases more than maxLease: 1% of capacity, between 1 and 128", async () => {
     expect([maxLease(policy(150)), maxLease(policy(10_000)), maxLease(policy(1_000_000))]).toEqual([1, 100, 128]);
-    expect([leaseTtl(policy(10, 50)), leaseTtl(policy(10, 5_000)), leaseTtl(policy(10, 60_000))]).toEqual([10, 500, 1_000]);
+    expect([leaseTtl(policy(10, 50)), leaseTtl(policy(10, 5_000)), leaseTtl(policy(10, 10_000)), leaseTtl(policy(10, 60_000))]).toEqual([
+      10, 500, 1_000, 5_000,
+    ]);
     let now = 0;
     const limiter = new IsolateLimiter(() => now);
     const actor = fakeActor(1_000_000);

@@ -49,9 +49,12 @@ export function maxLease(policy: Policy): number {
   return Math.max(1, Math.min(MAX_LEASE, Math.floor(capacity(policy) / 100)));
 }
 
-/** How long leased units stay usable: a tenth of the period, between 10 ms and 1 s. */
+/** Longest a lease lives. */
+export const MAX_LEASE_TTL_MS = 5_000;
+
+/** How long leased units stay usable: a tenth of the period, between 10 ms and MAX_LEASE_TTL_MS. */
 export function leaseTtl(policy: Policy): number {
-  return Math.max(10, Math.min(1_000, Math.floor(policy.periodMs / 10)));
+  return Math.max(10, Math.min(MAX_LEASE_TTL_MS, Math.floor(policy.periodMs / 10)));
 }
 
 /** Leases and blocks per caller, with an injected clock (tests pass a fake one) and bounded memory. */
