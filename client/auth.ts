@@ -109,7 +109,9 @@ export class AuthClient {
       const token = await this.accessToken();
       if (token) await this.#send("POST", "/api/auth/signout", scope ? { scope } : undefined, token);
     } catch (error) {
-      if (!isUnauthorized(error)) throw error; // 401: the session had ended already
+      // SESSION_ENDED: it had ended already. Anything else (an expired token after a failed
+      // refresh, say) may have left the server's session alive: the caller hears of it.
+      if (!(error instanceof ActorbaseError && error.code === "SESSION_ENDED")) throw error;
     } finally {
       await this.#set(null, "SIGNED_OUT");
     }
@@ -226,7 +228,8 @@ export class AuthClient {
       await this.refresh();
       return this.#session?.accessToken ?? null;
     } catch (error) {
-      if (isUnauthorized(error)) return null;
+      // The session is gone, or another took its place meanwhile (then that one's token goes).
+      if (isUnauthorized(error)) return this.#session?.accessToken ?? null;
       this.#noRefreshUntil = Date.now() + RETRY_MS;
       return session.accessToken;
     }
@@ -264,8 +267,13 @@ export class AuthClient {
         if (isUnauthorized(error) && this.#session === current) await this.#set(null, "SIGNED_OUT");
         throw error;
       }
-      // Signed out or in again while the request ran: that newer state stands.
-      if (this.#session === current) await this.#set(next, "TOKEN_REFRESHED");
+      if (this.#session !== current) {
+        // Signed out or in again while the request ran: that newer state stands, and the session
+        // this refresh renewed, which nothing here holds any more, is ended on the server.
+        this.#send("POST", "/api/auth/signout", undefined, next.accessToken).catch(() => {});
+        throw new ActorbaseError(401, "SESSION_ENDED", "The client signed out or in while this refresh ran.");
+      }
+      await this.#set(next, "TOKEN_REFRESHED");
       return next;
     });
   }

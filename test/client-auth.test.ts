@@ -153,6 +153,41 @@ describe("client.auth: storage", () => {
   });
 });
 
+describe("client.auth: signing out and in around a refresh", () => {
+  it("tells the caller when signing out may have left the server's session alive", async () => {
+    const problem = (status: number, code: string) =>
+      new Response(JSON.stringify({ status, code, detail: code }), { status, headers: { "Content-Type": "application/problem+json" } });
+    const server = fakeServer({
+      "/api/auth/refresh": () => problem(503, "TRY_AGAIN_LATER"),
+      "/api/auth/signout": () => problem(401, "TOKEN_EXPIRED"),
+    });
+    const { client, events } = clientWith(storedWith(session(1, 10_000)), server.fetch);
+    await expect(client.auth.signOut()).rejects.toMatchObject({ code: "TOKEN_EXPIRED" });
+    expect(await client.auth.session()).toBeNull();
+    expect(events).toEqual(["SIGNED_OUT"]);
+    client.close();
+  });
+
+  it("ends on the server the session a refresh renewed after the client signed out meanwhile", async () => {
+    let answer: (() => void) | null = null;
+    const server = fakeServer({
+      "/api/auth/refresh": () => new Promise<Response>((resolve) => (answer = () => resolve(Response.json(wire(session(2, 900_000)))))),
+      "/api/auth/signout": () => new Response(null, { status: 204 }),
+    });
+    const { client } = clientWith(storedWith(session(1, 900_000)), server.fetch);
+    const refreshing = client.auth.refresh();
+    await vi.waitFor(() => expect(answer).not.toBeNull());
+    await client.auth.signOut();
+    (answer as unknown as () => void)();
+    await expect(refreshing).rejects.toMatchObject({ code: "SESSION_ENDED" });
+    await vi.waitFor(() =>
+      expect(server.sent.filter((sent) => sent.path === "/api/auth/signout").map((sent) => sent.token)).toContain("access-2"),
+    );
+    expect(await client.auth.session()).toBeNull();
+    client.close();
+  });
+});
+
 describe("client.auth: OAuth redirect", () => {
   it("builds the provider URL with a PKCE challenge, exchanges the returned code with its verifier and reports the returned error", async () => {
     const server = fakeServer({ "/api/auth/oauth/exchange": () => Response.json(wire(session(3, 900_000))) });
