@@ -3,7 +3,7 @@
  * storage adapter. Access tokens are refreshed a minute before they expire, by a timer and on
  * demand; a refresh token is spent on use, so refreshes are single-flight (and locked across tabs).
  */
-import type { AuthUser } from "../shared/config";
+import type { AuthUser, SessionBody } from "../shared/config";
 import { ERROR_STATUS, isErrorCode } from "../shared/error-codes";
 import { type AuthStorage, DEFAULT_STORAGE_KEY, SessionStore, defaultStorage } from "./auth-storage";
 import { ActorbaseError, errorFrom } from "./errors";
@@ -39,12 +39,6 @@ export interface Credentials {
 
 /** A change of the user: new `data`, or a new password given the current one. */
 export type UserChange = { data: Record<string, unknown> } | { password: string; currentPassword: string };
-
-/** What signup, signin, refresh, link and the code exchange answer. */
-interface SignedInBody {
-  user: AuthUser;
-  session: Omit<AuthSession, "user">;
-}
 
 /** Refresh when the access token has less than this left. */
 const REFRESH_MARGIN_MS = 60_000;
@@ -93,7 +87,7 @@ export class AuthClient {
 
   /** Gives the signed-in anonymous user an email and password; the user id (and its data) stay. */
   async link({ email, password }: Credentials): Promise<AuthSession> {
-    const session = toSession(await this.#authorized<SignedInBody>("POST", "/api/auth/link", { email, password }));
+    const session = toSession(await this.#authorized<SessionBody>("POST", "/api/auth/link", { email, password }));
     await this.#set(session, "SIGNED_IN");
     return session;
   }
@@ -244,7 +238,7 @@ export class AuthClient {
 
   async #signIn(path: string, body: object): Promise<AuthSession> {
     await this.#restored;
-    const session = toSession(await this.#send<SignedInBody>("POST", path, body));
+    const session = toSession(await this.#send<SessionBody>("POST", path, body));
     await this.#set(session, "SIGNED_IN");
     return session;
   }
@@ -262,7 +256,7 @@ export class AuthClient {
       }
       let next: AuthSession;
       try {
-        next = toSession(await this.#send<SignedInBody>("POST", "/api/auth/refresh", { refreshToken: current.refreshToken }));
+        next = toSession(await this.#send<SessionBody>("POST", "/api/auth/refresh", { refreshToken: current.refreshToken }));
       } catch (error) {
         if (isUnauthorized(error) && this.#session === current) await this.#set(null, "SIGNED_OUT");
         throw error;
@@ -356,7 +350,7 @@ export class AuthClient {
   }
 }
 
-function toSession({ user, session }: SignedInBody): AuthSession {
+function toSession({ user, session }: SessionBody): AuthSession {
   return { ...session, tokenType: "Bearer", user };
 }
 

@@ -133,6 +133,15 @@ export interface AuthUser {
   data: Record<string, unknown>;
 }
 
+/**
+ * What signup, signin, refresh, link and the OAuth code exchange answer: the user and the session
+ * (`expiresAt`: when the access token expires, ms since the epoch). The Worker writes it, the client reads it.
+ */
+export interface SessionBody {
+  user: AuthUser;
+  session: { accessToken: string; refreshToken: string; expiresAt: number; tokenType: "Bearer" };
+}
+
 /** A limit on the accounts routes, per email or per client IP. */
 export interface AuthLimitConfig {
   limit: number;

@@ -33,15 +33,14 @@ function authPolicies(): AuthPolicies {
 
 /** Runs a refresh unless its IP's failed refreshes used its allowance (429); counts it if it fails. */
 export async function limitedRefresh<T>(request: AppRequest, env: Env, refresh: () => Promise<T>): Promise<T> {
-  const limiter = limiterFor(env, `auth:refresh:${clientIp(request)}`);
+  const key = `auth:refresh:${clientIp(request)}`;
   const policy = authPolicies().ip;
-  refuseIfDenied(unwrap(await limiter.peek([policy])));
+  refuseIfDenied(unwrap(await limiterFor(env, key).peek([policy])));
   try {
     return await refresh();
   } catch (error) {
     // Only a token that was never valid is a guess; an ended or reused session is the client's own.
-    if (error instanceof HttpError && error.code === "INVALID_REFRESH_TOKEN")
-      unwrap(await limiter.decide({ policies: [policy], cost: 1, mode: "enforce", requestId: null }));
+    if (error instanceof HttpError && error.code === "INVALID_REFRESH_TOKEN") await decide(env, key, policy);
     throw error;
   }
 }

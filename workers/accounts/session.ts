@@ -6,19 +6,13 @@
 import { SignJWT } from "jose";
 import type { SignedIn } from "../../objects/account/contract";
 import { SIGNING_ALG, currentSigner } from "../../objects/signing-keys/contract";
-import type { AuthUser } from "../../shared/config";
+import type { AuthUser, SessionBody } from "../../shared/config";
 import { HttpError } from "../../shared/errors";
 import { config } from "../config";
 import type { AppRequest } from "../context";
 
 /** Claims the server sets itself; `auth.claims` cannot replace them. */
 const RESERVED_CLAIMS = new Set(["sub", "sid", "iss", "iat", "exp", "nbf", "aud", "jti", "email", "anonymous"]);
-
-/** What signup, signin, refresh and link answer: `{user, session}`. */
-export interface SessionBody {
-  user: AuthUser;
-  session: { accessToken: string; refreshToken: string; expiresAt: number; tokenType: "Bearer" };
-}
 
 /** Signs the access token for a user's session and returns the body the client keeps. */
 export async function sessionBody(env: Env, signed: SignedIn): Promise<SessionBody> {

@@ -16,7 +16,7 @@ import { HttpError } from "../../shared/errors";
 import { unwrap } from "../../shared/rpc";
 import { randomSecret } from "../../shared/secrets";
 import { claimEmail, emailOwner } from "../accounts/identities";
-import { readFields, stringField } from "../accounts/input";
+import { badRequest, readFields, stringField } from "../accounts/input";
 import { limitAttempt } from "../accounts/limits";
 import { type ProviderProfile, authorizationUrl, completeSignIn, findProvider } from "../accounts/oauth";
 import { sessionBody } from "../accounts/session";
@@ -29,7 +29,7 @@ export async function startOAuth(request: AppRequest, env: Env): Promise<Respons
   const redirectTo = allowedRedirect(request, env);
   const appChallenge = typeof request.query.codeChallenge === "string" ? request.query.codeChallenge : null;
   if (appChallenge !== null && !PKCE_VALUE.test(appChallenge))
-    throw new HttpError(400, "INVALID_REQUEST", "codeChallenge must be a base64url S256 challenge of 43 characters.");
+    throw badRequest("codeChallenge must be a base64url S256 challenge of 43 characters.");
   const provider = await findProvider(env, String(request.params.provider));
   await limitAttempt(request, env, null);
   const state = oauth.generateRandomState();

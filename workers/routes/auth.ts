@@ -13,7 +13,7 @@ import { unwrap } from "../../shared/rpc";
 import { randomId, spendPasswordCheck } from "../../shared/secrets";
 import { config } from "../config";
 import { type AppRequest, json } from "../context";
-import { checkPassword, normalizeEmail, parseRefreshToken, readFields, stringField, userData } from "../accounts/input";
+import { badRequest, checkPassword, normalizeEmail, parseRefreshToken, readFields, stringField, userData } from "../accounts/input";
 import { claimEmail } from "../accounts/identities";
 import { limitAttempt, limitedRefresh } from "../accounts/limits";
 import { ownSession, sessionBody } from "../accounts/session";
@@ -74,7 +74,7 @@ export async function signOut(request: AppRequest, env: Env): Promise<Response> 
       ? await readFields(request, ["scope"])
       : {};
   const scope = fields.scope ?? "session";
-  if (scope !== "session" && scope !== "all") throw new HttpError(400, "INVALID_REQUEST", '"scope" is "session" or "all".');
+  if (scope !== "session" && scope !== "all") throw badRequest('"scope" is "session" or "all".');
   unwrap(await accountFor(env, userId).signOut(sessionId, scope === "all"));
   return new Response(null, { status: 204 });
 }
@@ -91,8 +91,7 @@ export async function updateUser(request: AppRequest, env: Env): Promise<Respons
   const fields = await readFields(request, ["data", "password", "currentPassword"]);
   // Guessing the current password is limited like signin, per account and per address.
   if (fields.password !== undefined) await limitAttempt(request, env, `user:${userId}`);
-  if (fields.data === undefined && fields.password === undefined)
-    throw new HttpError(400, "INVALID_REQUEST", 'Send "data", or "password" with "currentPassword".');
+  if (fields.data === undefined && fields.password === undefined) throw badRequest('Send "data", or "password" with "currentPassword".');
   const change = {
     ...(fields.data !== undefined ? { data: userData(fields.data) } : {}),
     ...(fields.password !== undefined
