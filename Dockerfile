@@ -14,6 +14,9 @@ COPY --chown=node:node workers ./workers
 COPY --chown=node:node objects ./objects
 COPY --chown=node:node shared ./shared
 COPY --chown=node:node scripts ./scripts
+# The web console and the client it is built from (built into dist/assets at start).
+COPY --chown=node:node console ./console
+COPY --chown=node:node client ./client
 ENV HOST=0.0.0.0 PORT=8787 ACTORBASE_DATA=/data WRANGLER_SEND_METRICS=false
 VOLUME /data
 EXPOSE 8787

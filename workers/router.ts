@@ -15,6 +15,7 @@ import { exchangeCode, oauthCallback, startOAuth } from "./routes/auth-oauth";
 import { deleteRow, getRow, insertRows, listRows, runBatch, updateRow } from "./routes/db";
 import { health } from "./routes/health";
 import { decide, peek, reset } from "./routes/rate-limit";
+import { consoleAsset, toConsole } from "./routes/console";
 import { connectRealtime } from "./routes/realtime";
 
 /**
@@ -75,6 +76,9 @@ route("post", "/api/auth/oauth/exchange", exchangeCode);
 route("get", "/api/auth/oauth/:provider", startOAuth);
 route("get", "/api/auth/oauth/:provider/callback", oauthCallback);
 route("get", "/.well-known/jwks.json", jwks);
+route("get", "/", toConsole);
+route("get", "/console", consoleAsset);
+route("get", "/console/*", consoleAsset);
 route("all", "*", notFoundOrWrongMethod);
 
 /** 405 with `Allow` when the path exists under other methods, else 404. */
