@@ -53,15 +53,17 @@ export const ERROR_STATUS = {
   REFRESH_TOKEN_REUSED: 401,
   SESSION_ENDED: 401,
   AUTH_TIMEOUT: 408,
-  // 403: a rule or the configuration says no
+  // 403: a rule, the configuration or an operator says no
   FORBIDDEN: 403,
   ORIGIN_NOT_ALLOWED: 403,
+  ACCOUNT_DISABLED: 403,
   // 404, 405, 426
   NOT_FOUND: 404,
   NAMESPACE_NOT_FOUND: 404,
   TABLE_NOT_FOUND: 404,
   ROW_NOT_FOUND: 404,
   PROVIDER_NOT_FOUND: 404,
+  ACCOUNT_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   UPGRADE_REQUIRED: 426,
   // 409, 412: the data changed or conflicts

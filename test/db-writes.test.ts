@@ -174,7 +174,11 @@ describe("Idempotency-Key", () => {
     await call(`/api/db/${block}/tables/notes`, jsonInit("POST", { title: "a" }, headers));
     const stub = env.DATABASE.get(env.DATABASE.idFromName(block));
     await runInDurableObject(stub, async (_instance, state) => {
-      expect(await state.storage.getAlarm()).toBeGreaterThan(Date.now() + 23 * 3600_000);
+      // The alarm is set: first for the block's catalog report, then for the record's expiry.
+      expect(await state.storage.getAlarm()).not.toBeNull();
+      expect(state.storage.sql.exec<{ at: number }>(`SELECT min(expiresAt) AS at FROM _idempotency`).one().at).toBeGreaterThan(
+        Date.now() + 23 * 3600_000,
+      );
       state.storage.sql.exec(`UPDATE _idempotency SET expiresAt = ?`, Date.now() - 1);
     });
     expect(await runDurableObjectAlarm(stub)).toBe(true);

@@ -5,6 +5,7 @@
 import { router } from "./router";
 
 export { AccountDO } from "../objects/account/account-do";
+export { CatalogDO } from "../objects/catalog/catalog-do";
 export { DatabaseDO } from "../objects/database/database-do";
 export { IdentityDO } from "../objects/identity/identity-do";
 export { OutboxDO } from "../objects/outbox/outbox-do";

@@ -8,12 +8,14 @@ import { internalGuard } from "./middleware/internal-guard";
 import { admitBlock } from "./middleware/live-blocks";
 import { rateLimit, rateLimitEarly } from "./middleware/rate-limit";
 import { requireRule, withBlock } from "./middleware/rules";
-import { exportBlock, importBlock, requireService } from "./routes/admin";
+import { exportBlock, getSchema, importBlock, listBlocks, requireService } from "./routes/admin";
+import { endAccountSessions, findAccounts, updateAccount } from "./routes/admin-accounts";
 import { getUser, jwks, link, refresh, rotateKeys, signIn, signInAnonymously, signOut, signUp, updateUser } from "./routes/auth";
 import { readOutbox, recover, requestVerification, resetPassword, verifyEmail } from "./routes/auth-email";
 import { exchangeCode, oauthCallback, startOAuth } from "./routes/auth-oauth";
 import { deleteRow, getRow, insertRows, listRows, runBatch, updateRow } from "./routes/db";
 import { health } from "./routes/health";
+import { openApi } from "./routes/openapi";
 import { decide, peek, reset } from "./routes/rate-limit";
 import { consoleAsset, toConsole } from "./routes/console";
 import { connectRealtime } from "./routes/realtime";
@@ -46,6 +48,7 @@ function route(method: Method, path: string, ...steps: RouteStep[]): void {
 }
 
 route("get", "/api/health", health);
+route("get", "/api/openapi.json", openApi);
 route("get", "/api/db/:block/tables/:table", withBlock, requireRule("read"), admitBlock, listRows);
 route("post", "/api/db/:block/tables/:table", withBlock, requireRule("insert"), admitBlock, insertRows);
 route("get", "/api/db/:block/tables/:table/:id", withBlock, requireRule("read"), admitBlock, getRow);
@@ -56,8 +59,13 @@ route("get", "/api/realtime/:block", withBlock, admitBlock, connectRealtime);
 route("post", "/api/ratelimit/:key", decide);
 route("get", "/api/ratelimit/:key", peek);
 route("delete", "/api/ratelimit/:key", reset);
+route("get", "/api/admin/blocks", requireService, listBlocks);
+route("get", "/api/admin/schema", requireService, getSchema);
 route("get", "/api/admin/blocks/:block/export", requireService, withBlock, admitBlock, exportBlock);
 route("post", "/api/admin/blocks/:block/import", requireService, withBlock, admitBlock, importBlock);
+route("get", "/api/admin/accounts", requireService, findAccounts);
+route("patch", "/api/admin/accounts/:id", requireService, updateAccount);
+route("delete", "/api/admin/accounts/:id/sessions", requireService, endAccountSessions);
 route("post", "/api/auth/signup", signUp);
 route("post", "/api/auth/signin", signIn);
 route("post", "/api/auth/refresh", refresh);

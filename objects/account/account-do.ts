@@ -4,8 +4,16 @@ import type { AuthUser } from "../../shared/config";
 import { HttpError } from "../../shared/errors";
 import { type RpcResult, capture } from "../../shared/rpc";
 import { digest, hashPassword, randomId, randomSecret, spendPasswordCheck, verifyPassword } from "../../shared/secrets";
-import { type AccountRpc, EMAIL_TOKEN_TTL_MS, type EmailTokenKind, type NewAccount, type SignedIn, type UserChange } from "./contract";
-import { type AccountRow, SCHEMA, type SessionRow, toUser } from "./tables";
+import {
+  type AccountRpc,
+  type AccountView,
+  EMAIL_TOKEN_TTL_MS,
+  type EmailTokenKind,
+  type NewAccount,
+  type SignedIn,
+  type UserChange,
+} from "./contract";
+import { type AccountRow, SCHEMA, type SessionRow, migrate, toAccountView, toUser } from "./tables";
 
 /**
  * One account (docs/auth.md): the user, the password hash, sessions and email tokens. A session is
@@ -14,7 +22,8 @@ import { type AccountRow, SCHEMA, type SessionRow, toUser } from "./tables";
  * tokens are stored. Calls cannot interleave inside a change: each one hashes before it reads its
  * rows and then changes them without awaiting anything (signin and a password change read the hash
  * to check first, and check after hashing that it is still the one they checked), so a refresh
- * token is spent once.
+ * token is spent once. An operator may disable the account: its sessions end and no new one opens
+ * until it is enabled again.
  */
 export class AccountDO extends DurableObject<Env> implements AccountRpc {
   readonly #sql: SqlStorage;
@@ -25,6 +34,7 @@ export class AccountDO extends DurableObject<Env> implements AccountRpc {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
     this.#created = this.#sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'account'").toArray().length > 0;
+    if (this.#created) migrate(this.#sql);
   }
 
   create(account: NewAccount): Promise<RpcResult<AuthUser>> {
@@ -54,13 +64,13 @@ export class AccountDO extends DurableObject<Env> implements AccountRpc {
   startSession(): Promise<RpcResult<SignedIn>> {
     return capture(async () => {
       const session = await newSession();
-      return this.#openSession(this.#required(), session);
+      return this.#openSession(enabled(this.#required()), session);
     });
   }
 
   trustEmail(): Promise<RpcResult<AuthUser>> {
     return capture(() => {
-      const account = this.#required();
+      const account = enabled(this.#required());
       if (account.email_verified === 0) {
         this.#sql.exec("UPDATE account SET email_verified = 1, password = NULL WHERE id = ?", account.id);
         this.#endAll("email proven by an OAuth provider");
@@ -82,6 +92,7 @@ export class AccountDO extends DurableObject<Env> implements AccountRpc {
       const session = await newSession();
       const account = this.#required();
       if (account.password !== stored) throw wrongCredentials(); // changed while this call was hashing
+      enabled(account); // only now: a wrong password answers the same 401 whether or not the account is disabled
       if (rehashed !== null) this.#sql.exec("UPDATE account SET password = ? WHERE id = ?", rehashed, account.id);
       return this.#openSession(account, session);
     });
@@ -95,6 +106,7 @@ export class AccountDO extends DurableObject<Env> implements AccountRpc {
       const session = this.#session(sessionId);
       if (account === null || session === null) throw invalidRefresh();
       if (session.ended_at !== null) throw new HttpError(401, "SESSION_ENDED", "This session has ended; sign in again.");
+      enabled(account); // disabling ends every session, so this holds only if a session outlived it
       if (hash !== session.refresh_hash) {
         const spent = this.#sql.exec("SELECT 1 FROM spent_refresh WHERE hash = ? AND session_id = ?", hash, sessionId).toArray();
         if (spent.length === 0) throw invalidRefresh();
@@ -152,6 +164,7 @@ export class AccountDO extends DurableObject<Env> implements AccountRpc {
     return capture(async () => {
       const hashed = await hashPassword(password);
       const session = await newSession();
+      enabled(this.#required()); // before the session check: disabling ended the session, and this says why
       this.#alive(sessionId);
       const account = this.#required();
       if (account.anonymous === 0)
@@ -205,6 +218,47 @@ export class AccountDO extends DurableObject<Env> implements AccountRpc {
       }
       return toUser(this.#required());
     });
+  }
+
+  view(): Promise<RpcResult<AccountView | null>> {
+    return capture(() => {
+      const account = this.#account();
+      return account === null ? null : toAccountView(account, this.#liveSessions());
+    });
+  }
+
+  setDisabled(disabled: boolean): Promise<RpcResult<AccountView>> {
+    return capture(() => {
+      const account = this.#existing();
+      this.#sql.exec("UPDATE account SET disabled = ? WHERE id = ?", disabled ? 1 : 0, account.id);
+      if (disabled) this.#endAll("account disabled");
+      return toAccountView(this.#existing(), this.#liveSessions());
+    });
+  }
+
+  endSessions(): Promise<RpcResult<{ ended: number }>> {
+    return capture(() => {
+      this.#existing();
+      const live = this.#liveSessions();
+      this.#endAll("ended by an operator");
+      return { ended: live };
+    });
+  }
+
+  /** Sessions not ended and refreshed within the refresh-token TTL: the ones whose refresh token still works. */
+  #liveSessions(): number {
+    const since = Date.now() - config.auth.refreshTokenTtlSeconds * 1000;
+    const row = this.#sql
+      .exec<{ live: number }>("SELECT COUNT(*) AS live FROM sessions WHERE ended_at IS NULL AND refreshed_at > ?", since)
+      .toArray()[0];
+    return row?.live ?? 0;
+  }
+
+  /** The account, for the operator routes: 404 `ACCOUNT_NOT_FOUND` when no account has this id. */
+  #existing(): AccountRow {
+    const account = this.#account();
+    if (account === null) throw new HttpError(404, "ACCOUNT_NOT_FOUND", "No account has this id; look it up by email first.");
+    return account;
   }
 
   /** Opens a session: a new family whose first refresh token is returned once. Sessions long expired are pruned. */
@@ -282,6 +336,13 @@ interface NewSession {
 async function newSession(): Promise<NewSession> {
   const secret = randomSecret();
   return { secret, hash: await digest(secret) };
+}
+
+/** The account, unless an operator disabled it (403 `ACCOUNT_DISABLED`). */
+function enabled(account: AccountRow): AccountRow {
+  if (account.disabled === 1)
+    throw new HttpError(403, "ACCOUNT_DISABLED", "This account has been disabled by an operator; contact the app's support.");
+  return account;
 }
 
 function wrongCredentials(): HttpError {

@@ -42,6 +42,12 @@ export interface UserChange {
 /** Email tokens: `verify` proves an address (24 h), `reset` sets a new password (1 h). */
 export type EmailTokenKind = "verify" | "reset";
 
+/** An account as the operator routes show it: the user, whether it is disabled, and how many sessions are live. */
+export interface AccountView extends AuthUser {
+  disabled: boolean;
+  sessions: number;
+}
+
 export const EMAIL_TOKEN_TTL_MS: Record<EmailTokenKind, number> = { verify: 24 * 3600_000, reset: 3600_000 };
 
 export interface AccountRpc {
@@ -73,6 +79,15 @@ export interface AccountRpc {
   emailToken(kind: EmailTokenKind): Promise<RpcResult<{ token: string; email: string }>>;
   /** Spends an email token (and any other of its kind): `verify` marks the email verified, `reset` sets `password` and ends every session. */
   useEmailToken(kind: EmailTokenKind, secret: string, password?: string): Promise<RpcResult<AuthUser>>;
+  /** The operator's view of the account, or null when no account has this id (nothing is written then). */
+  view(): Promise<RpcResult<AccountView | null>>;
+  /**
+   * Disables the account (every session ends; signin, link and new sessions answer 403
+   * `ACCOUNT_DISABLED`) or enables it again. 404 `ACCOUNT_NOT_FOUND` when no account has this id.
+   */
+  setDisabled(disabled: boolean): Promise<RpcResult<AccountView>>;
+  /** Ends every session of the account, as an operator (404 `ACCOUNT_NOT_FOUND` when there is none); answers how many were live. */
+  endSessions(): Promise<RpcResult<{ ended: number }>>;
 }
 
 /** The account actor of a user id. */

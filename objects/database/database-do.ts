@@ -11,8 +11,17 @@ import { cachedRuleFilter } from "../../shared/query-match";
 import { quoteIdent } from "../../shared/query-sql";
 import { type RpcResult, capture } from "../../shared/rpc";
 import { checkRule } from "../../shared/rules";
+import { catalogFor } from "../catalog/contract";
 import { type RealtimeRpc, realtimeFor } from "../realtime/contract";
 import { type BatchOp, parseBatch } from "./batch";
+import {
+  CATALOG_REPORT_MS,
+  CATALOG_RETRY_MS,
+  type CatalogState,
+  catalogEntry,
+  readCatalogState,
+  writeCatalogState,
+} from "./catalog-report";
 import { exportStream } from "./block-export";
 import { importStream } from "./block-import";
 import { appendChanges, latestSeq, readChanges, readListening, setImportedSeq, trimChanges, writeListening } from "./change-log";
@@ -32,7 +41,10 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
   #seq: number;
   #parsedBlock: Block | null = null;
   #realtime: RealtimeRpc | null = null;
-  #alarmChecked = false;
+  /** The earliest alarm this instance set (null: none known), so repeated wake-ups cost no storage call. */
+  #alarmAt: number | null = null;
+  /** The block's registration with its namespace's catalog, read at first use. */
+  #catalog: CatalogState | null = null;
   #outbox: Change[] = [];
   #publishing = false;
   /**
@@ -233,6 +245,7 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
           return seq;
         });
         this.#seq = result.seq;
+        this.#noteWrite(Date.now());
         return result;
       } finally {
         this.#importing = false;
@@ -250,17 +263,77 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
   }
 
   /**
-   * Removes expired idempotency records and trims the change log; reschedules itself while records remain.
-   * Never reads the block: an alarm that wakes an actor after a runtime restart has no `ctx.id.name` (workerd#6850).
+   * Removes expired idempotency records, trims the change log and sends a due catalog report; then
+   * sets the alarm for whichever comes next. Reads the block only for a report, which is due only
+   * once a request resolved it (and `_meta` remembered its name: workerd#6850 wakes alarms nameless).
    */
   override async alarm(): Promise<void> {
+    this.#alarmAt = null;
     const now = Date.now();
     this.#sql.exec(`DELETE FROM _idempotency WHERE expiresAt <= ?`, now);
     trimChanges(this.#sql, this.#seq, config.limits.changeLogSize);
-    const next = this.#sql.exec<{ at: number | null }>(`SELECT min(expiresAt) AS at FROM _idempotency`).one().at;
-    // With nothing left to expire no alarm is set, so the next idempotent write must arm one again.
-    if (next === null) this.#alarmChecked = false;
-    else await this.ctx.storage.setAlarm(next);
+    await this.#reportToCatalog(now);
+    const expiry = this.#sql.exec<{ at: number | null }>(`SELECT min(expiresAt) AS at FROM _idempotency`).one().at;
+    const due = this.#catalogState().due;
+    const next = expiry === null ? due : due === null ? expiry : Math.min(expiry, due);
+    if (next !== null) {
+      this.#alarmAt = next;
+      await this.ctx.storage.setAlarm(next);
+    }
+  }
+
+  #catalogState(): CatalogState {
+    this.#catalog ??= readCatalogState(this.#sql);
+    return this.#catalog;
+  }
+
+  /** A write committed: the catalog hears of it within CATALOG_REPORT_MS. */
+  #noteWrite(now: number): void {
+    const state = this.#catalogState();
+    state.lastWriteAt = now;
+    this.#reportBy(now + CATALOG_REPORT_MS);
+  }
+
+  /** Makes a catalog report due by `at` (unless one is due sooner) and wakes the alarm for it. */
+  #reportBy(at: number): void {
+    const state = this.#catalogState();
+    if (state.due !== null && state.due <= at) return;
+    state.due = at;
+    writeCatalogState(this.#sql, state);
+    this.#wakeAt(at);
+  }
+
+  /**
+   * Sends the catalog the block's entry when a report is pending (an alarm ringing early for an
+   * idempotency record sends it a little sooner, which is harmless); one that fails is tried again later.
+   */
+  async #reportToCatalog(now: number): Promise<void> {
+    const state = this.#catalogState();
+    if (state.due === null) return;
+    const block = this.#block;
+    const entry = catalogEntry(this.#sql, block, this.#seq, state, now);
+    // Cleared before the call: a write landing while it is in flight makes the next report due.
+    state.due = null;
+    writeCatalogState(this.#sql, state);
+    try {
+      await catalogFor(this.env, block.namespace).report(entry);
+      if (state.createdAt === null) {
+        state.createdAt = entry.createdAt;
+        writeCatalogState(this.#sql, state);
+      }
+    } catch (err) {
+      console.error(JSON.stringify({ msg: "catalog report failed", block: block.name, error: String(err) }));
+      this.#reportBy(Date.now() + CATALOG_RETRY_MS);
+    }
+  }
+
+  /** Makes sure the alarm rings by `at`: an earlier one stays, a later one (or none) is moved up. */
+  #wakeAt(at: number): void {
+    if (this.#alarmAt !== null && this.#alarmAt <= at) return;
+    this.#alarmAt = at;
+    this.ctx.waitUntil(
+      this.ctx.storage.getAlarm().then((current) => (current === null || current > at ? this.ctx.storage.setAlarm(at) : undefined)),
+    );
   }
 
   /**
@@ -276,6 +349,9 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
       const block = blockOfActor("DatabaseDO", this.ctx.id.name ?? remembered, this.ctx.id, config);
       if (block.name !== remembered) this.#sql.exec(`INSERT OR REPLACE INTO _meta (key, value) VALUES ('block', ?)`, JSON.stringify(block));
       this.#parsedBlock = block;
+      // A block registers with its catalog within seconds of its first request (one that predates
+      // the catalog, of its next), through the same alarm as its statistics.
+      if (this.#catalogState().createdAt === null) this.#reportBy(Date.now() + CATALOG_REPORT_MS);
     }
     return this.#parsedBlock;
   }
@@ -384,16 +460,11 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
     });
     this.#seq = result.seq;
     result.ms = performance.now() - started;
-    if (key !== null) this.#armAlarm(now + IDEMPOTENCY_TTL_MS);
+    if (key !== null) this.#wakeAt(now + IDEMPOTENCY_TTL_MS);
+    if (session.changes.length > 0) this.#noteWrite(now);
     if (this.#seq % 256 < session.changes.length) trimChanges(this.#sql, this.#seq, config.limits.changeLogSize);
     this.#publish(session.changes);
     return result;
-  }
-
-  #armAlarm(at: number): void {
-    if (this.#alarmChecked) return;
-    this.#alarmChecked = true;
-    this.ctx.waitUntil(this.ctx.storage.getAlarm().then((current) => (current === null ? this.ctx.storage.setAlarm(at) : undefined)));
   }
 
   /**

@@ -1,10 +1,12 @@
 /**
- * Operator routes, service key only: a block's export and import as NDJSON, streamed both ways
- * (docs/operations.md, "Export and import").
+ * Operator routes, service key only: the catalog of blocks, the schema, and a block's export and
+ * import as NDJSON, streamed both ways (docs/operations.md, "Export and import"; docs/console.md).
  */
+import config from "../../actorbase.config";
+import { type BlockEntry, catalogFor } from "../../objects/catalog/contract";
+import { databaseFor } from "../../objects/database/contract";
 import { HttpError } from "../../shared/errors";
 import { unwrap } from "../../shared/rpc";
-import { databaseFor } from "../../objects/database/contract";
 import { type AppRequest, json } from "../context";
 
 const NDJSON = "application/x-ndjson";
@@ -49,4 +51,83 @@ export async function importBlock(request: AppRequest, env: Env): Promise<Respon
   const result = await databaseFor(env, blockName(request)).importBlock(body);
   const loaded = unwrap(result);
   return json(loaded, 200, { "X-Seq": String(loaded.seq) });
+}
+
+const DEFAULT_PAGE = 100;
+const MAX_PAGE = 1_000;
+
+/**
+ * GET /api/admin/blocks?namespace=&prefix=&cursor=&limit=: the blocks that exist, from each
+ * namespace's catalog, in namespace then name order, a page at a time.
+ */
+export async function listBlocks(request: AppRequest, env: Env): Promise<Response> {
+  const params = new URL(request.url).searchParams;
+  const limit = pageSize(params.get("limit"));
+  const prefix = params.get("prefix") || null;
+  if (prefix !== null && prefix.length > 200) throw new HttpError(400, "INVALID_QUERY", "prefix is at most 200 characters.");
+  const namespace = params.get("namespace") || null;
+  if (namespace !== null && !Object.hasOwn(config.namespaces, namespace)) {
+    throw new HttpError(404, "NAMESPACE_NOT_FOUND", `Namespace "${namespace.slice(0, 64)}" is not declared in actorbase.config.ts.`);
+  }
+  // A prefix with a colon names its namespace; without one it may be the start of a namespace's name.
+  const namespaces = (namespace === null ? Object.keys(config.namespaces).sort() : [namespace]).filter(
+    (ns) => prefix === null || (prefix.includes(":") ? prefix.slice(0, prefix.indexOf(":")) === ns : ns.startsWith(prefix)),
+  );
+  const cursor = readCursor(params.get("cursor"));
+  let start = 0;
+  if (cursor !== null) {
+    start = namespaces.indexOf(cursor[0]);
+    if (start === -1) throw new HttpError(400, "INVALID_CURSOR", "This cursor belongs to another listing; start again without it.");
+  }
+  const items: BlockEntry[] = [];
+  let nextCursor: string | null = null;
+  for (let i = start; i < namespaces.length; i++) {
+    const ns = namespaces[i] as string;
+    const want = limit - items.length;
+    const page = await catalogFor(env, ns).list({ after: i === start && cursor ? cursor[1] : null, prefix, limit: want + 1 });
+    items.push(...page.slice(0, want));
+    if (items.length === limit) {
+      const last = items[items.length - 1] as BlockEntry;
+      if (page.length > want || i < namespaces.length - 1) nextCursor = writeCursor([last.namespace, last.name]);
+      break;
+    }
+  }
+  return json({ items, nextCursor });
+}
+
+function pageSize(text: string | null): number {
+  if (text === null || text === "") return DEFAULT_PAGE;
+  const limit = Number(text);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+    throw new HttpError(400, "INVALID_LIMIT", `limit must be an integer from 1 to ${MAX_PAGE}, got "${text.slice(0, 20)}".`);
+  }
+  return limit;
+}
+
+/** A catalog cursor: the namespace and the last name of the page, base64url-encoded JSON. */
+function writeCursor(position: [string, string]): string {
+  return btoa(JSON.stringify(position)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function readCursor(text: string | null): [string, string] | null {
+  if (text === null || text === "") return null;
+  try {
+    const position: unknown = JSON.parse(atob(text.replace(/-/g, "+").replace(/_/g, "/")));
+    if (Array.isArray(position) && position.length === 2 && position.every((part) => typeof part === "string")) {
+      return position as [string, string];
+    }
+  } catch {
+    // falls through to the 400 below
+  }
+  throw new HttpError(400, "INVALID_CURSOR", "The cursor is not one this listing gave out; start again without it.");
+}
+
+let schemaBody: string | null = null;
+
+/** GET /api/admin/schema: the config as JSON, each rule and hook by its function's name only. */
+export function getSchema(): Response {
+  schemaBody ??= JSON.stringify(config, (key, value: unknown) =>
+    typeof value === "function" ? (value.name && value.name !== key ? value.name : "(inline)") : value,
+  );
+  return new Response(schemaBody, { headers: { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" } });
 }
