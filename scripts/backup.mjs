@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// npm run backup -- --url <server> --out <dir> <block>...   exports each block to <dir>/<block>.ndjson
+// npm run backup -- --url <server> --out <dir> [<block>...]  exports each block to <dir>/<block>.ndjson;
+//   without blocks, every block in the server's catalog (GET /api/admin/blocks; --namespace <ns> for one)
 // npm run restore -- --url <server> <file>...               imports each file into the block its header names
 // Service key from --key or SERVICE_KEY. Exports stream to disk; one whose block changed mid-stream (no end line)
-// is retried. Until the console's catalog of blocks exists, the blocks are listed on the command line.
+// is retried. The catalog hears of a new block within seconds of its first request.
 import { closeSync, createReadStream, createWriteStream, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -11,14 +12,20 @@ import { parseArgs } from "node:util";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { url: { type: "string" }, out: { type: "string" }, key: { type: "string" }, restore: { type: "boolean" } },
+  options: {
+    url: { type: "string" },
+    out: { type: "string" },
+    key: { type: "string" },
+    namespace: { type: "string" },
+    restore: { type: "boolean" },
+  },
 });
 const restore = values.restore === true;
 const key = values.key ?? process.env.SERVICE_KEY;
 const usage = restore
   ? "usage: npm run restore -- --url <server> [--key <service key>] <file.ndjson>..."
-  : "usage: npm run backup -- --url <server> --out <dir> [--key <service key>] <block>...";
-if (!values.url || (!restore && !values.out) || positionals.length === 0 || !key) {
+  : "usage: npm run backup -- --url <server> --out <dir> [--key <service key>] [--namespace <ns>] [<block>...]";
+if (!values.url || (!restore && !values.out) || (restore && positionals.length === 0) || !key) {
   console.error(`${usage}\n(the service key comes from --key or SERVICE_KEY)`);
   process.exit(2);
 }
@@ -86,9 +93,31 @@ function firstLine(path) {
   return buffer.subarray(0, read).toString("utf8").split("\n")[0];
 }
 
+/** Every block the server's catalog lists (one namespace with --namespace), page by page. */
+async function catalogBlocks() {
+  const names = [];
+  let cursor = "";
+  do {
+    const query = new URLSearchParams({
+      limit: "1000",
+      ...(values.namespace ? { namespace: values.namespace } : {}),
+      ...(cursor ? { cursor } : {}),
+    });
+    const response = await fetch(`${base}/api/admin/blocks?${query}`, { headers: auth });
+    if (!response.ok) throw new Error(`listing the blocks: ${response.status} ${await response.text()}`);
+    const page = await response.json();
+    names.push(...page.items.map((item) => item.name));
+    cursor = page.nextCursor ?? "";
+  } while (cursor);
+  return names;
+}
+
 if (!restore) mkdirSync(values.out, { recursive: true });
+const items = restore || positionals.length > 0 ? positionals : await catalogBlocks();
+if (!restore && positionals.length === 0)
+  console.log(`${items.length} blocks in the catalog${values.namespace ? ` of ${values.namespace}` : ""}.`);
 let failed = 0;
-for (const item of positionals) {
+for (const item of items) {
   try {
     const done = restore ? await restoreFile(item) : await backup(item);
     console.log(`${done.block}: ${done.rows} rows ${restore ? "imported from" : "exported to"} ${done.file}`);

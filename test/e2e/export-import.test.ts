@@ -120,4 +120,36 @@ describe("backup and restore between servers", () => {
       await fresh.stop();
     }
   });
+
+  it("backs up every block the catalog lists when no block is named", async () => {
+    const blocks = [`workspace:${unique("cat-a")}`, `workspace:${unique("cat-b")}`];
+    for (const [i, block] of blocks.entries()) {
+      const rows = Array.from({ length: i + 2 }, (_, j) => ({ title: `t${j}` }));
+      const response = await fetch(`${baseUrl()}/api/db/${block}/tables/tasks`, {
+        method: "POST",
+        headers: { ...SERVICE_HEADERS, "Content-Type": "application/json" },
+        body: JSON.stringify(rows),
+      });
+      expect(response.status).toBe(201);
+    }
+    // The catalog hears of a block within 5 s of its first request.
+    const listed = async (): Promise<string[]> => {
+      const response = await fetch(`${baseUrl()}/api/admin/blocks?namespace=workspace&limit=1000`, { headers: SERVICE_HEADERS });
+      return ((await response.json()) as { items: { name: string }[] }).items.map((item) => item.name);
+    };
+    const deadline = Date.now() + 20_000;
+    let listedNames: string[] = [];
+    while (!blocks.every((block) => listedNames.includes(block)) && Date.now() < deadline) {
+      listedNames = await listed();
+      if (!blocks.every((block) => listedNames.includes(block))) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(listedNames).toEqual(expect.arrayContaining(blocks));
+    const out = mkdtempSync(join(tmpdir(), "actorbase-backup-all-"));
+    dirs.push(out);
+    const backup = await npmRun(["scripts/backup.mjs", "--url", baseUrl(), "--out", out, "--namespace", "workspace"]);
+    expect(backup.code, backup.output).toBe(0);
+    expect(backup.output).toContain(`${blocks[0]}: 2 rows exported`);
+    expect(backup.output).toContain(`${blocks[1]}: 3 rows exported`);
+    for (const block of blocks) expect(readFileSync(join(out, `${block}.ndjson`), "utf8")).toContain('"end":true');
+  });
 });
