@@ -1,5 +1,5 @@
 /**
- * Typed REST access to one block's tables: list, get, insert, update, delete and batch, mapped
+ * Typed REST access to one block's tables: list, get, insert, update, delete (one row or by filter) and batch, mapped
  * one-to-one onto `/api/db/<block>/...` (docs/api.md). Every call sends the current token.
  */
 import type { Row } from "../shared/protocol";
@@ -31,6 +31,12 @@ export interface WriteOptions {
   ifMatch?: number;
   /** Makes a retried write apply once (within 24 h). */
   idempotencyKey?: string;
+}
+
+/** The answer of a write by filter: the rows after the update (or as deleted), and how many. */
+export interface WhereResult<T> {
+  items: Stored<T>[];
+  count: number;
 }
 
 export type BatchOp =
@@ -113,5 +119,18 @@ export class TableRest<T extends object> {
   /** Deletes one row. */
   delete(id: string, options: WriteOptions = {}): Promise<{ id: string; deleted: true }> {
     return request(this.#transport, "DELETE", `${this.#path}/${encodeURIComponent(id)}`, undefined, options);
+  }
+
+  /**
+   * Applies one partial update to every row the filter matches (filters only, at least one; all or
+   * none, at most the server's maxRowsPerWrite rows, else 413 `TOO_MANY_ROWS`). Resolves to the rows after the update.
+   */
+  updateWhere(filter: ListQuery, patch: Record<string, unknown>, options: Omit<WriteOptions, "ifMatch"> = {}): Promise<WhereResult<T>> {
+    return request(this.#transport, "PATCH", `${this.#path}${queryString(filter)}`, patch, options);
+  }
+
+  /** Deletes every row the filter matches (as for `updateWhere`). Resolves to the rows deleted, as they were. */
+  deleteWhere(filter: ListQuery, options: Omit<WriteOptions, "ifMatch"> = {}): Promise<WhereResult<T>> {
+    return request(this.#transport, "DELETE", `${this.#path}${queryString(filter)}`, undefined, options);
   }
 }

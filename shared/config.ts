@@ -255,7 +255,7 @@ export const DEFAULT_LIMITS: LimitsConfig = {
 
 /** Names the platform owns: system columns and the query grammar's reserved words. */
 export const SYSTEM_COLUMNS = ["id", "createdAt", "updatedAt", "version"] as const;
-export const RESERVED_WORDS = ["select", "order", "limit", "cursor", "count", "search", "or", "and", "onConflict"] as const;
+export const RESERVED_WORDS = ["select", "order", "limit", "offset", "cursor", "count", "search", "or", "and", "onConflict"] as const;
 
 /** Most declared columns per table. */
 export const MAX_COLUMNS = 90;

@@ -33,6 +33,8 @@ export interface ListQuery {
   order: OrderTerm[];
   limit: number;
   cursor: string | null;
+  /** Rows to skip before the page (`offset=`), absent when not given; never combined with `cursor`. */
+  offset?: number;
   select: string[] | null;
   count: boolean;
   search: string | null;
@@ -53,7 +55,9 @@ export function tableColumns(table: TableConfig): TableColumns {
   return { ...SYSTEM_COLUMN_SPECS, ...table.columns };
 }
 
-const LIST_PARAMS = new Set(["select", "order", "limit", "cursor", "count", "search"]);
+const LIST_PARAMS = new Set(["select", "order", "limit", "cursor", "offset", "count", "search"]);
+/** The largest `offset` a list takes: deeper pages are a keyset `cursor`'s job (SQLite still reads the skipped rows). */
+export const MAX_OFFSET = 100_000;
 const FILTER_LIMITS_DEFAULT = { maxFilterDepth: 8, maxFilterLength: 4_096 };
 type FilterLimits = Pick<LimitsConfig, "maxFilterDepth" | "maxFilterLength">;
 
@@ -98,15 +102,54 @@ export function parseListQuery(
   if (countText !== null && countText !== "exact") throw badQuery(`count supports "exact" only, got "${countText}".`);
   const search = single("search");
   if (search !== null && search.trim() === "") throw badQuery("search needs some words to look for.");
-  return {
+  const cursor = single("cursor");
+  const offsetText = single("offset");
+  const parsed: ListQuery = {
     filter: filterFromParams(params, columns, limits, LIST_PARAMS),
     order: parseOrder(single("order"), columns),
     limit,
-    cursor: single("cursor"),
+    cursor,
     select: parseSelect(single("select"), columns),
     count: countText === "exact",
     search,
   };
+  if (offsetText !== null) {
+    if (!/^\d{1,7}$/.test(offsetText) || Number(offsetText) > MAX_OFFSET) {
+      throw badQuery(`offset must be an integer from 0 to ${MAX_OFFSET}, got "${offsetText.slice(0, 64)}"; page deeper with cursor.`);
+    }
+    if (cursor !== null) throw badQuery("offset and cursor both say where a page starts; give one of them.");
+    parsed.offset = Number(offsetText);
+  }
+  return parsed;
+}
+
+/**
+ * Parses the query string of a write by filter (`PATCH`/`DELETE .../tables/<table>?<filters>`):
+ * filters only, at least one. List parameters (`order`, `limit`, `offset`, ...) are 400: the
+ * write applies to every matching row, so a page of them would be a surprise.
+ */
+export function parseWriteFilter(query: string, columns: TableColumns, limits: FilterLimits): Filter {
+  const raw = query.startsWith("?") ? query.slice(1) : query;
+  if (raw.length > limits.maxFilterLength) {
+    throw badQuery(
+      `The query string is ${raw.length} characters; the limit is ${limits.maxFilterLength}. Simplify the filter.`,
+      "QUERY_TOO_LONG",
+    );
+  }
+  const params = new URLSearchParams(raw);
+  const listParam = [...params.keys()].find((key) => LIST_PARAMS.has(key));
+  if (listParam !== undefined) {
+    throw badQuery(
+      `"${listParam}" does not apply to PATCH and DELETE by filter: they change every matching row. Give filters only, like done=eq.true.`,
+    );
+  }
+  const filter = filterFromParams(params, columns, limits, LIST_PARAMS);
+  if (filter === null) {
+    throw badQuery(
+      "PATCH and DELETE by filter need at least one filter; to change every row, say so with a filter such as id=not.is.null.",
+    );
+  }
+  return filter;
 }
 
 /**

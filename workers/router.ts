@@ -13,7 +13,7 @@ import { endAccountSessions, findAccounts, updateAccount } from "./routes/admin-
 import { getUser, jwks, link, refresh, rotateKeys, signIn, signInAnonymously, signOut, signUp, updateUser } from "./routes/auth";
 import { readOutbox, recover, requestVerification, resetPassword, verifyEmail } from "./routes/auth-email";
 import { exchangeCode, oauthCallback, startOAuth } from "./routes/auth-oauth";
-import { deleteRow, getRow, insertRows, listRows, runBatch, updateRow } from "./routes/db";
+import { deleteRow, deleteRows, getRow, insertRows, listRows, runBatch, updateRow, updateRows } from "./routes/db";
 import { health } from "./routes/health";
 import { openApi } from "./routes/openapi";
 import { decide, peek, reset } from "./routes/rate-limit";
@@ -51,6 +51,8 @@ route("get", "/api/health", health);
 route("get", "/api/openapi.json", openApi);
 route("get", "/api/db/:block/tables/:table", withBlock, requireRule("read"), admitBlock, listRows);
 route("post", "/api/db/:block/tables/:table", withBlock, requireRule("insert"), admitBlock, insertRows);
+route("patch", "/api/db/:block/tables/:table", withBlock, requireRule("update"), admitBlock, updateRows);
+route("delete", "/api/db/:block/tables/:table", withBlock, requireRule("delete"), admitBlock, deleteRows);
 route("get", "/api/db/:block/tables/:table/:id", withBlock, requireRule("read"), admitBlock, getRow);
 route("patch", "/api/db/:block/tables/:table/:id", withBlock, requireRule("update"), admitBlock, updateRow);
 route("delete", "/api/db/:block/tables/:table/:id", withBlock, requireRule("delete"), admitBlock, deleteRow);

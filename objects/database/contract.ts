@@ -71,6 +71,14 @@ export interface DatabaseRpc {
   update(caller: Caller, table: string, id: string, body: unknown, options?: WriteOptions): Promise<RpcResult<WriteResult>>;
   /** Deletes a row the caller may read and delete; answers `{id, deleted: true}`. */
   remove(caller: Caller, table: string, id: string, options?: WriteOptions): Promise<RpcResult<WriteResult>>;
+  /**
+   * Applies one PATCH body to every row the filters match that the caller may read and update, all
+   * or none, one change per row. `query` is a raw query string of filters in the native grammar
+   * (at least one; no list parameters); answers 200 `{items: rows after, count}`; > maxRowsPerWrite matches: 413.
+   */
+  updateWhere(caller: Caller, table: string, query: string, body: unknown, options?: WriteOptions): Promise<RpcResult<WriteResult>>;
+  /** Deletes every row the filters (`query`, as for `updateWhere`) match that the caller may read and delete; answers `{items: rows deleted, count}`. */
+  deleteWhere(caller: Caller, table: string, query: string, options?: WriteOptions): Promise<RpcResult<WriteResult>>;
   /** Runs insert/update/delete ops in one transaction, all or none; answers `{results: [...]}` in op order. */
   batch(caller: Caller, body: unknown, options?: WriteOptions): Promise<RpcResult<WriteResult>>;
   /**

@@ -6,7 +6,7 @@ import type { Change, ChangesPage } from "../../shared/change";
 import type { RuleOp } from "../../shared/config";
 import { drain } from "../../shared/drain";
 import { HttpError } from "../../shared/errors";
-import { type Filter, parseListQuery } from "../../shared/query";
+import { type Filter, parseListQuery, parseWriteFilter } from "../../shared/query";
 import { cachedRuleFilter } from "../../shared/query-match";
 import { quoteIdent } from "../../shared/query-sql";
 import { type RpcResult, capture } from "../../shared/rpc";
@@ -30,6 +30,7 @@ import { IdGenerator } from "./ids";
 import { listRows } from "./reads";
 import { type TableRuntime, createInternalTables, prepareTable } from "./schema";
 import { type WriteSession, atIndex, deleteOne, insertMany, insertOne, readableRow, updateOne } from "./writes";
+import { deleteWhere, updateWhere } from "./writes-by-filter";
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
@@ -143,6 +144,41 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
       return this.#write(caller, options.idempotencyKey ?? null, [`delete ${table} ${id} ${options.ifMatch}`, null], (session) => ({
         status: 200,
         body: deleteOne(session, runtime, id, options.ifMatch ?? null),
+      }));
+    });
+  }
+
+  /**
+   * Applies one PATCH body to every row the filters (`query`, filters only) match and the caller may
+   * read and update, all or none, one change per row; answers `{items, count}` (writes-by-filter.ts).
+   */
+  async updateWhere(
+    caller: Caller,
+    table: string,
+    query: string,
+    body: unknown,
+    options: WriteOptions = {},
+  ): Promise<RpcResult<WriteResult>> {
+    return this.#capture(() => {
+      const runtime = this.#table(table);
+      const filter = parseWriteFilter(query, runtime.columns, config.limits);
+      refuseIfMatch(options);
+      return this.#write(caller, options.idempotencyKey ?? null, [`updateWhere ${table} ${query}`, body], (session) => ({
+        status: 200,
+        body: updateWhere(session, runtime, filter, body, config.limits.maxRowsPerWrite),
+      }));
+    });
+  }
+
+  /** Deletes every row the filters (`query`) match and the caller may read and delete, all or none; answers `{items, count}`. */
+  async deleteWhere(caller: Caller, table: string, query: string, options: WriteOptions = {}): Promise<RpcResult<WriteResult>> {
+    return this.#capture(() => {
+      const runtime = this.#table(table);
+      const filter = parseWriteFilter(query, runtime.columns, config.limits);
+      refuseIfMatch(options);
+      return this.#write(caller, options.idempotencyKey ?? null, [`deleteWhere ${table} ${query}`, null], (session) => ({
+        status: 200,
+        body: deleteWhere(session, runtime, filter, config.limits.maxRowsPerWrite),
       }));
     });
   }
@@ -518,6 +554,17 @@ function hashText(text: string): string {
 function isUniqueColumn(table: TableRuntime, column: string): boolean {
   if (table.config.columns[column]?.unique) return true;
   return (table.config.indexes ?? []).some((index) => index.unique && index.columns.length === 1 && index.columns[0] === column);
+}
+
+/** If-Match names one row's version; a write by filter says the same with a `version=eq.<n>` filter. */
+function refuseIfMatch(options: WriteOptions): void {
+  if (options.ifMatch !== undefined && options.ifMatch !== null) {
+    throw new HttpError(
+      400,
+      "INVALID_IF_MATCH",
+      "If-Match applies to the PATCH or DELETE of one row; for a write by filter, add version=eq.<n> to the filters instead.",
+    );
+  }
 }
 
 function checkRowCount(count: number): void {

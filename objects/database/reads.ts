@@ -1,6 +1,6 @@
 /**
  * Lists with the query grammar: the caller's filter ANDed with the read rule's filter, compiled to
- * SQL, ordered with `id` as the tie-breaker, and paged by keyset. The opaque cursor carries the
+ * SQL, ordered with `id` as the tie-breaker, and paged by keyset (or by `offset`). The opaque cursor carries the
  * sort key values of the last row, so pages stay stable while rows are inserted and deleted.
  */
 import { HttpError } from "../../shared/errors";
@@ -57,9 +57,12 @@ export function listRows(sql: SqlStorage, table: TableRuntime, query: ListQuery,
   }
   const select = query.search === null ? "SELECT t.*" : `SELECT t.*, ${fts}.rank AS ${RANK}`;
   const orderBy = keys.map((k) => `${k.sql} ${k.direction.toUpperCase()}`).join(", ");
-  const rows = execList(sql, `${select} ${from} WHERE ${conditions.join(" AND ")} ORDER BY ${orderBy} LIMIT ?`, [
+  // `offset` skips rows of the same order (the PostgREST layer's offset= and Range); the parser
+  // never lets it meet a cursor, and nextCursor still points after the page's last row.
+  const rows = execList(sql, `${select} ${from} WHERE ${conditions.join(" AND ")} ORDER BY ${orderBy} LIMIT ? OFFSET ?`, [
     ...params,
     query.limit + 1,
+    query.offset ?? 0,
   ]);
 
   const more = rows.length > query.limit;
@@ -82,7 +85,8 @@ export function listRows(sql: SqlStorage, table: TableRuntime, query: ListQuery,
   return result;
 }
 
-function execList(sql: SqlStorage, query: string, params: (string | number | null)[]): Stored[] {
+/** Runs a read; SQLite's search and too-many-conditions failures become 400s naming what to change. */
+export function execList(sql: SqlStorage, query: string, params: (string | number | null)[]): Stored[] {
   try {
     return sql.exec<Stored>(query, ...params).toArray();
   } catch (cause) {

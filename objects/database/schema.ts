@@ -29,6 +29,11 @@ export interface TableRuntime {
   /** One INSERT of many rows from a bound JSON array of value arrays (column order as insertSql). */
   bulkInsertSql: string;
   updateSql: string;
+  /**
+   * One UPDATE of many rows from a bound JSON array of `[id, updatedAt, version, ...declared]`
+   * value arrays (writes by filter); rows are matched by id.
+   */
+  bulkUpdateSql: string;
   /** A row as SQLite returns it, decoded to JSON types. */
   decode(stored: Record<string, SqlStorageValue>): Record<string, unknown>;
 }
@@ -244,6 +249,10 @@ function runtime(name: string, config: TableConfig): TableRuntime {
       .slice(2)
       .map((c) => `${quoteIdent(c)} = ?`)
       .join(", ")} WHERE id = ?`,
+    bulkUpdateSql: `UPDATE ${quoteIdent(name)} SET ${all
+      .slice(2)
+      .map((c, i) => `${quoteIdent(c)} = _rows.value->>${i + 1}`)
+      .join(", ")} FROM json_each(?) AS _rows WHERE ${quoteIdent(name)}.id = _rows.value->>0`,
     decode(stored) {
       const row: Record<string, unknown> = {};
       for (const column of all) row[column] = stored[column] ?? null;

@@ -54,6 +54,21 @@ export function validateInsert(table: TableRuntime, data: unknown): { id: string
   return { id, values };
 }
 
+/**
+ * Checks what a PATCH body can be checked for without a row (an object of declared, writable
+ * columns), so a write by filter refuses a bad body even when no row matches. `id` cannot be set.
+ */
+export function checkPatchShape(table: TableRuntime, data: unknown): void {
+  const input = asObject(table.name, data);
+  const errors: Record<string, string> = {};
+  for (const key of Object.keys(input)) {
+    if (key === "id") errors.id = "cannot be changed";
+    else if (SERVER_COLUMNS.has(key)) errors[key] = "is set by the server and cannot be written";
+    else if (!Object.hasOwn(table.config.columns, key)) errors[key] = "is not a column of this table";
+  }
+  if (Object.keys(errors).length > 0) throw invalid(table.name, errors);
+}
+
 /** Applies a PATCH body to the current row: plain values replace, `$inc` adds, `$append` pushes. */
 export function applyPatch(table: TableRuntime, current: Row, data: unknown): Row {
   const input = asObject(table.name, data);

@@ -35,13 +35,15 @@ export function readRow(sql: SqlStorage, table: TableRuntime, id: string): Row |
   return stored ? table.decode(stored) : null;
 }
 
-function record(session: WriteSession, table: TableRuntime, op: Change["op"], row: Row, old?: Row): void {
+/** Records one change in the session; its seq follows the session's earlier changes. */
+export function record(session: WriteSession, table: TableRuntime, op: Change["op"], row: Row, old?: Row): void {
   const change: Change = { seq: session.baseSeq + session.changes.length + 1, table: table.name, op, id: row.id as string, row };
   if (old !== undefined) change.old = old;
   session.changes.push(change);
 }
 
-function denied(session: WriteSession, op: RuleOp, table: TableRuntime): HttpError {
+/** The 403 for a row the rule of `op` refuses. */
+export function denied(session: Pick<WriteSession, "block">, op: RuleOp, table: TableRuntime): HttpError {
   return new HttpError(
     403,
     "FORBIDDEN",
@@ -60,7 +62,8 @@ export function readableRow(session: Pick<WriteSession, "sql" | "config" | "call
   return row;
 }
 
-function allows(
+/** Whether the caller may `op` this row (with `data` for inserts and updates): the rule and its filter. */
+export function allows(
   session: Pick<WriteSession, "config" | "caller" | "block">,
   table: TableRuntime,
   op: RuleOp,
@@ -70,12 +73,13 @@ function allows(
   return ruleAllowsRow(session.config, session.caller, session.block, table.name, table.columns, op, row, data);
 }
 
-function storedValues(table: TableRuntime, row: Row): (string | number | null)[] {
+/** The declared columns of a row in storage form, in `table.declared` order. */
+export function storedValues(table: TableRuntime, row: Row): (string | number | null)[] {
   return table.declared.map((column) => encodeValue(table.config.columns[column] as ColumnConfig, row[column]));
 }
 
 /** Runs a statement and turns SQLite's unique-constraint failure into 409 UNIQUE_CONFLICT. */
-function execWrite(session: WriteSession, table: TableRuntime, query: string, ...bindings: (string | number | null)[]): void {
+export function execWrite(session: WriteSession, table: TableRuntime, query: string, ...bindings: (string | number | null)[]): void {
   try {
     session.sql.exec(query, ...bindings);
   } catch (cause) {
@@ -154,7 +158,7 @@ export function insertMany(session: WriteSession, table: TableRuntime, items: re
 }
 
 /** Rows per multi-row INSERT: keeps each bound JSON document well under SQLite's 2 MB value limit. */
-const BULK_CHUNK = 500;
+export const BULK_CHUNK = 500;
 
 function newRow(session: WriteSession, table: TableRuntime, data: unknown): Row {
   const { id: givenId, values } = validateInsert(table, data);

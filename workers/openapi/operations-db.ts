@@ -3,7 +3,7 @@
  * that table's schemas and one filter parameter per column); the batch is described once.
  */
 import type { ColumnType, ResolvedConfig } from "../../shared/config";
-import { COMPARE_OPS, type CompareOp } from "../../shared/query";
+import { COMPARE_OPS, type CompareOp, MAX_OFFSET } from "../../shared/query";
 import { jsonBody, jsonResponse, object, ref, schemaRef } from "./media";
 import type { TableView } from "./table-schemas";
 import type { OperationSpec, Parameter, Ref, Schema } from "./types";
@@ -73,6 +73,12 @@ function listParameters(table: TableView, config: ResolvedConfig): Parameter[] {
       in: "query",
       description: "The previous page's nextCursor (opaque; only for the same query).",
       schema: { type: "string" },
+    },
+    {
+      name: "offset",
+      in: "query",
+      description: "Rows to skip before the page, in the query's order; not with cursor.",
+      schema: { type: "integer", minimum: 0, maximum: MAX_OFFSET },
     },
     {
       name: "count",
@@ -183,7 +189,10 @@ function byFilter(table: TableView, op: "update" | "delete"): OperationSpec {
   return {
     operationId: `${op}_${table.name}_where`,
     summary: `${op === "update" ? "Update" : "Delete"} the ${table.name} rows a filter matches`,
-    description: `Applies to every matching row the caller may ${op}, all or none; at least one filter (400 otherwise), at most maxRowsPerWrite rows (413).`,
+    description:
+      `Applies to every matching row the caller may ${op}, all or none, one change per row; filters only (order, limit, offset, cursor, ` +
+      "select, count and search are 400), at least one filter (400 otherwise), at most maxRowsPerWrite rows (413 TOO_MANY_ROWS). " +
+      "No match: 200 with count 0 and nothing written. If-Match is refused (400); filter on version instead.",
     tags: TAGS,
     access: "caller",
     parameters,
@@ -191,10 +200,7 @@ function byFilter(table: TableView, op: "update" | "delete"): OperationSpec {
     responses: {
       "200": jsonResponse(
         `The rows ${op === "update" ? "after the update" : "deleted"}.`,
-        object({ items: { type: "array", items: op === "update" ? table.row : schemaRef("Deleted") }, count: { type: "integer" } }, [
-          "items",
-          "count",
-        ]),
+        object({ items: { type: "array", items: table.row }, count: { type: "integer" } }, ["items", "count"]),
         WRITE_HEADERS,
       ),
     },

@@ -84,6 +84,27 @@ export async function listRows(request: AppRequest, env: Env): Promise<Response>
   return readResponse(request, result, result.seq);
 }
 
+/**
+ * PATCH /api/db/:block/tables/:table?<filters>: one partial update applied to every matching row
+ * the caller may change, all or none; answers `{items, count}`. If-Match is refused (400).
+ */
+export async function updateRows(request: AppRequest, env: Env): Promise<Response> {
+  const { caller, actor } = target(request, env);
+  const table = routeTable(request);
+  const query = new URL(request.url).search.slice(1);
+  const options = writeOptions(request);
+  const body = await readBody(request);
+  return writeResponse(unwrap(await actor.updateWhere(caller, table, query, body, options)));
+}
+
+/** DELETE /api/db/:block/tables/:table?<filters>: deletes every matching row the caller may delete; answers `{items, count}`. */
+export async function deleteRows(request: AppRequest, env: Env): Promise<Response> {
+  const { caller, actor } = target(request, env);
+  const table = routeTable(request);
+  const query = new URL(request.url).search.slice(1);
+  return writeResponse(unwrap(await actor.deleteWhere(caller, table, query, writeOptions(request))));
+}
+
 /** GET /api/db/:block/tables/:table/:id: one row, 404 when missing or hidden by the read rule. */
 export async function getRow(request: AppRequest, env: Env): Promise<Response> {
   const { caller, actor } = target(request, env);
