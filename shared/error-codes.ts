@@ -36,6 +36,8 @@ export const ERROR_STATUS = {
   INVALID_REDIRECT: 400,
   INVALID_OAUTH_STATE: 400,
   INVALID_OAUTH_CODE: 400,
+  // 400 on the PostgREST routes: a PostgREST feature Actorbase does not offer (embedding, RPC, aggregates)
+  NOT_SUPPORTED: 400,
   // 400 on a socket: a malformed or unknown message (the socket stays open)
   INVALID_MESSAGE: 400,
   INVALID_FILTER: 400,
@@ -65,6 +67,8 @@ export const ERROR_STATUS = {
   PROVIDER_NOT_FOUND: 404,
   ACCOUNT_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  // 406 on the PostgREST routes: one object was asked for (vnd.pgrst.object+json) and 0 or 2+ rows matched
+  NOT_ACCEPTABLE: 406,
   UPGRADE_REQUIRED: 426,
   // 409, 412: the data changed or conflicts
   UNIQUE_CONFLICT: 409,

@@ -9,4 +9,5 @@ export const TEST_SECRETS = {
   JWT_AUDIENCE: "",
   CORS_ORIGINS: "https://app.example.com,https://admin.example.com",
   LOG_REQUESTS: "off",
+  ANON_KEY: "test-anon-key-0123456789",
 } as const;

@@ -19,6 +19,7 @@ import { openApi } from "./routes/openapi";
 import { decide, peek, reset } from "./routes/rate-limit";
 import { consoleAsset, toConsole } from "./routes/console";
 import { connectRealtime } from "./routes/realtime";
+import { postgrest, restDelete, restInsert, restRead, restUpdate, rpcNotSupported, withProfileBlock } from "./routes/postgrest";
 
 /**
  * The route table and the middleware order, nothing else. Order: error boundary (request id,
@@ -58,6 +59,19 @@ route("patch", "/api/db/:block/tables/:table/:id", withBlock, requireRule("updat
 route("delete", "/api/db/:block/tables/:table/:id", withBlock, requireRule("delete"), admitBlock, deleteRow);
 route("post", "/api/db/:block/batch", withBlock, admitBlock, runBatch);
 route("get", "/api/realtime/:block", withBlock, admitBlock, connectRealtime);
+// PostgREST wire compatibility (docs/postgrest.md): the block is the schema (Accept-/Content-Profile), or in the path.
+route("get", "/rest/v1/:table", postgrest(withProfileBlock, requireRule("read"), admitBlock, restRead));
+router.head<AppRequest, Args>("/rest/v1/:table", postgrest(withProfileBlock, requireRule("read"), admitBlock, restRead));
+route("post", "/rest/v1/:table", postgrest(withProfileBlock, requireRule("insert"), admitBlock, restInsert));
+route("patch", "/rest/v1/:table", postgrest(withProfileBlock, requireRule("update"), admitBlock, restUpdate));
+route("delete", "/rest/v1/:table", postgrest(withProfileBlock, requireRule("delete"), admitBlock, restDelete));
+route("all", "/rest/v1/rpc/:fn", postgrest(rpcNotSupported));
+route("get", "/api/rest/:block/:table", postgrest(withBlock, requireRule("read"), admitBlock, restRead));
+router.head<AppRequest, Args>("/api/rest/:block/:table", postgrest(withBlock, requireRule("read"), admitBlock, restRead));
+route("post", "/api/rest/:block/:table", postgrest(withBlock, requireRule("insert"), admitBlock, restInsert));
+route("patch", "/api/rest/:block/:table", postgrest(withBlock, requireRule("update"), admitBlock, restUpdate));
+route("delete", "/api/rest/:block/:table", postgrest(withBlock, requireRule("delete"), admitBlock, restDelete));
+route("all", "/api/rest/:block/rpc/:fn", postgrest(rpcNotSupported));
 route("post", "/api/ratelimit/:key", decide);
 route("get", "/api/ratelimit/:key", peek);
 route("delete", "/api/ratelimit/:key", reset);

@@ -4,4 +4,6 @@ export const E2E_VARS = {
   SERVICE_KEY: "e2e-service-key-0123456789",
   CORS_ORIGINS: "https://app.example.com",
   LOG_REQUESTS: "off",
+  // The public key supabase-js sends as `apikey` (and as the bearer when nobody is signed in): anonymous.
+  ANON_KEY: "e2e-anon-key-0123456789",
 } as const;

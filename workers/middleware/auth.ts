@@ -11,6 +11,7 @@ export function clientIp(request: Request): string {
 /**
  * Establishes `request.state.caller`: the service key (`X-Service-Key` or bearer), a verified JWT,
  * or anonymous when no credentials are sent. Present-but-bad credentials are 401, never anonymous.
+ * `ANON_KEY` (supabase-js's key, as a bearer or `apikey`) means anonymous; a bearer beats `apikey`.
  */
 export async function authenticate(request: AppRequest, env: Env): Promise<void> {
   const serviceKey = request.headers.get("X-Service-Key");
@@ -21,11 +22,17 @@ export async function authenticate(request: AppRequest, env: Env): Promise<void>
     return;
   }
   const authorization = request.headers.get("Authorization");
-  if (authorization === null) {
+  const apiKey = request.headers.get("apikey");
+  if (authorization === null && apiKey === null) {
     request.state.caller = { kind: "anonymous", ip: clientIp(request) };
     return;
   }
-  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization);
-  if (!match?.[1]) throw new HttpError(401, "INVALID_CREDENTIALS", 'Use "Authorization: Bearer <token>".');
-  request.state.caller = await authenticateBearer(match[1], env, ownTokens(env));
+  const match = authorization === null ? null : /^Bearer[ ]+(\S+)\s*$/i.exec(authorization);
+  const credential = authorization === null ? apiKey?.trim() : match?.[1];
+  if (!credential) throw new HttpError(401, "INVALID_CREDENTIALS", 'Use "Authorization: Bearer <token>".');
+  if (env.ANON_KEY && credential === env.ANON_KEY) {
+    request.state.caller = { kind: "anonymous", ip: clientIp(request) };
+    return;
+  }
+  request.state.caller = await authenticateBearer(credential, env, ownTokens(env));
 }

@@ -2,9 +2,11 @@ import type { AppRequest } from "../context";
 
 // Hand-written rather than itty's cors(): itty's corsify does not set Access-Control-Expose-Headers
 // on actual responses (only on preflights) and adds no `Vary: Origin`, and both matter here.
-const ALLOW_METHODS = "GET, POST, PATCH, DELETE, OPTIONS";
-const ALLOW_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id, X-Service-Key";
-const EXPOSE_HEADERS = "X-Request-Id, X-Seq, ETag, Server-Timing, RateLimit, RateLimit-Policy, Retry-After";
+// The PostgREST clients (docs/postgrest.md) send apikey, the profiles, Prefer and Range, and read Content-Range.
+const ALLOW_METHODS = "GET, HEAD, POST, PATCH, DELETE, OPTIONS";
+const ALLOW_HEADERS =
+  "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id, X-Service-Key, apikey, Accept-Profile, Content-Profile, Prefer, Range, Range-Unit, X-Client-Info, X-Retry-Count";
+const EXPOSE_HEADERS = "X-Request-Id, X-Seq, ETag, Server-Timing, RateLimit, RateLimit-Policy, Retry-After, Content-Range";
 
 /** Parsed `CORS_ORIGINS` by environment object (the runtime passes the same one to every request of an isolate). */
 const originsByEnv = new WeakMap<Env, string[]>();

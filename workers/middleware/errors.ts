@@ -1,5 +1,6 @@
 import { HttpError, asHttpError, problemResponse } from "../../shared/errors";
 import type { AppRequest } from "../context";
+import { postgrestErrorResponse } from "../postgrest/errors";
 import { discardBody } from "./body";
 import { logRequest } from "./request-log";
 
@@ -28,8 +29,12 @@ export function pathOf(url: string): string {
   return url.slice(start, query === -1 ? url.length : query);
 }
 
-/** The one place an error becomes a response: problem+json with the error's status and code. */
+/**
+ * The one place an error becomes a response: problem+json with the error's status and code; on the
+ * PostgREST routes, with PostgREST's fields beside them (an expired token or a 429 included).
+ */
 export function renderError(err: unknown, request: AppRequest): Response {
+  if (request.state && isPostgrestPath(request.state.path)) return postgrestErrorResponse(err, request);
   const error = asHttpError(err);
   const problem = error.toProblem();
   // Logged once, by finishResponse, with the request's line (the stack only for a 5xx).
@@ -37,6 +42,10 @@ export function renderError(err: unknown, request: AppRequest): Response {
     request.state.failure =
       problem.status >= 500 ? { code: problem.code, cause: (err as Error)?.stack ?? String(err) } : { code: problem.code };
   return problemResponse(problem, error.headers);
+}
+
+function isPostgrestPath(path: string): boolean {
+  return path.startsWith("/rest/") || path.startsWith("/api/rest/");
 }
 
 /**

@@ -127,7 +127,8 @@ function credentialOf(request: AppRequest): string | null {
   return authorization === null ? `ip:${clientIp(request)}` : `auth:${authorization.slice(-64)}`;
 }
 
+/** The platform's API: the native routes and the PostgREST-compatible ones (docs/postgrest.md). */
 function isApi(request: AppRequest): boolean {
   const path = request.state.path;
-  return path === "/api" || path.startsWith("/api/");
+  return path === "/api" || path.startsWith("/api/") || path.startsWith("/rest/");
 }

@@ -10,6 +10,7 @@ import { ref } from "./media";
 import { AUTH_OPERATIONS } from "./operations-auth";
 import { TABLE_OPERATIONS } from "./operations-db";
 import { platformOperations } from "./operations-platform";
+import { REST_TABLE_OPERATIONS } from "./operations-rest";
 import { type TableView, tableSchemas, tableViews } from "./table-schemas";
 import type { Access, Operation, OperationSpec, Parameter, Ref } from "./types";
 
@@ -83,7 +84,7 @@ export function buildDocument({ routes, config, version, serverUrl }: BuildInput
   for (const route of routes) {
     if (!isDocumented(route)) continue;
     const key = operationKey(route);
-    const perTable = TABLE_OPERATIONS[key];
+    const perTable = TABLE_OPERATIONS[key] ?? REST_TABLE_OPERATIONS[key];
     if (perTable) {
       for (const table of tables) {
         const path = route.path.replace(/:table(?=\/|$)/, table.name);
