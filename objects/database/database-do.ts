@@ -11,17 +11,9 @@ import { cachedRuleFilter } from "../../shared/query-match";
 import { quoteIdent } from "../../shared/query-sql";
 import { type RpcResult, capture } from "../../shared/rpc";
 import { checkRule } from "../../shared/rules";
-import { catalogFor } from "../catalog/contract";
 import { type RealtimeRpc, realtimeFor } from "../realtime/contract";
 import { type BatchOp, parseBatch } from "./batch";
-import {
-  CATALOG_REPORT_MS,
-  CATALOG_RETRY_MS,
-  type CatalogState,
-  catalogEntry,
-  readCatalogState,
-  writeCatalogState,
-} from "./catalog-report";
+import { CatalogReport } from "./catalog-report";
 import { exportStream } from "./block-export";
 import { importStream } from "./block-import";
 import { appendChanges, latestSeq, readChanges, readListening, setImportedSeq, trimChanges, writeListening } from "./change-log";
@@ -44,8 +36,8 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
   #realtime: RealtimeRpc | null = null;
   /** The earliest alarm this instance set (null: none known), so repeated wake-ups cost no storage call. */
   #alarmAt: number | null = null;
-  /** The block's registration with its namespace's catalog, read at first use. */
-  #catalog: CatalogState | null = null;
+  /** The block's registration with its namespace's catalog and its next report. */
+  readonly #catalog: CatalogReport;
   #outbox: Change[] = [];
   #publishing = false;
   /**
@@ -65,6 +57,7 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
     createInternalTables(this.#sql);
     this.#seq = latestSeq(this.#sql);
     this.#listening = readListening(this.#sql, this.#seq);
+    this.#catalog = new CatalogReport(this.#sql, (at) => this.#wakeAt(at));
   }
 
   /** `capture` with the block's current seq on failures too: every DB response carries `X-Seq`. */
@@ -281,7 +274,7 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
           return seq;
         });
         this.#seq = result.seq;
-        this.#noteWrite(Date.now());
+        this.#catalog.noteWrite(Date.now());
         return result;
       } finally {
         this.#importing = false;
@@ -308,58 +301,14 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
     const now = Date.now();
     this.#sql.exec(`DELETE FROM _idempotency WHERE expiresAt <= ?`, now);
     trimChanges(this.#sql, this.#seq, config.limits.changeLogSize);
-    await this.#reportToCatalog(now);
+    // Reads the block only when a report is pending, so only once a request resolved it.
+    if (this.#catalog.due !== null) await this.#catalog.send(this.env, this.#block, this.#seq, now);
     const expiry = this.#sql.exec<{ at: number | null }>(`SELECT min(expiresAt) AS at FROM _idempotency`).one().at;
-    const due = this.#catalogState().due;
+    const due = this.#catalog.due;
     const next = expiry === null ? due : due === null ? expiry : Math.min(expiry, due);
     if (next !== null) {
       this.#alarmAt = next;
       await this.ctx.storage.setAlarm(next);
-    }
-  }
-
-  #catalogState(): CatalogState {
-    this.#catalog ??= readCatalogState(this.#sql);
-    return this.#catalog;
-  }
-
-  /** A write committed: the catalog hears of it within CATALOG_REPORT_MS. */
-  #noteWrite(now: number): void {
-    const state = this.#catalogState();
-    state.lastWriteAt = now;
-    this.#reportBy(now + CATALOG_REPORT_MS);
-  }
-
-  /** Makes a catalog report due by `at` (unless one is due sooner) and wakes the alarm for it. */
-  #reportBy(at: number): void {
-    const state = this.#catalogState();
-    if (state.due !== null && state.due <= at) return;
-    state.due = at;
-    writeCatalogState(this.#sql, state);
-    this.#wakeAt(at);
-  }
-
-  /**
-   * Sends the catalog the block's entry when a report is pending (an alarm ringing early for an
-   * idempotency record sends it a little sooner, which is harmless); one that fails is tried again later.
-   */
-  async #reportToCatalog(now: number): Promise<void> {
-    const state = this.#catalogState();
-    if (state.due === null) return;
-    const block = this.#block;
-    const entry = catalogEntry(this.#sql, block, this.#seq, state, now);
-    // Cleared before the call: a write landing while it is in flight makes the next report due.
-    state.due = null;
-    writeCatalogState(this.#sql, state);
-    try {
-      await catalogFor(this.env, block.namespace).report(entry);
-      if (state.createdAt === null) {
-        state.createdAt = entry.createdAt;
-        writeCatalogState(this.#sql, state);
-      }
-    } catch (err) {
-      console.error(JSON.stringify({ msg: "catalog report failed", block: block.name, error: String(err) }));
-      this.#reportBy(Date.now() + CATALOG_RETRY_MS);
     }
   }
 
@@ -387,7 +336,7 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
       this.#parsedBlock = block;
       // A block registers with its catalog within seconds of its first request (one that predates
       // the catalog, of its next), through the same alarm as its statistics.
-      if (this.#catalogState().createdAt === null) this.#reportBy(Date.now() + CATALOG_REPORT_MS);
+      this.#catalog.registerIfNew(Date.now());
     }
     return this.#parsedBlock;
   }
@@ -497,7 +446,7 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
     this.#seq = result.seq;
     result.ms = performance.now() - started;
     if (key !== null) this.#wakeAt(now + IDEMPOTENCY_TTL_MS);
-    if (session.changes.length > 0) this.#noteWrite(now);
+    if (session.changes.length > 0) this.#catalog.noteWrite(now);
     if (this.#seq % 256 < session.changes.length) trimChanges(this.#sql, this.#seq, config.limits.changeLogSize);
     this.#publish(session.changes);
     return result;
