@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import config from "../../actorbase.config";
 import { type Block, blockOfActor } from "../../shared/block";
 import { type Caller, callerKey } from "../../shared/caller";
-import type { Change, ChangesPage } from "../../shared/change";
+import type { ChangesPage } from "../../shared/change";
 import type { RuleOp } from "../../shared/config";
 import { drain } from "../../shared/drain";
 import { HttpError } from "../../shared/errors";
@@ -11,12 +11,12 @@ import { cachedRuleFilter } from "../../shared/query-match";
 import { quoteIdent } from "../../shared/query-sql";
 import { type RpcResult, capture } from "../../shared/rpc";
 import { checkRule } from "../../shared/rules";
-import { type RealtimeRpc, realtimeFor } from "../realtime/contract";
 import { type BatchOp, parseBatch } from "./batch";
+import { RealtimeHandOff } from "./hand-off";
 import { CatalogReport } from "./catalog-report";
 import { exportStream } from "./block-export";
 import { importStream } from "./block-import";
-import { appendChanges, latestSeq, readChanges, readListening, setImportedSeq, trimChanges, writeListening } from "./change-log";
+import { appendChanges, latestSeq, readChanges, setImportedSeq, trimChanges } from "./change-log";
 import type { ChangesOptions, DatabaseRpc, ImportResult, ListResult, RowResult, WriteOptions, WriteResult } from "./contract";
 import { IdGenerator } from "./ids";
 import { listRows } from "./reads";
@@ -33,21 +33,12 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
   readonly #ids = new IdGenerator();
   #seq: number;
   #parsedBlock: Block | null = null;
-  #realtime: RealtimeRpc | null = null;
   /** The earliest alarm this instance set (null: none known), so repeated wake-ups cost no storage call. */
   #alarmAt: number | null = null;
   /** The block's registration with its namespace's catalog and its next report. */
   readonly #catalog: CatalogReport;
-  #outbox: Change[] = [];
-  #publishing = false;
-  /**
-   * Whether commits are handed off to the RealtimeDO: from a `listen` until a hand-off answers that
-   * nobody subscribes. Kept in `_meta`, so a block nobody ever subscribed to never wakes its
-   * RealtimeDO (a burst of new tenants costs one actor each, not two).
-   */
-  #listening: boolean;
-  /** Counts `listen` calls, so a "nobody subscribes" answer sent before the latest one is ignored. */
-  #listenEpoch = 0;
+  /** Committed changes on their way to the block's RealtimeDO (hand-off.ts). */
+  readonly #handOff: RealtimeHandOff;
   /** An import is loading: writes are refused until it commits or fails. */
   #importing = false;
 
@@ -56,7 +47,7 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
     this.#sql = ctx.storage.sql;
     createInternalTables(this.#sql);
     this.#seq = latestSeq(this.#sql);
-    this.#listening = readListening(this.#sql, this.#seq);
+    this.#handOff = new RealtimeHandOff(this.#sql, env, this.#seq, (promise) => ctx.waitUntil(promise));
     this.#catalog = new CatalogReport(this.#sql, (at) => this.#wakeAt(at));
   }
 
@@ -224,9 +215,7 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
   async listen(): Promise<number> {
     // Serial with the writes: every commit after this answer is handed off, so the subscription
     // that asked reads the log up to the seq answered and gets everything after it live.
-    if (!this.#listening) writeListening(this.#sql, true);
-    this.#listening = true;
-    this.#listenEpoch++;
+    this.#handOff.listen();
     return this.#seq;
   }
 
@@ -448,48 +437,8 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
     if (key !== null) this.#wakeAt(now + IDEMPOTENCY_TTL_MS);
     if (session.changes.length > 0) this.#catalog.noteWrite(now);
     if (this.#seq % 256 < session.changes.length) trimChanges(this.#sql, this.#seq, config.limits.changeLogSize);
-    this.#publish(session.changes);
+    this.#handOff.publish(session.changes, this.#block.name);
     return result;
-  }
-
-  /**
-   * Hands committed changes to the block's RealtimeDO without making the write wait. One hand-off
-   * is in flight at a time, so they arrive in seq order; commits made meanwhile are coalesced into
-   * the next one. Failures are logged: the realtime actor backfills from changesSince. While no
-   * one subscribes to the block, nothing is handed off: a write costs no second actor call.
-   */
-  #publish(changes: Change[]): void {
-    if (changes.length === 0 || !this.#listening) return;
-    this.#outbox.push(...changes);
-    if (!this.#publishing) this.#flush(this.#block.name);
-  }
-
-  #flush(name: string): void {
-    const changes = this.#outbox;
-    this.#outbox = [];
-    this.#publishing = true;
-    this.#realtime ??= realtimeFor(this.env, name);
-    const epoch = this.#listenEpoch;
-    const delivery = this.#realtime
-      .publish(changes)
-      .then((listening) => {
-        if (listening !== false || epoch !== this.#listenEpoch) return;
-        // Nobody subscribes, and no subscription started since this hand-off left: stop until one does.
-        this.#listening = false;
-        writeListening(this.#sql, false);
-        this.#outbox = [];
-      })
-      .catch((err: unknown) => {
-        this.#realtime = null;
-        console.error(
-          JSON.stringify({ msg: "realtime hand-off failed", block: name, seq: changes[changes.length - 1]?.seq, error: String(err) }),
-        );
-      })
-      .finally(() => {
-        this.#publishing = false;
-        if (this.#outbox.length > 0) this.#flush(name);
-      });
-    this.ctx.waitUntil(delivery);
   }
 }
 
