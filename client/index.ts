@@ -11,6 +11,7 @@
  * ```
  */
 import type { Row } from "../shared/protocol";
+import { AdminClient } from "./admin";
 import { AuthClient, type AuthOptions } from "./auth";
 import { type BatchOp, type Transport, TableRest, request } from "./rest";
 import { RealtimeConnection, type SubscribeOptions, type Subscription, type TableChange } from "./realtime";
@@ -111,6 +112,8 @@ export interface ActorbaseClient {
   db(block: string): BlockClient;
   /** Accounts: sign up, sign in (password, anonymous, OAuth), the session and its refresh. */
   readonly auth: AuthClient;
+  /** Operator calls (the client's token must be the service key): block catalog, schema, accounts, rate-limit keys, OpenAPI. */
+  readonly admin: AdminClient;
   /** Closes every socket this client opened and stops the session's refresh timer. */
   close(): void;
 }
@@ -138,6 +141,7 @@ export function createClient(options: ClientOptions): ActorbaseClient {
   }
   return {
     auth,
+    admin: new AdminClient(transport),
     db(name) {
       let block = blocks.get(name);
       if (!block) blocks.set(name, (block = new BlockClient(transport, name, options, useAuth || options.getToken !== undefined)));
@@ -152,6 +156,19 @@ export function createClient(options: ClientOptions): ActorbaseClient {
 }
 
 export { ActorbaseError } from "./errors";
+export { AdminClient } from "./admin";
+export type {
+  Account,
+  AppSchema,
+  BlockInfo,
+  BlockPage,
+  BlockQuery,
+  ColumnSchema,
+  NamespaceSchema,
+  RateLimitPolicies,
+  RateLimitState,
+  TableSchema,
+} from "./admin";
 export { AuthClient } from "./auth";
 export type { AuthEvent, AuthListener, AuthOptions, AuthSession, AuthUser, Credentials, UserChange } from "./auth";
 export { memoryStorage } from "./auth-storage";

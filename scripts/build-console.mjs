@@ -17,7 +17,7 @@ export const ASSETS_DIR = join(ROOT, "dist", "assets");
 const OUT = join(ASSETS_DIR, "console");
 
 /** The console's size budget: every asset gzipped, summed (checked in CI by `--check`). */
-export const BUDGET_GZIP_BYTES = 60 * 1024;
+export const BUDGET_GZIP_BYTES = 31 * 1024;
 
 /** Builds the console; answers each asset's raw and gzipped size. */
 export async function buildConsole() {

@@ -53,6 +53,15 @@ describe("GET /api/realtime/:block handshake", () => {
     await good.next("ready");
   });
 
+  it("accepts a page on the server's own origin (the console) without CORS_ORIGINS listing it", async () => {
+    const own = await connect("public", { headers: { Origin: "https://actorbase.test" } });
+    await own.next("ready");
+    const lookalike = await call("/api/realtime/public", {
+      headers: { Upgrade: "websocket", Origin: "https://actorbase.test.evil.example" },
+    });
+    expect(lookalike.status).toBe(403);
+  });
+
   it("lets anonymous callers into a block whose read rule allows anyone", async () => {
     const socket = await connect("public");
     expect((await socket.next("ready")).connectionId).toBeTruthy();

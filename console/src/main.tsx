@@ -1,4 +1,5 @@
 import { render } from "preact";
+import { App } from "./app";
 import "./styles.css";
 
-render(<main>Actorbase console</main>, document.getElementById("app") as HTMLElement);
+render(<App />, document.getElementById("app") as HTMLElement);

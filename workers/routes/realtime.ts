@@ -23,7 +23,7 @@ export async function connectRealtime(request: AppRequest, env: Env): Promise<Re
       headers: { Upgrade: "websocket" },
     });
   }
-  checkOrigin(request.headers.get("Origin"), env);
+  checkOrigin(request.headers.get("Origin"), new URL(request.url).origin, env);
 
   const offered = (request.headers.get("Sec-WebSocket-Protocol") ?? "")
     .split(",")
@@ -53,9 +53,12 @@ export async function connectRealtime(request: AppRequest, env: Env): Promise<Re
   return realtimeFor(env, block.name).fetch(new Request(request.url, { headers }));
 }
 
-/** Refuses browsers on origins `CORS_ORIGINS` does not list (when it is set); non-browser clients send none. */
-function checkOrigin(origin: string | null, env: Env): void {
+/**
+ * Refuses browsers on origins `CORS_ORIGINS` does not list (when it is set); non-browser clients
+ * send none, and a page this server served itself (the console) is always its own origin.
+ */
+function checkOrigin(origin: string | null, own: string, env: Env): void {
   const allowed = allowedOrigins(env);
-  if (origin === null || allowed.length === 0 || allowed.includes("*") || allowed.includes(origin)) return;
+  if (origin === null || origin === own || allowed.length === 0 || allowed.includes("*") || allowed.includes(origin)) return;
   throw new HttpError(403, "ORIGIN_NOT_ALLOWED", `Origin ${origin} is not in CORS_ORIGINS; add it there to open realtime sockets from it.`);
 }
