@@ -2,27 +2,14 @@
  * Operator calls (service key only): the block catalog, the config as JSON, accounts, rate-limit
  * keys and the OpenAPI document. `client.admin` of a client created with `token: <SERVICE_KEY>`.
  */
+import type { BlockEntry, BlockPage } from "../shared/catalog";
 import type { ColumnType, RateLimitAlgorithm } from "../shared/config";
 import { errorFrom } from "./errors";
 import { type Transport, request } from "./rest";
 
 /** One block of the catalog (`GET /api/admin/blocks`); statistics lag writes by a few seconds. */
-export interface BlockInfo {
-  name: string;
-  namespace: string;
-  /** The id of a dynamic namespace's block; null for a static namespace. */
-  id: string | null;
-  createdAt: number;
-  lastWriteAt: number | null;
-  seq: number;
-  tables: Record<string, { rows: number }>;
-  bytes: number;
-}
-
-export interface BlockPage {
-  items: BlockInfo[];
-  nextCursor: string | null;
-}
+export type BlockInfo = BlockEntry;
+export type { BlockPage };
 
 export interface BlockQuery {
   namespace?: string;

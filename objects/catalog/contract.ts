@@ -3,24 +3,9 @@
  * DatabaseDO reports (coalesced, at most every few seconds per block). Read by the operator route
  * `GET /api/admin/blocks` and the console. Imports only from `shared/`.
  */
+import type { BlockEntry } from "../../shared/catalog";
 
-/** What the catalog knows about one block (API.md section 10). */
-export interface BlockEntry {
-  name: string;
-  namespace: string;
-  /** The id part of a dynamic block's name (`alice` in `user:alice`); null for a static block. */
-  id: string | null;
-  /** When the block first registered (ms since the epoch). */
-  createdAt: number;
-  /** The latest write the block had reported (ms since the epoch); null before its first write. */
-  lastWriteAt: number | null;
-  /** The block's seq at its latest report. */
-  seq: number;
-  /** Rows per table that exists in the block's store. */
-  tables: Record<string, { rows: number }>;
-  /** The size of the block's SQLite database. */
-  bytes: number;
-}
+export type { BlockEntry };
 
 /** Which page of a namespace's blocks `list` answers. */
 export interface CatalogQuery {
