@@ -364,6 +364,46 @@ describe("console", { timeout: 120_000 }, () => {
     expect(log.dialogs).toEqual([]);
   });
 
+  it("keeps the live tail whole across a dropped connection: the change written meanwhile arrives once", async () => {
+    const tab = await openTab(browser);
+    try {
+      // Keep a handle on every socket the page opens, so the test can drop one as a network would.
+      await tab.page.evaluateOnNewDocument(() => {
+        const Native = window.WebSocket;
+        const opened: WebSocket[] = [];
+        Object.assign(window, { openedSockets: opened });
+        window.WebSocket = class extends Native {
+          constructor(url: string | URL, protocols?: string | string[]) {
+            super(url, protocols);
+            opened.push(this);
+          }
+        };
+      });
+      const block = `user:${unique("drop")}`;
+      await seed(block, "notes", [{ title: "before the tail" }]);
+      await visit(tab.page, `tail/${encodeURIComponent(block)}`, KEY);
+      await tab.page.waitForSelector("#tail-state[data-state=connected]", { timeout: 30_000 });
+      await tab.page.waitForSelector("#tail-since", { timeout: 30_000 });
+      const first = await seed(block, "notes", [{ title: "first" }]);
+      await tab.page.waitForSelector(`tr[data-seq="${first.seq}"]`, { timeout: 30_000 });
+
+      const count = (): Promise<number> =>
+        tab.page.evaluate(() => (window as unknown as { openedSockets: WebSocket[] }).openedSockets.length);
+      const before = await count();
+      await tab.page.evaluate(() => (window as unknown as { openedSockets: WebSocket[] }).openedSockets.at(-1)?.close(4000, "dropped"));
+      const missed = await seed(block, "notes", [{ title: "written while the tail was away" }]);
+      await tab.page.waitForSelector(`tr[data-seq="${missed.seq}"]`, { timeout: 30_000 });
+      expect(await count()).toBeGreaterThan(before); // it came back on a new socket
+      const after = await seed(block, "notes", [{ title: "after the reconnect" }]);
+      await tab.page.waitForSelector(`tr[data-seq="${after.seq}"]`, { timeout: 30_000 });
+      const seqs = await tab.page.$$eval("tr[data-seq]", (trs) => trs.map((tr) => Number(tr.getAttribute("data-seq"))));
+      expect(seqs).toEqual([after.seq, missed.seq, first.seq]);
+      expect(tab.log.problems).toEqual([]);
+    } finally {
+      await tab.page.close();
+    }
+  });
+
   it("peeks at a rate-limit key, resets it, and the peek shows it cleared", async () => {
     const key = unique("console-key-");
     const inline = { limit: 5, periodMs: 3_600_000, algorithm: "fixed_window" };
