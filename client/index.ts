@@ -15,6 +15,7 @@ import { AdminClient } from "./admin";
 import { AuthClient, type AuthOptions } from "./auth";
 import { type BatchOp, type Transport, TableRest, request } from "./rest";
 import { RealtimeConnection, type SubscribeOptions, type Subscription, type TableChange } from "./realtime";
+import type { BlockFor, BlockNameFor } from "./typed";
 
 export interface ClientOptions {
   /** The API's base URL (`https://api.example.com`, `http://127.0.0.1:8787`). */
@@ -34,8 +35,16 @@ export interface ClientOptions {
   auth?: AuthOptions;
 }
 
-/** One table of one block: REST calls plus `subscribe`. */
-export class TableClient<T extends object = Row> extends TableRest<T> {
+/**
+ * One table of one block: REST calls plus `subscribe`. `Insert`, `Patch` and `Change` (the row a change
+ * carries) default to today's loose types; a typed client's declared tables narrow them (client/typed.ts).
+ */
+export class TableClient<
+  T extends object = Row,
+  Insert extends object = Partial<T>,
+  Patch extends object = Record<string, unknown>,
+  Change extends object = T & Row,
+> extends TableRest<T, Insert, Patch> {
   readonly #realtime: () => RealtimeConnection;
   readonly #table: string;
 
@@ -49,8 +58,9 @@ export class TableClient<T extends object = Row> extends TableRest<T> {
    * Follows the table's changes that match `filter` (the list grammar; "" for all rows). After any
    * reconnect the subscription resumes from the last change it delivered: each change once, in order.
    */
-  subscribe(filter: string, onChange: (change: TableChange<T & Row>) => void, options: SubscribeOptions<T> = {}): Subscription<T> {
-    return this.#realtime().subscribe<T>(this.#table, filter, onChange as (change: TableChange<T>) => void, options);
+  subscribe(filter: string, onChange: (change: TableChange<Change>) => void, options: SubscribeOptions<T> = {}): Subscription<T> {
+    // Changes carry whole stored rows (system columns included): `Change` describes them, `T` the snapshot.
+    return this.#realtime().subscribe<T>(this.#table, filter, onChange as unknown as (change: TableChange<T>) => void, options);
   }
 }
 
@@ -107,9 +117,10 @@ export class BlockClient {
   }
 }
 
-export interface ActorbaseClient {
-  /** A block by name; the same object for the same name. */
-  db(block: string): BlockClient;
+/** A client; `Config` (`typeof config`, the app's `actorbase.config.ts`) types blocks and tables, see client/typed.ts. */
+export interface ActorbaseClient<Config = unknown> {
+  /** A block by name; the same object for the same name. Typed: only the config's namespaces and tables. */
+  db<B extends BlockNameFor<Config>>(block: B): BlockFor<Config, B>;
   /** Accounts: sign up, sign in (password, anonymous, OAuth), the session and its refresh. */
   readonly auth: AuthClient;
   /** Operator calls (the client's token must be the service key): block catalog, schema, accounts, rate-limit keys, OpenAPI. */
@@ -118,8 +129,8 @@ export interface ActorbaseClient {
   close(): void;
 }
 
-/** Creates a client for one Actorbase deployment. */
-export function createClient(options: ClientOptions): ActorbaseClient {
+/** Creates a client for one Actorbase deployment; `createClient<typeof config>(...)` types it from the app's config. */
+export function createClient<Config = unknown>(options: ClientOptions): ActorbaseClient<Config> {
   if (!options.url) throw new TypeError("createClient needs the API's url");
   const baseUrl = options.url.replace(/\/$/, "");
   const fetchImpl: typeof fetch = options.fetch ?? ((...args) => fetch(...args));
@@ -142,10 +153,11 @@ export function createClient(options: ClientOptions): ActorbaseClient {
   return {
     auth,
     admin: new AdminClient(transport),
-    db(name) {
+    db<B extends BlockNameFor<Config>>(name: B): BlockFor<Config, B> {
       let block = blocks.get(name);
       if (!block) blocks.set(name, (block = new BlockClient(transport, name, options, useAuth || options.getToken !== undefined)));
-      return block;
+      // The typed view is the same object: typed.ts only narrows its types.
+      return block as BlockFor<Config, B>;
     },
     close() {
       auth.close();
@@ -178,3 +190,4 @@ export type { BatchOp, ListQuery, ListResult, Stored, SystemColumns, WriteOption
 export type { Channel, BroadcastListener, PresenceListener } from "./channel";
 export type { RealtimeConnection, Subscription, SubscribeOptions, TableChange } from "./realtime";
 export type { Row } from "../shared/protocol";
+export type { BlockName, DeclaredConfig, TableInsert, TablePatch, TableRow, TypedBlock, TypedTable } from "./typed";

@@ -83,8 +83,11 @@ function queryString(query: ListQuery | undefined): string {
   return text ? `?${text}` : "";
 }
 
-/** REST calls on one table of one block. */
-export class TableRest<T extends object> {
+/**
+ * REST calls on one table of one block: `T` is the row, `Insert` what an insert takes and `Patch`
+ * what an update takes (declared tables of a typed client narrow both, see client/typed.ts).
+ */
+export class TableRest<T extends object, Insert extends object = Partial<T>, Patch extends object = Record<string, unknown>> {
   readonly #transport: Transport;
   readonly #path: string;
 
@@ -104,15 +107,15 @@ export class TableRest<T extends object> {
   }
 
   /** Inserts one row, or many (all or none) when given an array. */
-  insert(data: Partial<T>, options?: WriteOptions): Promise<Stored<T>>;
-  insert(data: Partial<T>[], options?: WriteOptions): Promise<Stored<T>[]>;
-  async insert(data: Partial<T> | Partial<T>[], options: WriteOptions = {}): Promise<Stored<T> | Stored<T>[]> {
+  insert(data: Insert, options?: WriteOptions): Promise<Stored<T>>;
+  insert(data: Insert[], options?: WriteOptions): Promise<Stored<T>[]>;
+  async insert(data: Insert | Insert[], options: WriteOptions = {}): Promise<Stored<T> | Stored<T>[]> {
     if (Array.isArray(data)) return (await request<{ items: Stored<T>[] }>(this.#transport, "POST", this.#path, data, options)).items;
     return request(this.#transport, "POST", this.#path, data, options);
   }
 
   /** Updates some columns (field operations such as `{ priority: { $inc: 1 } }` included). */
-  update(id: string, patch: Record<string, unknown>, options: WriteOptions = {}): Promise<Stored<T>> {
+  update(id: string, patch: Patch, options: WriteOptions = {}): Promise<Stored<T>> {
     return request(this.#transport, "PATCH", `${this.#path}/${encodeURIComponent(id)}`, patch, options);
   }
 
@@ -125,7 +128,7 @@ export class TableRest<T extends object> {
    * Applies one partial update to every row the filter matches (filters only, at least one; all or
    * none, at most the server's maxRowsPerWrite rows, else 413 `TOO_MANY_ROWS`). Resolves to the rows after the update.
    */
-  updateWhere(filter: ListQuery, patch: Record<string, unknown>, options: Omit<WriteOptions, "ifMatch"> = {}): Promise<WhereResult<T>> {
+  updateWhere(filter: ListQuery, patch: Patch, options: Omit<WriteOptions, "ifMatch"> = {}): Promise<WhereResult<T>> {
     return request(this.#transport, "PATCH", `${this.#path}${queryString(filter)}`, patch, options);
   }
 

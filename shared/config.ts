@@ -271,8 +271,38 @@ export class ConfigError extends Error {
   }
 }
 
-/** Declares and validates an Actorbase app. Throws `ConfigError` naming the offending part. */
-export function defineConfig(config: ActorbaseConfig): ResolvedConfig {
+/**
+ * What `defineConfig` returns: the resolved config, which also carries the config as declared in its
+ * type only (the key is never set), so `createClient<typeof config>` can type tables without code generation.
+ */
+export type DefinedConfig<C extends ActorbaseConfig = ActorbaseConfig> = ResolvedConfig & { readonly "~declared"?: C };
+
+/** Marks the keys of `T` that `Shape` does not declare as never-allowed. */
+type OnlyKnown<T, Shape> = { [P in Exclude<keyof T, keyof Shape>]?: never };
+
+/**
+ * Flags keys the config, a namespace, a table or a column spec does not know (`requird: true`): a
+ * generic parameter is exempt from TypeScript's excess-property check, which a plain `ActorbaseConfig` had.
+ */
+type KnownKeys<C extends ActorbaseConfig> = OnlyKnown<C, ActorbaseConfig> & {
+  namespaces: {
+    [N in keyof C["namespaces"]]: OnlyKnown<C["namespaces"][N], NamespaceConfig> & {
+      tables: {
+        [T in keyof C["namespaces"][N]["tables"]]: OnlyKnown<C["namespaces"][N]["tables"][T], TableConfig> & {
+          columns: {
+            [K in keyof C["namespaces"][N]["tables"][T]["columns"]]: OnlyKnown<C["namespaces"][N]["tables"][T]["columns"][K], ColumnConfig>;
+          };
+        };
+      };
+    };
+  };
+};
+
+/**
+ * Declares and validates an Actorbase app. Throws `ConfigError` naming the offending part. Generic only
+ * so that the declared namespaces, tables and columns keep their literal types (see `DefinedConfig`).
+ */
+export function defineConfig<C extends ActorbaseConfig>(config: C & KnownKeys<C>): DefinedConfig<C> {
   validateNamespaces(config.namespaces);
   const limits = { ...DEFAULT_LIMITS, ...config.limits };
   for (const [name, value] of Object.entries(limits)) {
