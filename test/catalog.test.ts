@@ -75,6 +75,21 @@ describe("the catalog of blocks", () => {
     expect(await reported(block, (found) => found.seq === 11)).toMatchObject({ seq: 11, tables: { notes: { rows: 11 } } });
   });
 
+  it("keeps rows per table up to date through deletes, writes by filter and batches", async () => {
+    const block = `user:${fresh("counts")}`;
+    await insertNotes(block, 4);
+    await reported(block, (found) => found.tables.notes?.rows === 4);
+    const page = (await (await call(`/api/db/${block}/tables/notes?order=id.asc`, { headers: SERVICE })).json()) as {
+      items: { id: string }[];
+    };
+    const [first, second] = page.items;
+    expect((await call(`/api/db/${block}/tables/notes/${first?.id}`, { method: "DELETE", headers: SERVICE })).status).toBe(200);
+    expect((await call(`/api/db/${block}/tables/notes?id=eq.${second?.id}`, { method: "DELETE", headers: SERVICE })).status).toBe(200);
+    const ops = [{ op: "insert", table: "notes", data: { title: "batched" } }];
+    expect((await call(`/api/db/${block}/batch`, jsonInit("POST", { ops }, SERVICE))).status).toBe(200);
+    expect(await reported(block, (found) => found.seq === 7)).toMatchObject({ tables: { notes: { rows: 3 } } });
+  });
+
   it("registers a block that predates the catalog at its next request", async () => {
     const block = `workspace:${fresh("old")}`;
     const response = await call(`/api/db/${block}/tables/tasks`, jsonInit("POST", { title: "t" }, SERVICE));

@@ -322,6 +322,22 @@ describe("writes by filter: Idempotency-Key", () => {
     expect(((await replayed.json()) as Where).count).toBe(2);
     expect((await databaseFor(env, block).changesSince(0)).seq).toBe(10);
   });
+
+  it("refuses, all or none, a write whose answer is too large to keep for a replay (413), and does it without the key", async () => {
+    const block = "user:wbf-huge";
+    const body = "x".repeat(2_500);
+    for (let start = 0; start < 1_000; start += 250) {
+      const batch = Array.from({ length: 250 }, (_, i) => ({ title: `big ${start + i}`, body }));
+      expect((await call(`/api/db/${block}/tables/notes`, jsonInit("POST", batch, SERVICE))).status).toBe(201);
+    }
+    const refused = await remove(block, "title=like.big*", { ...SERVICE, "Idempotency-Key": "wbf-huge" });
+    expect(refused.status).toBe(413);
+    expect(await problem(refused)).toMatchObject({ code: "TOO_MANY_ROWS" });
+    expect(await rows(block)).toHaveLength(1_000);
+    const done = await remove(block, "title=like.big*", SERVICE);
+    expect(((await done.json()) as Where).count).toBe(1_000);
+    expect(await rows(block)).toHaveLength(0);
+  });
 });
 
 describe("GET ...?offset=", () => {

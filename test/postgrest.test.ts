@@ -367,6 +367,41 @@ describe("PostgREST writes in workerd", () => {
     expect(await gone.json()).toEqual([{ title: "m" }, { title: "m" }, { title: "m" }]);
   });
 
+  it("checks .single() on a PATCH in the write itself: two matches change nothing", async () => {
+    await send("POST", "", [
+      { id: "one1", title: "pair" },
+      { id: "one2", title: "pair" },
+    ]);
+    const refused = await send(
+      "PATCH",
+      "title=eq.pair",
+      { done: true },
+      { Prefer: "return=representation", Accept: "application/vnd.pgrst.object+json" },
+    );
+    expect(await failure(refused, 406)).toMatchObject({ code: "PGRST116", details: "The result contains 2 rows" });
+    const left = await call("/rest/v1/notes?title=eq.pair&select=done", { headers: { ...SERVICE, "Accept-Profile": WRITES } });
+    expect(await left.json()).toEqual([{ done: false }, { done: false }]);
+    const one = await send("DELETE", "id=eq.one1&select=id", undefined, {
+      Prefer: "return=representation",
+      Accept: "application/vnd.pgrst.object+json",
+    });
+    expect([one.status, await one.json()]).toEqual([200, { id: "one1" }]);
+  });
+
+  it("answers a lone surrogate in an ignore-duplicates insert with 400, and too many rows with 413 before any lookup", async () => {
+    const surrogate = await call("/rest/v1/notes", {
+      method: "POST",
+      headers: { ...SERVICE, "Content-Profile": WRITES, "Content-Type": "application/json", Prefer: "resolution=ignore-duplicates" },
+      body: '[{"id":"\\ud800","title":"x"}]',
+    });
+    expect(surrogate.status).toBe(400);
+    const many = Array.from({ length: 1_001 }, (_, i) => ({ id: `many${i}`, title: "m" }));
+    const started = Date.now();
+    const refused = await send("POST", "", many, { Prefer: "resolution=ignore-duplicates" });
+    expect(refused.status).toBe(413);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
   it("keeps a top-level quoted value literal in writes by filter too", async () => {
     await send("POST", "", { id: "q1", title: '"quoted"' });
     const patched = await send("PATCH", 'title=eq."quoted"&select=id', { done: true }, { Prefer: "return=representation" });

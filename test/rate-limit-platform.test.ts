@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { unwrap } from "../shared/rpc";
 import { IsolateLimiter, type LeaseFetcher, maxLease } from "../workers/middleware/rate-limit-isolate";
+import { TEST_SECRETS } from "./env";
 import { SERVICE, as, problem, token } from "./helpers/http";
 import { parseSfList } from "./helpers/rate-limit-headers";
 import { fetchWorker } from "./helpers/worker-fetch";
@@ -355,6 +356,14 @@ describe("the platform limiter on /api/*", () => {
     for (let i = 0; i < 3; i++) expect((await fetchWorker("/api/health", { headers: ip("203.0.113.7") }, tiny)).status).toBe(200);
     expect((await fetchWorker("/api/health", { headers: ip("203.0.113.7") }, tiny)).status).toBe(429);
     expect((await fetchWorker("/api/health", { headers: ip("203.0.113.8") }, tiny)).status).toBe(200);
+  });
+
+  it("keys callers of the anon key by IP: one over the limit does not block the others sending it", async () => {
+    const anon = (address: string) => ({ Authorization: `Bearer ${TEST_SECRETS.ANON_KEY}`, "CF-Connecting-IP": address });
+    for (let i = 0; i < 3; i++) expect((await fetchWorker("/api/health", { headers: anon("203.0.113.20") }, tiny)).status).toBe(200);
+    expect((await fetchWorker("/api/health", { headers: anon("203.0.113.20") }, tiny)).status).toBe(429);
+    expect((await fetchWorker("/api/health", { headers: anon("203.0.113.20") }, tiny)).status).toBe(429);
+    expect((await fetchWorker("/api/health", { headers: anon("203.0.113.21") }, tiny)).status).toBe(200);
   });
 
   it("exempts the service key", async () => {

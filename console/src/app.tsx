@@ -25,7 +25,16 @@ const PAGES = [
 /** The route from the location's hash: the page name and its decoded arguments. */
 function route(hash: string): { page: string; args: string[] } {
   const [page = "", ...args] = hash.replace(/^#\/?/, "").split("/");
-  return { page: page || "blocks", args: args.map((arg) => decodeURIComponent(arg)) };
+  return { page: page || "blocks", args: args.map(decodeArg) };
+}
+
+/** A hash argument, decoded; a malformed escape (`%E0`) is kept as typed rather than blanking the page. */
+function decodeArg(arg: string): string {
+  try {
+    return decodeURIComponent(arg);
+  } catch {
+    return arg;
+  }
 }
 
 /** The whole console: the sign-in form until a key works, then the pages. */

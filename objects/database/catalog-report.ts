@@ -5,6 +5,8 @@
  * request. The schedule lives in `_meta` "catalog", so a report survives an eviction or a restart.
  */
 import type { Block } from "../../shared/block";
+import type { Change } from "../../shared/change";
+import { HttpError } from "../../shared/errors";
 import { quoteIdent } from "../../shared/query-sql";
 import { type BlockEntry, catalogFor } from "../catalog/contract";
 
@@ -23,13 +25,19 @@ export interface CatalogState {
 }
 
 /**
- * One block's side of the catalog: when its next report is due (kept in `_meta`) and the report
- * itself. The actor asks `wakeAt` to ring its alarm by a time, and sends the report from there.
+ * One block's side of the catalog: when its next report is due (kept in `_meta`, so a report
+ * survives an eviction or a restart: it is cleared only once the catalog took it) and the report
+ * itself. Rows per table are counted once per wake and then kept up to date from the writes' changes.
+ * The actor asks `wakeAt` to ring its alarm by a time, and sends the report from there.
  */
 export class CatalogReport {
   readonly #sql: SqlStorage;
   readonly #wakeAt: (at: number) => void;
   #state: CatalogState | null = null;
+  /** Rows per table as of the latest write (null: not counted in this wake, or an import replaced them). */
+  #rows: Map<string, number> | null = null;
+  /** Counts writes, so a report sent while a write lands is followed by another. */
+  #writes = 0;
 
   constructor(sql: SqlStorage, wakeAt: (at: number) => void) {
     this.#sql = sql;
@@ -46,38 +54,78 @@ export class CatalogReport {
     if (this.#read().createdAt === null) this.#dueBy(now + CATALOG_REPORT_MS);
   }
 
-  /** A write committed: the catalog hears of it within CATALOG_REPORT_MS. */
-  noteWrite(now: number): void {
+  /**
+   * A write committed `changes` (null: rows were replaced wholesale, as by an import): the catalog
+   * hears of it within CATALOG_REPORT_MS.
+   */
+  noteWrite(now: number, changes: readonly Change[] | null): void {
+    this.#writes++;
+    const rows = this.#rows;
+    if (changes === null) this.#rows = null;
+    else if (rows !== null) {
+      for (const change of changes) {
+        const delta = change.op === "insert" ? 1 : change.op === "delete" ? -1 : 0;
+        if (delta !== 0 && rows.has(change.table)) rows.set(change.table, (rows.get(change.table) as number) + delta);
+      }
+    }
     this.#read().lastWriteAt = now;
     this.#dueBy(now + CATALOG_REPORT_MS);
   }
 
   /**
    * Sends the block's entry when a report is pending (an alarm ringing early for another reason
-   * sends it a little sooner, which is harmless); one that fails is tried again later.
+   * sends it a little sooner, which is harmless). One that fails is tried again later; one for a
+   * block whose namespace the config no longer declares (an HttpError from `block`) is dropped.
    */
-  async send(env: Env, block: Block, seq: number, now: number): Promise<void> {
+  async send(env: Env, block: () => Block, seq: number, now: number): Promise<void> {
     const state = this.#read();
     if (state.due === null) return;
-    const entry = catalogEntry(this.#sql, block, seq, state, now);
-    // Cleared before the call: a write landing while it is in flight makes the next report due.
-    state.due = null;
-    writeCatalogState(this.#sql, state);
+    const writes = this.#writes;
+    let entry: BlockEntry;
     try {
-      await catalogFor(env, block.namespace).report(entry);
-      if (state.createdAt === null) {
-        state.createdAt = entry.createdAt;
-        writeCatalogState(this.#sql, state);
-      }
+      entry = this.#entry(block(), seq, state, now);
+      await catalogFor(env, entry.namespace).report(entry);
     } catch (err) {
-      console.error(JSON.stringify({ msg: "catalog report failed", block: block.name, error: String(err) }));
-      this.#dueBy(Date.now() + CATALOG_RETRY_MS);
+      console.error(JSON.stringify({ msg: "catalog report failed", error: String(err) }));
+      state.due = err instanceof HttpError ? null : Date.now() + CATALOG_RETRY_MS;
+      writeCatalogState(this.#sql, state);
+      if (state.due !== null) this.#wakeAt(state.due);
+      return;
     }
+    state.createdAt ??= entry.createdAt;
+    // A write that landed while the report was in flight is in no report yet: one more, soon.
+    state.due = this.#writes === writes ? null : Date.now() + CATALOG_REPORT_MS;
+    writeCatalogState(this.#sql, state);
+    if (state.due !== null) this.#wakeAt(state.due);
   }
 
   #read(): CatalogState {
     this.#state ??= readCatalogState(this.#sql);
     return this.#state;
+  }
+
+  /** The block's entry as of now: rows per table that exists in its store, and its database's size. */
+  #entry(block: Block, seq: number, state: CatalogState, now: number): BlockEntry {
+    this.#rows ??= new Map();
+    const tables: BlockEntry["tables"] = {};
+    for (const { name } of this.#sql.exec<{ name: string }>(`SELECT name FROM _tables ORDER BY name`).toArray()) {
+      let rows = this.#rows.get(name);
+      if (rows === undefined) {
+        rows = this.#sql.exec<{ rows: number }>(`SELECT count(*) AS rows FROM ${quoteIdent(name)}`).one().rows;
+        this.#rows.set(name, rows);
+      }
+      tables[name] = { rows };
+    }
+    return {
+      name: block.name,
+      namespace: block.namespace,
+      id: block.id,
+      createdAt: state.createdAt ?? now,
+      lastWriteAt: state.lastWriteAt,
+      seq,
+      tables,
+      bytes: this.#sql.databaseSize,
+    };
   }
 
   /** Makes a report due by `at` (unless one is due sooner) and has the alarm ring for it. */
@@ -99,22 +147,4 @@ function readCatalogState(sql: SqlStorage): CatalogState {
 /** Stores the block's catalog state. */
 function writeCatalogState(sql: SqlStorage, state: CatalogState): void {
   sql.exec(`INSERT OR REPLACE INTO _meta (key, value) VALUES ('catalog', ?)`, JSON.stringify(state));
-}
-
-/** The block's entry as of now: rows per table that exists in its store, and its database's size. */
-function catalogEntry(sql: SqlStorage, block: Block, seq: number, state: CatalogState, now: number): BlockEntry {
-  const tables: BlockEntry["tables"] = {};
-  for (const { name } of sql.exec<{ name: string }>(`SELECT name FROM _tables ORDER BY name`).toArray()) {
-    tables[name] = { rows: sql.exec<{ rows: number }>(`SELECT count(*) AS rows FROM ${quoteIdent(name)}`).one().rows };
-  }
-  return {
-    name: block.name,
-    namespace: block.namespace,
-    id: block.id,
-    createdAt: state.createdAt ?? now,
-    lastWriteAt: state.lastWriteAt,
-    seq,
-    tables,
-    bytes: sql.databaseSize,
-  };
 }

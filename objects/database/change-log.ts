@@ -5,6 +5,7 @@
  * so the counter survives restarts as `max(seq)`.
  */
 import type { Change, ChangesPage } from "../../shared/change";
+import { RUN_CHARS, jsonRuns } from "./json-runs";
 
 /**
  * Reads the block's latest committed seq (0 before the first write): the newest change, or the seq
@@ -44,28 +45,36 @@ export function writeListening(sql: SqlStorage, listening: boolean): void {
 /** Appends changes inside the caller's transaction. Their `seq` must already be assigned. */
 export function appendChanges(sql: SqlStorage, changes: readonly Change[]): void {
   if (changes.length <= 4) {
-    for (const change of changes) {
-      sql.exec(
-        `INSERT INTO _changes (seq, tbl, op, id, row, old) VALUES (?, ?, ?, ?, ?, ?)`,
-        change.seq,
-        change.table,
-        change.op,
-        change.id,
-        JSON.stringify(change.row),
-        change.old === undefined ? null : JSON.stringify(change.old),
-      );
-    }
+    for (const change of changes) appendOne(sql, change);
     return;
   }
-  // Many changes (bulk writes): a few statements over a bound JSON array instead of one per change.
-  for (let start = 0; start < changes.length; start += 500) {
-    const chunk = changes.slice(start, start + 500).map((c) => [c.seq, c.table, c.op, c.id, c.row, c.old ?? null]);
-    sql.exec(
-      `INSERT INTO _changes (seq, tbl, op, id, row, old) SELECT value->>0, value->>1, value->>2, value->>3, value->4, ` +
-        `CASE WHEN json_type(value, '$[5]') = 'null' THEN NULL ELSE value->5 END FROM json_each(?)`,
-      JSON.stringify(chunk),
-    );
+  // Many changes (bulk writes): a few statements over a bound JSON array instead of one per change,
+  // cut by size too (jsonRuns); a change too big to share a document goes in on its own.
+  const parts = changes.map((c) => JSON.stringify([c.seq, c.table, c.op, c.id, c.row, c.old ?? null]));
+  let index = 0;
+  for (const run of jsonRuns(parts)) {
+    if (run.length === 1 && (run[0] as string).length > RUN_CHARS) appendOne(sql, changes[index] as Change);
+    else {
+      sql.exec(
+        `INSERT INTO _changes (seq, tbl, op, id, row, old) SELECT value->>0, value->>1, value->>2, value->>3, value->4, ` +
+          `CASE WHEN json_type(value, '$[5]') = 'null' THEN NULL ELSE value->5 END FROM json_each(?)`,
+        `[${run.join(",")}]`,
+      );
+    }
+    index += run.length;
   }
+}
+
+function appendOne(sql: SqlStorage, change: Change): void {
+  sql.exec(
+    `INSERT INTO _changes (seq, tbl, op, id, row, old) VALUES (?, ?, ?, ?, ?, ?)`,
+    change.seq,
+    change.table,
+    change.op,
+    change.id,
+    JSON.stringify(change.row),
+    change.old === undefined ? null : JSON.stringify(change.old),
+  );
 }
 
 /** Drops changes older than the window; cheap enough to run every few hundred writes. */

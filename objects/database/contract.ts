@@ -48,6 +48,17 @@ export interface WriteOptions {
   idempotencyKey?: string | null;
   ifMatch?: number | null;
   onConflict?: string | null;
+  /**
+   * Writes by filter only: how many rows may match (the rows the caller may change), checked inside
+   * the write's transaction; otherwise 406 `NOT_ACCEPTABLE` with `errors.rows`, and nothing is written.
+   */
+  expectRows?: ExpectRows | null;
+}
+
+/** A bound on the rows a write by filter changes (PostgREST's `.single()` and `max-affected`). */
+export interface ExpectRows {
+  exactly?: number;
+  atMost?: number;
 }
 
 /** Which changes `changesSince` reads: one table or all, and at most how many. */

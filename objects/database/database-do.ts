@@ -25,6 +25,8 @@ import { type WriteSession, atIndex, deleteOne, insertMany, insertOne, readableR
 import { deleteWhere, updateWhere } from "./writes-by-filter";
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+/** The largest answer kept for an Idempotency-Key replay, in UTF-8 bytes: SQLite refuses a value past 2 MB. */
+const IDEMPOTENCY_RECORD_MAX_BYTES = 1_990_000;
 
 /** One tenant block's SQLite store: schema, queries, writes and the ordered change log. */
 export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
@@ -149,7 +151,7 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
       refuseIfMatch(options);
       return this.#write(caller, options.idempotencyKey ?? null, [`updateWhere ${table} ${query}`, body], (session) => ({
         status: 200,
-        body: updateWhere(session, runtime, filter, body, config.limits.maxRowsPerWrite),
+        body: updateWhere(session, runtime, filter, body, config.limits.maxRowsPerWrite, options.expectRows ?? null),
       }));
     });
   }
@@ -162,7 +164,7 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
       refuseIfMatch(options);
       return this.#write(caller, options.idempotencyKey ?? null, [`deleteWhere ${table} ${query}`, null], (session) => ({
         status: 200,
-        body: deleteWhere(session, runtime, filter, config.limits.maxRowsPerWrite),
+        body: deleteWhere(session, runtime, filter, config.limits.maxRowsPerWrite, options.expectRows ?? null),
       }));
     });
   }
@@ -263,7 +265,7 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
           return seq;
         });
         this.#seq = result.seq;
-        this.#catalog.noteWrite(Date.now());
+        this.#catalog.noteWrite(Date.now(), null);
         return result;
       } finally {
         this.#importing = false;
@@ -281,23 +283,26 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
   }
 
   /**
-   * Removes expired idempotency records, trims the change log and sends a due catalog report; then
-   * sets the alarm for whichever comes next. Reads the block only for a report, which is due only
-   * once a request resolved it (and `_meta` remembered its name: workerd#6850 wakes alarms nameless).
+   * Removes expired idempotency records, trims the change log and sends a due catalog report; then,
+   * whatever happened, sets the alarm for whichever comes next. Reads the block only for a report,
+   * which is due only once a request resolved it (and `_meta` remembered its name: workerd#6850
+   * wakes alarms nameless).
    */
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
     const now = Date.now();
-    this.#sql.exec(`DELETE FROM _idempotency WHERE expiresAt <= ?`, now);
-    trimChanges(this.#sql, this.#seq, config.limits.changeLogSize);
-    // Reads the block only when a report is pending, so only once a request resolved it.
-    if (this.#catalog.due !== null) await this.#catalog.send(this.env, this.#block, this.#seq, now);
-    const expiry = this.#sql.exec<{ at: number | null }>(`SELECT min(expiresAt) AS at FROM _idempotency`).one().at;
-    const due = this.#catalog.due;
-    const next = expiry === null ? due : due === null ? expiry : Math.min(expiry, due);
-    if (next !== null) {
-      this.#alarmAt = next;
-      await this.ctx.storage.setAlarm(next);
+    try {
+      this.#sql.exec(`DELETE FROM _idempotency WHERE expiresAt <= ?`, now);
+      trimChanges(this.#sql, this.#seq, config.limits.changeLogSize);
+      if (this.#catalog.due !== null) await this.#catalog.send(this.env, () => this.#block, this.#seq, now);
+    } finally {
+      const expiry = this.#sql.exec<{ at: number | null }>(`SELECT min(expiresAt) AS at FROM _idempotency`).one().at;
+      const due = this.#catalog.due;
+      const next = expiry === null ? due : due === null ? expiry : Math.min(expiry, due);
+      if (next !== null) {
+        this.#alarmAt = next;
+        await this.ctx.storage.setAlarm(next);
+      }
     }
   }
 
@@ -422,11 +427,20 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
       appendChanges(this.#sql, session.changes);
       const result: WriteResult = { status: out.status, body: out.body, seq: session.baseSeq + session.changes.length };
       if (key !== null) {
+        const record = JSON.stringify({ ...result, fingerprint });
+        // A write by filter's answer is not bounded by the request body: refuse, all or none, rather than fail to store it.
+        if (tooLargeToKeep(record)) {
+          throw new HttpError(
+            413,
+            "TOO_MANY_ROWS",
+            "This write's answer is too large to keep for Idempotency-Key replays (2 MB); nothing was written. Change fewer rows at a time, or send it without the key.",
+          );
+        }
         // An expired record the alarm has not removed yet may still hold the key: replace it.
         this.#sql.exec(
           `INSERT INTO _idempotency (key, response, expiresAt) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET response = excluded.response, expiresAt = excluded.expiresAt`,
           key,
-          JSON.stringify({ ...result, fingerprint }),
+          record,
           now + IDEMPOTENCY_TTL_MS,
         );
       }
@@ -435,11 +449,17 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
     this.#seq = result.seq;
     result.ms = performance.now() - started;
     if (key !== null) this.#wakeAt(now + IDEMPOTENCY_TTL_MS);
-    if (session.changes.length > 0) this.#catalog.noteWrite(now);
+    if (session.changes.length > 0) this.#catalog.noteWrite(now, session.changes);
     if (this.#seq % 256 < session.changes.length) trimChanges(this.#sql, this.#seq, config.limits.changeLogSize);
     this.#handOff.publish(session.changes, this.#block.name);
     return result;
   }
+}
+
+/** Whether an idempotency record passes SQLite's value limit (UTF-8 takes at most 3 bytes per UTF-16 unit). */
+function tooLargeToKeep(record: string): boolean {
+  if (record.length * 3 <= IDEMPOTENCY_RECORD_MAX_BYTES) return false;
+  return new TextEncoder().encode(record).length > IDEMPOTENCY_RECORD_MAX_BYTES;
 }
 
 /** FNV-1a over a string: tells a retry from a different write reusing an Idempotency-Key. */

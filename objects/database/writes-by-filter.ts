@@ -12,8 +12,10 @@ import { cachedRuleFilter } from "../../shared/query-match";
 import { filterToSql, quoteIdent } from "../../shared/query-sql";
 import { checkRule } from "../../shared/rules";
 import { execList } from "./reads";
+import type { ExpectRows } from "./contract";
 import type { TableRuntime } from "./schema";
 import { checkPatchShape, applyPatch } from "./validate";
+import { jsonRuns } from "./json-runs";
 import { BULK_CHUNK, type WriteSession, allows, denied, execWrite, record, storedValues } from "./writes";
 
 type Row = Record<string, unknown>;
@@ -25,10 +27,17 @@ export interface WhereResult {
 }
 
 /** Updates every matching row the caller may read and update with one PATCH body, all or none. */
-export function updateWhere(session: WriteSession, table: TableRuntime, filter: Filter, data: unknown, maxRows: number): WhereResult {
+export function updateWhere(
+  session: WriteSession,
+  table: TableRuntime,
+  filter: Filter,
+  data: unknown,
+  maxRows: number,
+  expect: ExpectRows | null = null,
+): WhereResult {
   checkPatchShape(table, data);
   const patch = data as Row;
-  const current = matchingRows(session, table, filter, "update", patch, maxRows);
+  const current = matchingRows(session, table, filter, "update", patch, maxRows, expect);
   const rows = current.map((old) => {
     let patched: Row;
     try {
@@ -41,11 +50,10 @@ export function updateWhere(session: WriteSession, table: TableRuntime, filter: 
     if (!allows(session, table, "update", row, patch)) throw forRow(denied(session, "update", table), old.id as string);
     return row;
   });
-  for (let start = 0; start < rows.length; start += BULK_CHUNK) {
-    const chunk = rows.slice(start, start + BULK_CHUNK);
-    const values = chunk.map((row) => [row.id as string, row.updatedAt as number, row.version as number, ...storedValues(table, row)]);
+  const parts = rows.map((row) => JSON.stringify([row.id, row.updatedAt, row.version, ...storedValues(table, row)]));
+  for (const run of jsonRuns(parts)) {
     try {
-      execWrite(session, table, table.bulkUpdateSql, JSON.stringify(values));
+      execWrite(session, table, table.bulkUpdateSql, `[${run.join(",")}]`);
     } catch (err) {
       if (!(err instanceof HttpError) || err.code !== "UNIQUE_CONFLICT") throw err;
       const columns = Object.keys(err.errors ?? {}).join(", ");
@@ -64,8 +72,14 @@ export function updateWhere(session: WriteSession, table: TableRuntime, filter: 
 }
 
 /** Deletes every matching row the caller may read and delete, all or none; answers the rows as they were. */
-export function deleteWhere(session: WriteSession, table: TableRuntime, filter: Filter, maxRows: number): WhereResult {
-  const rows = matchingRows(session, table, filter, "delete", undefined, maxRows);
+export function deleteWhere(
+  session: WriteSession,
+  table: TableRuntime,
+  filter: Filter,
+  maxRows: number,
+  expect: ExpectRows | null = null,
+): WhereResult {
+  const rows = matchingRows(session, table, filter, "delete", undefined, maxRows, expect);
   for (let start = 0; start < rows.length; start += BULK_CHUNK) {
     const ids = rows.slice(start, start + BULK_CHUNK).map((row) => row.id);
     session.sql.exec(`DELETE FROM ${quoteIdent(table.name)} WHERE id IN (SELECT value FROM json_each(?))`, JSON.stringify(ids));
@@ -77,7 +91,8 @@ export function deleteWhere(session: WriteSession, table: TableRuntime, filter: 
 /**
  * The rows matching the filter and the caller's read and `op` rules, in id order: the rules'
  * filters in the SQL, then each row through the rules as a single-row write checks it (a rule may
- * look at the row itself). More than `maxRows` matches is 413 before anything is written.
+ * look at the row itself). More than `maxRows` matches is 413, and a count outside `expect` 406,
+ * before anything is written.
  */
 function matchingRows(
   session: WriteSession,
@@ -86,6 +101,7 @@ function matchingRows(
   op: "update" | "delete",
   data: Row | undefined,
   maxRows: number,
+  expect: ExpectRows | null,
 ): Row[] {
   const where = filterToSql(andFilters(ruleFilter(session, table, "read"), ruleFilter(session, table, op, data), filter));
   const from = `FROM ${quoteIdent(table.name)} WHERE ${where.sql}`;
@@ -98,9 +114,24 @@ function matchingRows(
       `${total} rows of "${table.name}" match; a write by filter changes at most ${maxRows}. Narrow the filter (for example by id ranges) and repeat.`,
     );
   }
-  return stored
+  const rows = stored
     .map((row) => table.decode(row))
     .filter((row) => allows(session, table, "read", row) && allows(session, table, op, row, data));
+  if (
+    expect !== null &&
+    ((expect.exactly !== undefined && rows.length !== expect.exactly) || rows.length > (expect.atMost ?? rows.length))
+  ) {
+    const wanted = expect.exactly !== undefined ? `exactly ${expect.exactly}` : `at most ${expect.atMost}`;
+    throw new HttpError(
+      406,
+      "NOT_ACCEPTABLE",
+      `${rows.length} rows of "${table.name}" match; ${wanted} may be changed. Nothing was changed.`,
+      {
+        errors: { rows: String(rows.length) },
+      },
+    );
+  }
+  return rows;
 }
 
 /** The filter the rule of `op` adds (null: none); a rule that denies outright is 401 or 403, as in the Worker. */

@@ -480,6 +480,12 @@ describe("console", { timeout: 120_000 }, () => {
     await screenshot(page, "explorer");
   });
 
+  it("keeps working on a link with a malformed escape in its hash", async () => {
+    await visit(page, "tables/%E0/notes", KEY);
+    expect(await textOf(page, "main")).toContain("%E0");
+    expect(log.problems).toEqual([]);
+  });
+
   it("renders a row's HTML as text: no element is created and no script runs", async () => {
     const block = `user:${unique("xss")}`;
     const title = "<img src=x onerror=alert(1)>";

@@ -50,7 +50,7 @@ export function rateLimitEarly(request: AppRequest, env: Env): void {
   if (!isolateLimiter.anyBlocked) return;
   const policy = platformPolicy(env);
   if (policy === null || !isApi(request)) return;
-  const credential = credentialOf(request);
+  const credential = credentialOf(request, env);
   if (credential === null) return;
   const blockedMs = isolateLimiter.blockedFor(credential);
   if (blockedMs > 0) {
@@ -70,7 +70,7 @@ export async function rateLimit(request: AppRequest, env: Env, ctx: ExecutionCon
     key,
     policy,
     async (want) => unwrap(await limiterFor(env, `platform:${key}`).lease(policy, want)),
-    credentialOf(request),
+    credentialOf(request, env),
     (topUp) => ctx.waitUntil(topUp),
   );
   request.state.timings.push(admission.calledActor ? `ratelimit;desc="actor";dur=${Date.now() - started}` : 'ratelimit;desc="isolate"');
@@ -121,10 +121,12 @@ function tooManyRequests(policy: Policy, admission: Admission): HttpError {
  * signature: distinct per token, and short, so 10,000 remembered credentials stay small), or the
  * IP when anonymous. A forged token sharing that tail could at worst be told 429 instead of 401.
  */
-function credentialOf(request: AppRequest): string | null {
+function credentialOf(request: AppRequest, env: Env): string | null {
   if (request.headers.has("X-Service-Key")) return null;
   const authorization = request.headers.get("Authorization");
-  return authorization === null ? `ip:${clientIp(request)}` : `auth:${authorization.slice(-64)}`;
+  // The anon key is everyone's (supabase-js sends it for every signed-out user): key by IP, like no credentials.
+  if (authorization === null || (env.ANON_KEY && authorization === `Bearer ${env.ANON_KEY}`)) return `ip:${clientIp(request)}`;
+  return `auth:${authorization.slice(-64)}`;
 }
 
 /** The platform's API: the native routes and the PostgREST-compatible ones (docs/postgrest.md). */

@@ -3,6 +3,7 @@
  * `columns`, `on_conflict`, filters) and written back out in the native grammar (shared/query.ts)
  * for the DatabaseDO's `list`, `updateWhere` and `deleteWhere`.
  */
+import { HttpError } from "../../shared/errors";
 import { notSupported, parseError } from "./errors";
 import { type TableShape, columnOf, splitTopLevel, translateParam } from "./filters";
 
@@ -124,7 +125,16 @@ function parseOnConflict(text: string, table: TableShape): string {
 
 /** Percent-encodes only what would change the meaning of a query string, keeping it short for the native length limit. */
 function encode(text: string): string {
-  return text.replace(/[%&=+#\s]|[^\x21-\x7e]/gu, (ch) => encodeURIComponent(ch));
+  return text.replace(/[%&=+#\s]|[^\x21-\x7e]/gu, (ch) => {
+    try {
+      return encodeURIComponent(ch);
+    } catch (cause) {
+      // JSON.parse accepts "\ud800"; encodeURIComponent throws URIError on it.
+      throw new HttpError(400, "INVALID_VALUE", "A value holds a lone UTF-16 surrogate, which is not valid Unicode; send valid text.", {
+        cause,
+      });
+    }
+  });
 }
 
 /** Native parameters as one query string. */

@@ -8,6 +8,7 @@ import type { Caller } from "../../shared/caller";
 import { parseBlock } from "../../shared/block";
 import type { Row } from "../../shared/protocol";
 import { tableColumns } from "../../shared/query";
+import { HttpError } from "../../shared/errors";
 import { unwrap } from "../../shared/rpc";
 import { type DatabaseRpc, type WriteOptions, type WriteResult, databaseFor } from "../../objects/database/contract";
 import { config } from "../config";
@@ -123,6 +124,14 @@ export async function restInsert(request: AppRequest, env: Env): Promise<Respons
   if (columns !== null) rows = rows.map((row) => pick(row, columns));
   const conflict = query.onConflict ?? "id";
   if (prefer.resolution === "merge") options.onConflict = conflict;
+  if (rows.length > config.limits.maxRowsPerWrite) {
+    // Before ignore-duplicates looks anything up: the insert would refuse these rows anyway.
+    throw new HttpError(
+      413,
+      "TOO_MANY_ROWS",
+      `${rows.length} rows in one request; the limit is ${config.limits.maxRowsPerWrite}. Split the write.`,
+    );
+  }
   if (prefer.resolution === "ignore") rows = await withoutDuplicates(actor, caller, table.name, rows, conflict);
   if (accept.object && rows.length !== 1) throw notOneRow(rows.length);
   let written: Row[] = [];
@@ -165,22 +174,25 @@ async function writeByFilter(request: AppRequest, env: Env, op: "update" | "dele
   const options = writeOptions(request);
   const body = op === "update" ? await readJson(request, config.limits.maxBodyBytes) : undefined;
   const filter = nativeQueryString(nativeFilters(query));
-  if (accept.object || prefer.maxAffected !== null) {
-    // PostgREST rolls such a write back; here the rows are counted first (docs/postgrest.md, "Writes by filter").
-    const probe = unwrap(await actor.list(caller, table.name, `${filter}&select=id&limit=1&count=exact`));
-    const matching = probe.total ?? 0;
-    if (accept.object && matching !== 1) throw notOneRow(matching);
-    if (prefer.maxAffected !== null && matching > prefer.maxAffected) {
-      throw new PostgrestError(400, "INVALID_REQUEST", "PGRST124", "Query result exceeds max-affected preference constraint", {
-        details: `The query affects ${matching} rows`,
-      });
-    }
+  // PostgREST rolls back a write that changed the wrong number of rows; the actor checks the count
+  // inside the write's transaction and writes nothing (docs/postgrest.md, "Writes by filter").
+  const expectRows = accept.object ? { exactly: 1 } : prefer.maxAffected !== null ? { atMost: prefer.maxAffected } : null;
+  const bounded = { ...options, expectRows };
+  let result: WriteResult;
+  try {
+    result = unwrap(
+      op === "update"
+        ? await actor.updateWhere(caller, table.name, filter, body, bounded)
+        : await actor.deleteWhere(caller, table.name, filter, bounded),
+    );
+  } catch (error) {
+    if (!(error instanceof HttpError) || error.code !== "NOT_ACCEPTABLE" || expectRows === null) throw error;
+    const matching = Number(error.errors?.rows ?? 0);
+    if (accept.object) throw notOneRow(matching);
+    throw new PostgrestError(400, "INVALID_REQUEST", "PGRST124", "Query result exceeds max-affected preference constraint", {
+      details: `The query affects ${matching} rows`,
+    });
   }
-  const result = unwrap(
-    op === "update"
-      ? await actor.updateWhere(caller, table.name, filter, body, options)
-      : await actor.deleteWhere(caller, table.name, filter, options),
-  );
   const written = rowsOf(result.body);
   const headers = writeHeaders(result);
   const representation = prefer.return === "representation";
