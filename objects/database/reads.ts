@@ -6,6 +6,7 @@
 import { HttpError } from "../../shared/errors";
 import { type Filter, type ListQuery, andFilters } from "../../shared/query";
 import { filterToSql, quoteIdent } from "../../shared/query-sql";
+import { decodeToken, encodeToken } from "../../shared/token-text";
 import type { ListPage } from "./contract";
 import { type TableRuntime, searchTable } from "./schema";
 
@@ -157,10 +158,7 @@ function cursorCondition(keys: SortKey[], values: (string | number | null)[]): {
 }
 
 function encodeCursor(signature: string, values: SqlStorageValue[]): string {
-  const bytes = new TextEncoder().encode(JSON.stringify({ s: signature, v: values }));
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return encodeToken({ s: signature, v: values });
 }
 
 function decodeCursor(cursor: string, signature: string, length: number): (string | number | null)[] {
@@ -168,10 +166,7 @@ function decodeCursor(cursor: string, signature: string, length: number): (strin
     new HttpError(400, "INVALID_CURSOR", `The cursor ${why}; pass nextCursor from a previous page of the same query unchanged.`);
   let parsed: unknown;
   try {
-    const binary = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
-    parsed = JSON.parse(
-      new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(binary, (c) => c.charCodeAt(0))),
-    );
+    parsed = decodeToken(cursor);
   } catch {
     throw bad("is malformed");
   }

@@ -129,7 +129,8 @@ function treeValue(text: string, rewrite: (text: string) => string): string {
   return rewrite(text);
 }
 
-function quote(text: string): string {
+/** A value as the native grammar's double-quoted literal (for values holding `,` `(` `)` or quotes). */
+export function quote(text: string): string {
   return `"${text.replace(/["\\]/g, (ch) => `\\${ch}`)}"`;
 }
 

@@ -3,7 +3,6 @@
  * max-affected, tx, missing), `Accept` (an array, or one object with vnd.pgrst.object+json) and
  * `Range`. A known preference with a value we cannot honour is a 400, never silently ignored.
  */
-import { HttpError } from "../../shared/errors";
 import { PostgrestError, notSupported, parseError } from "./errors";
 
 /** What the `Prefer` header asks for. */
@@ -107,12 +106,4 @@ export function parseRange(header: string | null): RangeRequest | null {
     });
   }
   return { offset: from, limit: to - from + 1 };
-}
-
-/** The `Idempotency-Key` header, checked as on the native routes. */
-export function idempotencyKey(header: string | null): string | null {
-  if (header === null) return null;
-  if (!/^[\x21-\x7e]{1,255}$/.test(header))
-    throw new HttpError(400, "INVALID_IDEMPOTENCY_KEY", "Idempotency-Key must be 1-255 visible ASCII characters.");
-  return header;
 }

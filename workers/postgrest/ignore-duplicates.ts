@@ -7,6 +7,7 @@
 import type { Caller } from "../../shared/caller";
 import { unwrap } from "../../shared/rpc";
 import type { DatabaseRpc } from "../../objects/database/contract";
+import { quote } from "./filters";
 import { nativeQueryString } from "./query";
 
 /** Values per lookup: well under the 100 bound values a Durable Object's SQLite statement takes. */
@@ -22,17 +23,13 @@ function keyOf(row: unknown, column: string): Key | null {
   return typeof value === "string" || (typeof value === "number" && Number.isFinite(value)) ? value : null;
 }
 
-function quote(value: Key): string {
-  return `"${String(value).replace(/["\\]/g, (ch) => `\\${ch}`)}"`;
-}
-
 /** Splits the values into lookups of at most CHUNK values and about MAX_LOOKUP characters (the native filter length limit is 4,096). */
 function chunks(values: readonly Key[]): Key[][] {
   const out: Key[][] = [];
   let current: Key[] = [];
   let length = 0;
   for (const value of values) {
-    const size = quote(value).length * 3 + 1;
+    const size = quote(String(value)).length * 3 + 1;
     if (current.length > 0 && (current.length === CHUNK || length + size > MAX_LOOKUP)) {
       out.push(current);
       current = [];
@@ -66,7 +63,7 @@ export async function withoutDuplicates(
   const taken = new Set<string>();
   for (const chunk of chunks(values)) {
     const query = nativeQueryString([
-      [column, `in.(${chunk.map(quote).join(",")})`],
+      [column, `in.(${chunk.map((value) => quote(String(value))).join(",")})`],
       ["select", column],
       ["limit", String(CHUNK)],
     ]);

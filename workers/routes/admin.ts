@@ -7,6 +7,7 @@ import { type BlockEntry, catalogFor } from "../../objects/catalog/contract";
 import { databaseFor } from "../../objects/database/contract";
 import { HttpError } from "../../shared/errors";
 import { unwrap } from "../../shared/rpc";
+import { decodeToken, encodeToken } from "../../shared/token-text";
 import { type AppRequest, json } from "../context";
 
 const NDJSON = "application/x-ndjson";
@@ -104,15 +105,15 @@ function pageSize(text: string | null): number {
   return limit;
 }
 
-/** A catalog cursor: the namespace and the last name of the page, base64url-encoded JSON. */
+/** A catalog cursor: the namespace and the last name of the page. */
 function writeCursor(position: [string, string]): string {
-  return btoa(JSON.stringify(position)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return encodeToken(position);
 }
 
 function readCursor(text: string | null): [string, string] | null {
   if (text === null || text === "") return null;
   try {
-    const position: unknown = JSON.parse(atob(text.replace(/-/g, "+").replace(/_/g, "/")));
+    const position = decodeToken(text);
     if (Array.isArray(position) && position.length === 2 && position.every((part) => typeof part === "string")) {
       return position as [string, string];
     }

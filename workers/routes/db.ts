@@ -6,11 +6,12 @@
 import type { Caller } from "../../shared/caller";
 import { HttpError } from "../../shared/errors";
 import { unwrap } from "../../shared/rpc";
-import { type DatabaseRpc, type WriteOptions, type WriteResult, databaseFor } from "../../objects/database/contract";
+import { type DatabaseRpc, type WriteResult, databaseFor } from "../../objects/database/contract";
 import { config } from "../config";
 import { type AppRequest, json } from "../context";
 import { readJson } from "../middleware/body";
 import { routeTable } from "../middleware/rules";
+import { writeOptions } from "../write-options";
 
 function target(request: AppRequest, env: Env): { caller: Caller; actor: DatabaseRpc } {
   const { caller, block } = request.state;
@@ -56,23 +57,6 @@ function writeResponse(result: WriteResult): Response {
 /** Reads a write body: 415, 413, or 400 for bad JSON and nesting too deep for RPC (`readJson`). */
 function readBody(request: AppRequest): Promise<unknown> {
   return readJson(request, config.limits.maxBodyBytes);
-}
-
-function writeOptions(request: AppRequest): WriteOptions {
-  const options: WriteOptions = {};
-  const key = request.headers.get("Idempotency-Key");
-  if (key !== null) {
-    if (!/^[\x21-\x7e]{1,255}$/.test(key))
-      throw new HttpError(400, "INVALID_IDEMPOTENCY_KEY", "Idempotency-Key must be 1-255 visible ASCII characters.");
-    options.idempotencyKey = key;
-  }
-  const ifMatch = request.headers.get("If-Match");
-  if (ifMatch !== null && ifMatch.trim() !== "*") {
-    const match = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(ifMatch);
-    if (!match) throw new HttpError(400, "INVALID_IF_MATCH", 'If-Match takes the row version, like If-Match: "3".');
-    options.ifMatch = Number(match[1]);
-  }
-  return options;
 }
 
 /** GET /api/db/:block/tables/:table: a page of rows with the query grammar. */

@@ -17,8 +17,9 @@ import { readJson } from "../middleware/body";
 import { routeTable } from "../middleware/rules";
 import { PostgrestError, notSupported, parseError, postgrestErrorResponse } from "../postgrest/errors";
 import type { TableShape } from "../postgrest/filters";
-import { idempotencyKey, parseAccept, parsePrefer, parseRange } from "../postgrest/headers";
+import { parseAccept, parsePrefer, parseRange } from "../postgrest/headers";
 import { withoutDuplicates } from "../postgrest/ignore-duplicates";
+import { idempotencyKey } from "../write-options";
 import { readPage } from "../postgrest/list";
 import { type PostgrestQuery, nativeFilters, nativeQueryString, parsePostgrestQuery } from "../postgrest/query";
 import { contentRange, emptyResponse, notOneRow, rowsResponse, shapeRows, sortRows } from "../postgrest/response";
@@ -83,6 +84,7 @@ function target(request: AppRequest, env: Env): Target {
   return { caller, actor: databaseFor(env, block.name), table, query };
 }
 
+/** Only `Idempotency-Key`: PostgREST has no If-Match. */
 function writeOptions(request: AppRequest): WriteOptions {
   const key = idempotencyKey(request.headers.get("Idempotency-Key"));
   return key === null ? {} : { idempotencyKey: key };
