@@ -54,6 +54,21 @@ describe("the catalog of blocks", () => {
     expect(item?.lastWriteAt).toBeGreaterThanOrEqual(before);
   });
 
+  it("registers a new block right after its first write, with no alarm left to wake it later", async () => {
+    const block = `user:${fresh("burst-one")}`;
+    await insertNotes(block, 1);
+    let item: BlockEntry | undefined;
+    for (let attempt = 0; attempt < 100 && item === undefined; attempt++) {
+      item = await entry(block);
+      if (item === undefined) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(item).toMatchObject({ seq: 1, tables: { notes: { rows: 1 } } });
+    // A burst of new tenants must not keep each block alive for a later report.
+    await runInDurableObject(env.DATABASE.getByName(block), async (_, state) => {
+      expect(await state.storage.getAlarm()).toBeNull();
+    });
+  });
+
   it("registers a block that was only read, with no tables yet", async () => {
     const block = `user:${fresh("reader")}`;
     expect((await call(`/api/db/${block}/tables/notes`, { headers: SERVICE })).status).toBe(200);

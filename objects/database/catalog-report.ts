@@ -1,7 +1,7 @@
 /**
  * What a block tells its namespace's catalog (objects/catalog/), and when. The DatabaseDO registers
- * at its first request (a block that predates the catalog, at its next one) and reports again a few
- * seconds after a write, from its alarm: one call per burst of writes, never a second write per
+ * right after its first request (a block that predates the catalog, after its next one) and
+ * reports again a few seconds after a write, from its alarm: one call per burst of writes, never a second write per
  * request. The schedule lives in `_meta` "catalog", so a report survives an eviction or a restart.
  */
 import type { Block } from "../../shared/block";
@@ -38,6 +38,8 @@ export class CatalogReport {
   #rows: Map<string, number> | null = null;
   /** Counts writes, so a report sent while a write lands is followed by another. */
   #writes = 0;
+  /** A registration is on its way (see needsRegistration). */
+  #registering = false;
 
   constructor(sql: SqlStorage, wakeAt: (at: number) => void) {
     this.#sql = sql;
@@ -49,9 +51,22 @@ export class CatalogReport {
     return this.#read().due;
   }
 
-  /** The block was resolved by a request: one that never registered does so within CATALOG_REPORT_MS. */
-  registerIfNew(now: number): void {
-    if (this.#read().createdAt === null) this.#dueBy(now + CATALOG_REPORT_MS);
+  /**
+   * The block was resolved by a request: answers whether it still has to register (its first
+   * request, or the next one of a block that predates the catalog). Then the report is due now and
+   * the caller sends it right after the request, while the actor is awake anyway: no alarm rings
+   * for it, so a burst of new blocks does not keep each one alive seconds longer.
+   */
+  needsRegistration(now: number): boolean {
+    const state = this.#read();
+    if (state.createdAt !== null || this.#registering) return false;
+    this.#registering = true;
+    // Kept in _meta: if the actor dies before the report goes out, the next request sends it.
+    if (state.due === null || state.due > now) {
+      state.due = now;
+      writeCatalogState(this.#sql, state);
+    }
+    return true;
   }
 
   /**
@@ -91,6 +106,8 @@ export class CatalogReport {
       writeCatalogState(this.#sql, state);
       if (state.due !== null) this.#wakeAt(state.due);
       return;
+    } finally {
+      this.#registering = false;
     }
     state.createdAt ??= entry.createdAt;
     // A write that landed while the report was in flight is in no report yet: one more, soon.

@@ -328,9 +328,12 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
       const block = blockOfActor("DatabaseDO", this.ctx.id.name ?? remembered, this.ctx.id, config);
       if (block.name !== remembered) this.#sql.exec(`INSERT OR REPLACE INTO _meta (key, value) VALUES ('block', ?)`, JSON.stringify(block));
       this.#parsedBlock = block;
-      // A block registers with its catalog within seconds of its first request (one that predates
-      // the catalog, of its next), through the same alarm as its statistics.
-      this.#catalog.registerIfNew(Date.now());
+      // A block registers with its catalog right after its first request (one that predates the
+      // catalog, after its next): queued behind the request's own synchronous work, so a first
+      // write is in the report. Later statistics go out from the alarm.
+      if (this.#catalog.needsRegistration(Date.now())) {
+        this.ctx.waitUntil(Promise.resolve().then(() => this.#catalog.send(this.env, () => this.#block, this.#seq, Date.now())));
+      }
     }
     return this.#parsedBlock;
   }
