@@ -196,8 +196,11 @@ function parseGroup(op: "and" | "or", body: string, not: boolean, columns: Table
   return { kind: "group", op, items, not };
 }
 
-/** Splits on commas outside parentheses, brackets and double quotes. */
-function splitTopLevel(text: string): string[] {
+/**
+ * Splits on commas outside parentheses, brackets and double quotes (backslash escapes inside
+ * quotes); with `braces`, outside braces too (PostgreSQL array literals, for the PostgREST routes).
+ */
+export function splitTopLevel(text: string, braces = false): string[] {
   const parts: string[] = [];
   let depth = 0;
   let quoted = false;
@@ -208,8 +211,8 @@ function splitTopLevel(text: string): string[] {
       if (ch === "\\") i++;
       else if (ch === '"') quoted = false;
     } else if (ch === '"') quoted = true;
-    else if (ch === "(" || ch === "[") depth++;
-    else if (ch === ")" || ch === "]") depth--;
+    else if (ch === "(" || ch === "[" || (braces && ch === "{")) depth++;
+    else if (ch === ")" || ch === "]" || (braces && ch === "}")) depth--;
     else if (ch === "," && depth === 0) {
       parts.push(text.slice(start, i));
       start = i + 1;

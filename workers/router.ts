@@ -59,19 +59,20 @@ route("patch", "/api/db/:block/tables/:table/:id", withBlock, requireRule("updat
 route("delete", "/api/db/:block/tables/:table/:id", withBlock, requireRule("delete"), admitBlock, deleteRow);
 route("post", "/api/db/:block/batch", withBlock, admitBlock, runBatch);
 route("get", "/api/realtime/:block", withBlock, admitBlock, connectRealtime);
-// PostgREST wire compatibility (docs/postgrest.md): the block is the schema (Accept-/Content-Profile), or in the path.
-route("get", "/rest/v1/:table", postgrest(withProfileBlock, requireRule("read"), admitBlock, restRead));
-router.head<AppRequest, Args>("/rest/v1/:table", postgrest(withProfileBlock, requireRule("read"), admitBlock, restRead));
-route("post", "/rest/v1/:table", postgrest(withProfileBlock, requireRule("insert"), admitBlock, restInsert));
-route("patch", "/rest/v1/:table", postgrest(withProfileBlock, requireRule("update"), admitBlock, restUpdate));
-route("delete", "/rest/v1/:table", postgrest(withProfileBlock, requireRule("delete"), admitBlock, restDelete));
-route("all", "/rest/v1/rpc/:fn", postgrest(rpcNotSupported));
-route("get", "/api/rest/:block/:table", postgrest(withBlock, requireRule("read"), admitBlock, restRead));
-router.head<AppRequest, Args>("/api/rest/:block/:table", postgrest(withBlock, requireRule("read"), admitBlock, restRead));
-route("post", "/api/rest/:block/:table", postgrest(withBlock, requireRule("insert"), admitBlock, restInsert));
-route("patch", "/api/rest/:block/:table", postgrest(withBlock, requireRule("update"), admitBlock, restUpdate));
-route("delete", "/api/rest/:block/:table", postgrest(withBlock, requireRule("delete"), admitBlock, restDelete));
-route("all", "/api/rest/:block/rpc/:fn", postgrest(rpcNotSupported));
+// PostgREST wire compatibility (docs/postgrest.md): the block is the schema on /rest/v1
+// (Accept-/Content-Profile), or in the path on /api/rest.
+for (const [base, block] of [
+  ["/rest/v1", withProfileBlock],
+  ["/api/rest/:block", withBlock],
+] as const) {
+  const read = postgrest(block, requireRule("read"), admitBlock, restRead);
+  route("get", `${base}/:table`, read);
+  router.head<AppRequest, Args>(`${base}/:table`, read);
+  route("post", `${base}/:table`, postgrest(block, requireRule("insert"), admitBlock, restInsert));
+  route("patch", `${base}/:table`, postgrest(block, requireRule("update"), admitBlock, restUpdate));
+  route("delete", `${base}/:table`, postgrest(block, requireRule("delete"), admitBlock, restDelete));
+  route("all", `${base}/rpc/:fn`, postgrest(rpcNotSupported));
+}
 route("post", "/api/ratelimit/:key", decide);
 route("get", "/api/ratelimit/:key", peek);
 route("delete", "/api/ratelimit/:key", reset);

@@ -6,6 +6,7 @@
  * in PostgREST). Full-text operators become the native `search` (docs/postgrest.md, "Full-text").
  * Column names are checked here so unknown ones answer PostgreSQL's `42703`.
  */
+import { splitTopLevel } from "../../shared/query";
 import type { ColumnConfig } from "../../shared/config";
 import { notSupported, parseError, unknownColumn } from "./errors";
 
@@ -48,7 +49,7 @@ export function translateParam(key: string, value: string, table: TableShape): T
 
 function translateGroup(body: string, table: TableShape, depth: number): string {
   if (depth > MAX_DEPTH) throw parseError(`Logic trees nest at most ${MAX_DEPTH} levels deep.`, "FILTER_TOO_DEEP");
-  const parts = splitTopLevel(body).map((part) => part.trim());
+  const parts = splitTopLevel(body, true).map((part) => part.trim());
   if (parts.length === 0 || parts.some((part) => part === ""))
     throw parseError(`"(${body.slice(0, 64)})" needs a comma list of conditions.`);
   return parts
@@ -139,7 +140,9 @@ function containsNeedles(value: string): string {
   if (!value.startsWith("{") || !value.endsWith("}")) return value;
   const inner = value.slice(1, -1);
   const items =
-    inner === "" ? [] : splitTopLevel(inner).map((item) => (item.startsWith('"') ? item.slice(1, -1).replace(/\\(.)/gs, "$1") : item));
+    inner === ""
+      ? []
+      : splitTopLevel(inner, true).map((item) => (item.startsWith('"') ? item.slice(1, -1).replace(/\\(.)/gs, "$1") : item));
   return JSON.stringify(items);
 }
 
@@ -166,29 +169,4 @@ function searchWords(kind: string, text: string): string {
   const terms = words.split(/\s+/).filter((word) => word !== "");
   if (terms.length === 0) throw parseError("A full-text filter needs some words to look for.", "INVALID_SEARCH");
   return terms.join(" ");
-}
-
-/** Splits on commas outside parentheses, brackets, braces and double quotes (backslash escapes inside quotes). */
-export function splitTopLevel(text: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let quoted = false;
-  let start = 0;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === "\\") i++;
-      else if (ch === '"') quoted = false;
-    } else if (ch === '"') quoted = true;
-    else if (ch === "(" || ch === "[" || ch === "{") depth++;
-    else if (ch === ")" || ch === "]" || ch === "}") depth--;
-    else if (ch === "," && depth === 0) {
-      parts.push(text.slice(start, i));
-      start = i + 1;
-    }
-    if (depth < 0) throw parseError(`Unbalanced parentheses in "${text.slice(0, 64)}".`);
-  }
-  if (depth !== 0 || quoted) throw parseError(`Unbalanced parentheses or quotes in "${text.slice(0, 64)}".`);
-  if (text.length > 0) parts.push(text.slice(start));
-  return parts;
 }

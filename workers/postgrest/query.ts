@@ -3,9 +3,10 @@
  * `columns`, `on_conflict`, filters) and written back out in the native grammar (shared/query.ts)
  * for the DatabaseDO's `list`, `updateWhere` and `deleteWhere`.
  */
+import { splitTopLevel } from "../../shared/query";
 import { HttpError } from "../../shared/errors";
 import { notSupported, parseError } from "./errors";
-import { type TableShape, columnOf, splitTopLevel, translateParam } from "./filters";
+import { type TableShape, columnOf, translateParam } from "./filters";
 
 /** A selected column and the key it is answered under (`alias:column`). */
 export interface SelectItem {
@@ -63,7 +64,7 @@ export function parsePostgrestQuery(search: string, table: TableShape): Postgres
       else if (key === "order") query.order = parseOrder(value, table);
       else if (key === "limit") query.limit = wholeNumber("limit", value);
       else if (key === "offset") query.offset = wholeNumber("offset", value);
-      else if (key === "columns") query.columns = splitTopLevel(value).map((name) => columnOf(name.trim(), table));
+      else if (key === "columns") query.columns = splitTopLevel(value, true).map((name) => columnOf(name.trim(), table));
       else query.onConflict = parseOnConflict(value, table);
       continue;
     }
@@ -90,7 +91,7 @@ function parseSelect(text: string, table: TableShape): SelectItem[] | null {
     );
   }
   const items: SelectItem[] = [];
-  for (const part of splitTopLevel(trimmed)) {
+  for (const part of splitTopLevel(trimmed, true)) {
     const item = part.trim();
     if (item === "*") return null;
     if (item.includes("::")) throw notSupported(`Casts such as "${item.slice(0, 64)}" are not supported.`);
@@ -118,7 +119,7 @@ function parseOrder(text: string, table: TableShape): OrderTerm[] {
 }
 
 function parseOnConflict(text: string, table: TableShape): string {
-  const columns = splitTopLevel(text);
+  const columns = splitTopLevel(text, true);
   if (columns.length !== 1) throw notSupported("on_conflict takes one column (id or a unique column) here.");
   return columnOf((columns[0] as string).trim(), table);
 }
