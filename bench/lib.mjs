@@ -38,14 +38,21 @@ export async function benchUsers(prefix, count = BENCH_USERS, claims = () => ({}
 }
 
 /**
- * An autocannon `setupRequest` that cycles through `items`, each request shaped by `shape(item)`
- * (`{ path, headers }`; headers are merged over the request's own).
+ * Autocannon options that send one request per item (`shape(item)`: { method, path, headers, body }),
+ * each built once: connection k starts its own way through the list, so concurrent connections
+ * address different items (users, blocks) from the start. A `setupRequest` would rebuild every
+ * request in the load generator, which shares this machine's two cores with the server, and cost
+ * one side more than the other.
  */
-export function cycling(items, shape) {
-  let next = 0;
-  return (request) => {
-    const { headers, ...rest } = shape(items[next++ % items.length]);
-    return { ...request, ...rest, headers: { ...request.headers, ...headers } };
+export function spread(items, shape) {
+  const requests = items.map(shape);
+  let connection = 0;
+  return {
+    requests,
+    setupClient(client) {
+      const start = Math.floor(((connection++ * 0.618034) % 1) * requests.length);
+      client.setRequests([...requests.slice(start), ...requests.slice(0, start)].map((request) => ({ ...request })));
+    },
   };
 }
 

@@ -14,7 +14,7 @@ import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
-import { BENCH_VARS, benchUsers, cycling, load, startActorbase, startBaseline } from "./lib.mjs";
+import { BENCH_VARS, benchUsers, load, spread, startActorbase, startBaseline } from "./lib.mjs";
 import { countingSubscribers } from "./realtime-clients.mjs";
 
 const KEYS = 1_000;
@@ -26,10 +26,8 @@ const WORKLOADS = {
   async health(cleanup, duration) {
     const server = await startActorbase(cleanup);
     const users = await benchUsers("health");
-    const requests = [
-      { method: "GET", path: "/api/health", setupRequest: cycling(users, (u) => ({ headers: { Authorization: u.auth } })) },
-    ];
-    return { server, run: () => load({ url: server.url, requests, connections: 10, duration }) };
+    const requests = spread(users, (u) => ({ method: "GET", path: "/api/health", headers: { Authorization: u.auth } }));
+    return { server, run: () => load({ url: server.url, ...requests, connections: 10, duration }) };
   },
   async refresh(cleanup, duration) {
     const server = await startActorbase(cleanup);

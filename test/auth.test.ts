@@ -1,6 +1,6 @@
 import { type JWK, SignJWT, base64url, importJWK } from "jose";
 import { describe, expect, it } from "vitest";
-import { verifyToken } from "../shared/auth";
+import { rememberedCaller, verifyToken } from "../shared/auth";
 import { TEST_SECRETS } from "./env";
 import { TEST_KEYS } from "./fixtures/keys";
 import { call, problem, token } from "./helpers/http";
@@ -139,6 +139,16 @@ describe("JWT verification", () => {
   it("refuses an oversized token before parsing it", async () => {
     const huge = await token("alice", { padding: "x".repeat(10_000) });
     expect(await statusWith(`Bearer ${huge}`)).toEqual({ status: 401, code: "INVALID_TOKEN" });
+  });
+
+  it("remembers a verified token for its settings only, so the request path skips the signature check", async () => {
+    const settings = { JWT_SECRET: TEST_SECRETS.JWT_SECRET };
+    const fresh = await token("remembered");
+    expect(rememberedCaller(fresh, settings)).toBeNull();
+    await expect(verifyToken(fresh, settings)).resolves.toMatchObject({ sub: "remembered" });
+    expect(rememberedCaller(fresh, settings)).toMatchObject({ kind: "user", sub: "remembered" });
+    // Other keys or checks are another verdict: not remembered under them.
+    expect(rememberedCaller(fresh, { ...settings, JWT_ISSUER: "https://issuer.example" })).toBeNull();
   });
 
   it("checks iss and aud when they are configured", async () => {

@@ -59,6 +59,22 @@ describe("the isolate tier's leases", () => {
     expect(await admit()).toMatchObject({ allowed: true, calledActor: false });
   });
 
+  it("answers synchronously (no promise) from a unit held when top-ups go to the background", async () => {
+    const limiter = new IsolateLimiter(() => 0);
+    const actor = fakeActor(1_000);
+    const background: Promise<void>[] = [];
+    const admit = () => limiter.admit("sub:sync", policy(100_000), actor.fetch, null, (work) => background.push(work));
+    const first = admit();
+    expect(first).toBeInstanceOf(Promise); // nothing held: the actor is asked
+    await first;
+    await admit(); // lease of 2, one held
+    const fromHeld = admit(); // spends it and starts a top-up of 4 in the background
+    expect(fromHeld).not.toBeInstanceOf(Promise);
+    expect(fromHeld).toMatchObject({ allowed: true, calledActor: true });
+    await Promise.all(background);
+    expect(admit()).toMatchObject({ allowed: true, calledActor: false });
+  });
+
   it("costs a caller at a few requests a second under the shipped policy few actor calls: leases live up to 5 s", async () => {
     let now = 0;
     const limiter = new IsolateLimiter(() => now);

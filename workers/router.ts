@@ -29,13 +29,43 @@ import { postgrest, restDelete, restInsert, restRead, restUpdate, rpcNotSupporte
  * `finally` adds ids and timing, writes the log line, then adds CORS.
  */
 export const router = Router<AppRequest, Args>({
-  before: [withRequestState, preflight, rateLimitEarly, authenticate, rateLimit, internalGuard],
+  before: [beforeRoute],
   catch: renderError,
-  finally: [
-    (response: Response | undefined, request: AppRequest, env: Env) => finishResponse(response, request, env),
-    (response: Response, request: AppRequest, env: Env) => corsify(response, request, env),
-  ],
+  finally: [(response: Response | undefined, request: AppRequest, env: Env) => afterRoute(response, request, env)],
 });
+
+/**
+ * Every request's steps before its route, in the order above, as one step: synchronous until one
+ * has to wait (a signature not verified before, a lease to ask the rate limiter for), so the
+ * common request pays for no promise between them.
+ */
+function beforeRoute(request: AppRequest, env: Env, ctx: ExecutionContext): Response | undefined | Promise<undefined> {
+  withRequestState(request);
+  const answer = preflight(request, env);
+  if (answer !== undefined) return answer;
+  rateLimitEarly(request, env);
+  const authenticated = authenticate(request, env);
+  if (authenticated instanceof Promise) return authenticated.then(() => afterAuthentication(request, env, ctx));
+  return afterAuthentication(request, env, ctx);
+}
+
+function afterAuthentication(request: AppRequest, env: Env, ctx: ExecutionContext): undefined | Promise<undefined> {
+  const limited = rateLimit(request, env, ctx);
+  if (limited instanceof Promise)
+    return limited.then(() => {
+      internalGuard(request);
+      return undefined;
+    });
+  internalGuard(request);
+  return undefined;
+}
+
+/** Every response's steps: ids, timing and the log line, then CORS. */
+function afterRoute(response: Response | undefined, request: AppRequest, env: Env): Response | Promise<Response> {
+  const finished = finishResponse(response, request, env);
+  if (finished instanceof Promise) return finished.then((out) => corsify(out, request, env));
+  return corsify(finished, request, env);
+}
 
 type Method = "get" | "post" | "patch" | "delete" | "all";
 

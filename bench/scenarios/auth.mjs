@@ -9,12 +9,12 @@
 import {
   abba,
   benchUsers,
-  cycling,
   groupCpu,
   load,
   pairRows,
   percentile,
   saveResult,
+  spread,
   startActorbase,
   startBaseline,
   table,
@@ -127,26 +127,22 @@ export async function run({ name, cleanup, duration }) {
 
   // GET /api/auth/user over the 100 sessions, and the request path with issued tokens.
   const issued = sessions.map((s) => ({ auth: `Bearer ${s.accessToken}` }));
-  const userRequests = [
-    { method: "GET", path: "/api/auth/user", setupRequest: cycling(issued, (u) => ({ headers: { Authorization: u.auth } })) },
-  ];
+  const userRequests = spread(issued, (u) => ({ method: "GET", path: "/api/auth/user", headers: { Authorization: u.auth } }));
   const [bareNoop, user] = await abba(
     () => load({ url: `${baseline.url}/do-noop?key=k1`, connections, duration }),
-    () => load({ url: actorbase.url, requests: userRequests, connections, duration }),
+    () => load({ url: actorbase.url, ...userRequests, connections, duration }),
   );
   rows.push(...pairRows(connections, "bare Worker → DO no-op", bareNoop, "GET /api/auth/user (issued token)", user));
   const hs256 = await benchUsers("auth-health");
-  const health = (users) => [
-    { method: "GET", path: "/api/health", setupRequest: cycling(users, (u) => ({ headers: { Authorization: u.auth } })) },
-  ];
+  const health = (users) => spread(users, (u) => ({ method: "GET", path: "/api/health", headers: { Authorization: u.auth } }));
   const [bareA, viaHs] = await abba(
     () => load({ url: `${baseline.url}/noop`, connections, duration }),
-    () => load({ url: actorbase.url, requests: health(hs256), connections, duration }),
+    () => load({ url: actorbase.url, ...health(hs256), connections, duration }),
   );
   rows.push(...pairRows(connections, "bare Worker /noop", bareA, "/api/health, HS256 token", viaHs));
   const [bareB, viaIssued] = await abba(
     () => load({ url: `${baseline.url}/noop`, connections, duration }),
-    () => load({ url: actorbase.url, requests: health(issued), connections, duration }),
+    () => load({ url: actorbase.url, ...health(issued), connections, duration }),
   );
   rows.push(...pairRows(connections, "bare Worker /noop", bareB, "/api/health, issued ES256 token", viaIssued));
 

@@ -3,7 +3,7 @@
 // Worker → DO no-op RPC, at 10 and 50 connections, in the same run, ABBA. Requests cycle through
 // BENCH_USERS users, each reading its own note in its own block; the no-op cycles through as many
 // actors. Shipped defaults. Target: at least 80% of the bare Worker → DO no-op call.
-import { abba, benchUsers, cycling, load, pairRows, saveResult, startActorbase, startBaseline, table } from "../lib.mjs";
+import { abba, benchUsers, load, pairRows, saveResult, spread, startActorbase, startBaseline, table } from "../lib.mjs";
 
 export async function run({ name, cleanup, duration }) {
   const actorbase = await startActorbase(cleanup);
@@ -18,13 +18,13 @@ export async function run({ name, cleanup, duration }) {
     if (created.status !== 201) throw new Error(`setup insert answered ${created.status}: ${await created.text()}`);
     user.path = `/api/db/user:${user.sub}/tables/notes/${(await created.json()).id}`;
   }
-  const reads = [{ method: "GET", setupRequest: cycling(users, (u) => ({ path: u.path, headers: { Authorization: u.auth } })) }];
-  const noops = [{ method: "GET", setupRequest: cycling(users, (u) => ({ path: `/do-noop?key=${u.sub}` })) }];
+  const reads = spread(users, (u) => ({ method: "GET", path: u.path, headers: { Authorization: u.auth } }));
+  const noops = spread(users, (u) => ({ method: "GET", path: `/do-noop?key=${u.sub}` }));
   const rows = [];
   for (const connections of [10, 50]) {
     const [bare, ours] = await abba(
-      () => load({ url: baseline.url, requests: noops, connections, duration }),
-      () => load({ url: actorbase.url, requests: reads, connections, duration }),
+      () => load({ url: baseline.url, ...noops, connections, duration }),
+      () => load({ url: actorbase.url, ...reads, connections, duration }),
     );
     rows.push(...pairRows(connections, "bare Worker → DO no-op", bare, "Actorbase GET row by id (JWT)", ours));
   }

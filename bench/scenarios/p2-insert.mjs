@@ -4,7 +4,7 @@
 // Requests cycle through BENCH_USERS users, each writing to its own block (the bare side cycles
 // through as many actors); shipped defaults. After every measured run, every acknowledged row must
 // be there. Target: at least 70% of the bare Worker → DO single INSERT; zero errors; no row lost.
-import { BENCH_VARS, abba, benchUsers, cycling, load, pairRows, saveResult, startActorbase, startBaseline, table } from "../lib.mjs";
+import { BENCH_VARS, abba, benchUsers, load, pairRows, saveResult, spread, startActorbase, startBaseline, table } from "../lib.mjs";
 
 const BODY = JSON.stringify({ title: "bench row", body: "a small note", priority: 1, tags: ["bench"] });
 // The same write into a plain table (no secondary index, no full-text index), to show what those cost.
@@ -18,30 +18,24 @@ export async function run({ name, cleanup, duration }) {
     notes: { body: BODY, block: (u) => `user:${u.sub}` },
     tasks: { body: TASK, block: (u) => `workspace:${u.sub}` },
   };
-  const writes = (table) => [
-    {
+  const writes = (table) =>
+    spread(users, (u) => ({
       method: "POST",
+      path: `/api/db/${targets[table].block(u)}/tables/${table}`,
       body: targets[table].body,
-      headers: { "Content-Type": "application/json" },
-      setupRequest: cycling(users, (u) => ({
-        path: `/api/db/${targets[table].block(u)}/tables/${table}`,
-        headers: { Authorization: u.auth },
-      })),
-    },
-  ];
-  const inserts = [
-    {
-      method: "POST",
-      body: BODY,
-      headers: { "Content-Type": "application/json" },
-      setupRequest: cycling(users, (u) => ({ path: `/do-insert?key=${u.sub}` })),
-    },
-  ];
+      headers: { "Content-Type": "application/json", Authorization: u.auth },
+    }));
+  const inserts = spread(users, (u) => ({
+    method: "POST",
+    path: `/do-insert?key=${u.sub}`,
+    body: BODY,
+    headers: { "Content-Type": "application/json" },
+  }));
   const runs = [];
   let n = 0;
   const ours = (connections, table) => async () => {
     const before = await countAll(actorbase.url, users, targets[table].block, table);
-    const result = await load({ url: actorbase.url, requests: writes(table), connections, duration, warmup: 0 });
+    const result = await load({ url: actorbase.url, ...writes(table), connections, duration, warmup: 0 });
     const after = await countAll(actorbase.url, users, targets[table].block, table);
     runs.push({
       run: ++n,
@@ -54,11 +48,11 @@ export async function run({ name, cleanup, duration }) {
     });
     return result;
   };
-  const bare = (connections) => () => load({ url: baseline.url, requests: inserts, connections, duration, warmup: 0 });
+  const bare = (connections) => () => load({ url: baseline.url, ...inserts, connections, duration, warmup: 0 });
   // Warm both servers (actor creation, table creation, JIT) outside the measured runs.
-  await load({ url: baseline.url, requests: inserts, connections: 10, duration: 2, warmup: 0 });
-  await load({ url: actorbase.url, requests: writes("notes"), connections: 10, duration: 2, warmup: 0 });
-  await load({ url: actorbase.url, requests: writes("tasks"), connections: 10, duration: 2, warmup: 0 });
+  await load({ url: baseline.url, ...inserts, connections: 10, duration: 2, warmup: 0 });
+  await load({ url: actorbase.url, ...writes("notes"), connections: 10, duration: 2, warmup: 0 });
+  await load({ url: actorbase.url, ...writes("tasks"), connections: 10, duration: 2, warmup: 0 });
   const rows = [];
   for (const connections of [10, 50]) {
     for (const [table, label] of [

@@ -97,31 +97,53 @@ export class IsolateLimiter {
    * A top-up is started for a request already admitted; given `background` (the Worker passes
    * `ctx.waitUntil`), the request answers without waiting for it.
    */
-  async admit(
+  admit(
     key: string,
     policy: Policy,
     fetchLease: LeaseFetcher,
     credential: string | null,
     background?: (work: Promise<void>) => void,
-  ): Promise<Admission> {
+  ): Admission | Promise<Admission> {
     const slot = this.#slot(key);
+    const now = this.#clock();
+    // The common case answers synchronously: a unit held, and any top-up left to `background`.
+    if (slot.units.take(now)) return this.#spend(slot, policy, fetchLease, now, credential, background);
+    return this.#admitWithoutUnits(slot, policy, fetchLease, credential, background);
+  }
+
+  /** No unit was usable: waits on a lease under way (bounded), or is denied, or asks the actor. */
+  async #admitWithoutUnits(
+    slot: CallerSlot,
+    policy: Policy,
+    fetchLease: LeaseFetcher,
+    credential: string | null,
+    background?: (work: Promise<void>) => void,
+  ): Promise<Admission> {
     for (let waits = 0; ; waits++) {
       const now = this.#clock();
       // Units held were debited at the actor: spend them even while blocked (a top-up can land after a refusal).
-      if (slot.units.take(now)) {
-        const calledActor = slot.needsTopUp(now);
-        if (calledActor) {
-          const topUp = this.#topUp(slot, policy, fetchLease, now, credential);
-          if (background) background(topUp);
-          else await topUp;
-        }
-        return admitted(slot, this.#clock(), calledActor);
-      }
+      if (waits > 0 && slot.units.take(now)) return this.#spend(slot, policy, fetchLease, now, credential, background);
       if (slot.blockedUntil > now) return this.#deny(slot, now, credential, false);
       const call = waits < MAX_WAITS ? slot.calls.waitable(now) : null;
       if (call === null) return this.#refill(slot, policy, fetchLease, now, credential);
       await shortWait(call);
     }
+  }
+
+  /** Admits a request that took a unit held, starting a top-up when the lease runs low. */
+  #spend(
+    slot: CallerSlot,
+    policy: Policy,
+    fetchLease: LeaseFetcher,
+    now: number,
+    credential: string | null,
+    background?: (work: Promise<void>) => void,
+  ): Admission | Promise<Admission> {
+    if (!slot.needsTopUp(now)) return admitted(slot, now, false);
+    const topUp = this.#topUp(slot, policy, fetchLease, now, credential);
+    if (background === undefined) return topUp.then(() => admitted(slot, this.#clock(), true));
+    background(topUp);
+    return admitted(slot, this.#clock(), true);
   }
 
   /**

@@ -59,20 +59,29 @@ export function rateLimitEarly(request: AppRequest, env: Env): void {
   }
 }
 
-/** After authentication: admits the verified caller from its lease or its actor, or answers 429. */
-export async function rateLimit(request: AppRequest, env: Env, ctx: ExecutionContext): Promise<void> {
+/**
+ * After authentication: admits the verified caller from its lease or its actor, or answers 429.
+ * Synchronous when the isolate holds a unit for the caller (the common case), a promise otherwise.
+ */
+export function rateLimit(request: AppRequest, env: Env, ctx: ExecutionContext): void | Promise<void> {
   const policy = platformPolicy(env);
   const caller = request.state.caller;
   if (policy === null || !caller || caller.kind === "service" || !isApi(request)) return;
   const key = callerKey(caller);
   const started = Date.now();
-  const admission = await isolateLimiter.admit(
+  const admission = isolateLimiter.admit(
     key,
     policy,
     async (want) => unwrap(await limiterFor(env, `platform:${key}`).lease(policy, want)),
     credentialOf(request, env),
     (topUp) => ctx.waitUntil(topUp),
   );
+  if (admission instanceof Promise) return admission.then((answer) => settle(request, policy, answer, started));
+  settle(request, policy, admission, started);
+}
+
+/** Queues the rate-limit headers and timing of an admission, or throws the 429 of a denial. */
+function settle(request: AppRequest, policy: Policy, admission: Admission, started: number): void {
   request.state.timings.push(admission.calledActor ? `ratelimit;desc="actor";dur=${Date.now() - started}` : 'ratelimit;desc="isolate"');
   if (!admission.allowed) throw tooManyRequests(policy, admission);
   const headers = request.state.responseHeaders;
