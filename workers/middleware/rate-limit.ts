@@ -82,11 +82,17 @@ export function rateLimit(request: AppRequest, env: Env, ctx: ExecutionContext):
 
 /** Queues the rate-limit headers and timing of an admission, or throws the 429 of a denial. */
 function settle(request: AppRequest, policy: Policy, admission: Admission, started: number): void {
-  request.state.timings.push(admission.calledActor ? `ratelimit;desc="actor";dur=${Date.now() - started}` : 'ratelimit;desc="isolate"');
+  request.state.timings.push(timing(admission, Date.now() - started));
   if (!admission.allowed) throw tooManyRequests(policy, admission);
   const headers = request.state.responseHeaders;
   headers["RateLimit-Policy"] = policyHeader(policy);
   headers.RateLimit = limitItem(headerPolicy(policy, admission));
+}
+
+/** The `Server-Timing` entry: which tier answered, and how long the request waited on an actor or a lease. */
+function timing(admission: Admission, waitedMs: number): string {
+  if (admission.calledActor) return `ratelimit;desc="actor";dur=${waitedMs}`;
+  return waitedMs > 0 ? `ratelimit;desc="isolate";dur=${waitedMs}` : 'ratelimit;desc="isolate"';
 }
 
 const policyHeaders = new WeakMap<Policy, string>();
