@@ -1,11 +1,14 @@
 /**
  * The shape of a `POST /batch` body, checked before anything runs: `{"ops": [...]}` with insert,
  * update and delete ops, written once as a valibot schema that gives both `BatchOp` and the check.
- * Shape problems are 400 naming the op; too many ops is 413.
+ * Shape problems are 400 naming the op; too many ops is 413. `runBatch` then runs the ops inside
+ * the block's write transaction.
  */
 import * as v from "valibot";
 import { HttpError } from "../../shared/errors";
 import { fields, present } from "../../shared/wire-shape";
+import type { TableRuntime } from "./schema";
+import { type WriteSession, atIndex, deleteOne, insertMany, updateOne } from "./writes";
 
 const BATCH = 'A batch is {"ops": [{"op": "insert", "table": "...", "data": {...}}, ...]}.';
 const TABLE = '"table" must name a table';
@@ -65,4 +68,40 @@ export function parseBatch(body: unknown, maxOps: number): BatchOp[] {
   if (op !== undefined) throw new HttpError(400, "INVALID_BATCH", `ops[${String(op.key)}]: ${issue.message}`);
   if (issue.type === "max_length") throw new HttpError(413, "TOO_MANY_ROWS", issue.message);
   throw new HttpError(400, "INVALID_BATCH", issue.message);
+}
+
+/**
+ * Runs a parsed batch inside the caller's write transaction, in order, and returns each op's result.
+ * Consecutive inserts into one table go through insertMany together. An op's error names it
+ * (`ops[i]`), and the whole batch is undone.
+ */
+export function runBatch(session: WriteSession, ops: readonly BatchOp[], runtimes: readonly TableRuntime[]): unknown[] {
+  const results: unknown[] = [];
+  let inserts: number[] = [];
+  const flush = (): void => {
+    if (inserts.length === 0) return;
+    const indexes = inserts;
+    inserts = [];
+    const runtime = runtimes[indexes[0] as number] as TableRuntime;
+    const items = indexes.map((i) => (ops[i] as BatchOp & { op: "insert" }).data);
+    results.push(...insertMany(session, runtime, items, (j) => `ops[${indexes[j]}]`));
+  };
+  ops.forEach((op, i) => {
+    if (op.op === "insert") {
+      if (inserts.length > 0 && ops[inserts[0] as number]?.table !== op.table) flush();
+      inserts.push(i);
+      return;
+    }
+    flush();
+    const runtime = runtimes[i] as TableRuntime;
+    try {
+      results.push(
+        op.op === "update" ? updateOne(session, runtime, op.id, op.data, op.ifMatch) : deleteOne(session, runtime, op.id, op.ifMatch),
+      );
+    } catch (err) {
+      throw atIndex(err, `ops[${i}]`);
+    }
+  });
+  flush();
+  return results;
 }

@@ -190,3 +190,12 @@ export async function importStream(
     sql.exec(`DROP TABLE IF EXISTS _import`);
   }
 }
+
+/** The first table of the block that holds a row, or null: an import goes into an empty block only. */
+export function tableWithRows(sql: SqlStorage): string | null {
+  const tables = sql.exec<{ name: string }>(`SELECT name FROM _tables`).toArray();
+  for (const { name } of tables) {
+    if (sql.exec(`SELECT 1 FROM ${quoteIdent(name)} LIMIT 1`).toArray().length > 0) return name;
+  }
+  return null;
+}

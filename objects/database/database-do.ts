@@ -1,32 +1,28 @@
 import { DurableObject } from "cloudflare:workers";
 import config from "../../actorbase.config";
 import { type Block, blockOfActor } from "../../shared/block";
-import { type Caller, callerKey } from "../../shared/caller";
+import type { Caller } from "../../shared/caller";
 import type { ChangesPage } from "../../shared/change";
 import type { RuleOp } from "../../shared/config";
 import { drain } from "../../shared/drain";
 import { HttpError } from "../../shared/errors";
 import { type Filter, parseListQuery, parseWriteFilter } from "../../shared/query";
 import { cachedRuleFilter } from "../../shared/query-match";
-import { quoteIdent } from "../../shared/query-sql";
 import { type RpcResult, capture } from "../../shared/rpc";
 import { checkRule } from "../../shared/rules";
-import { type BatchOp, parseBatch } from "./batch";
+import { parseBatch, runBatch } from "./batch";
 import { RealtimeHandOff } from "./hand-off";
 import { CatalogReport } from "./catalog-report";
 import { exportStream } from "./block-export";
-import { importStream } from "./block-import";
+import { importStream, tableWithRows } from "./block-import";
 import { appendChanges, latestSeq, readChanges, setImportedSeq, trimChanges } from "./change-log";
 import type { ChangesOptions, DatabaseRpc, ImportResult, ListResult, RowResult, WriteOptions, WriteResult } from "./contract";
+import { IdempotencyRecords, idempotentWrite } from "./idempotency";
 import { IdGenerator } from "./ids";
 import { listRows } from "./reads";
-import { type TableRuntime, createInternalTables, prepareTable } from "./schema";
-import { type WriteSession, atIndex, deleteOne, insertMany, insertOne, readableRow, updateOne } from "./writes";
-import { deleteWhere, updateWhere } from "./writes-by-filter";
-
-const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
-/** The largest answer kept for an Idempotency-Key replay, in UTF-8 bytes: SQLite refuses a value past 2 MB. */
-const IDEMPOTENCY_RECORD_MAX_BYTES = 1_990_000;
+import { type TableRuntime, createInternalTables, isUniqueColumn, prepareTable } from "./schema";
+import { type WriteSession, atIndex, checkRowCount, deleteOne, insertMany, insertOne, readableRow, updateOne } from "./writes";
+import { deleteWhere, refuseIfMatch, updateWhere } from "./writes-by-filter";
 
 /** One tenant block's SQLite store: schema, queries, writes and the ordered change log. */
 export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
@@ -43,11 +39,13 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
   readonly #handOff: RealtimeHandOff;
   /** An import is loading: writes are refused until it commits or fails. */
   #importing = false;
+  readonly #idempotency: IdempotencyRecords;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
     createInternalTables(this.#sql);
+    this.#idempotency = new IdempotencyRecords(this.#sql);
     this.#seq = latestSeq(this.#sql);
     this.#handOff = new RealtimeHandOff(this.#sql, env, this.#seq, (promise) => ctx.waitUntil(promise));
     this.#catalog = new CatalogReport(this.#sql, (at) => this.#wakeAt(at));
@@ -96,7 +94,7 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
       const many = Array.isArray(body);
       const rows = many ? (body as unknown[]) : [body];
       if (rows.length === 0) throw new HttpError(422, "VALIDATION_FAILED", "The array is empty; send at least one row.");
-      checkRowCount(rows.length);
+      checkRowCount(rows.length, config.limits.maxRowsPerWrite);
       return this.#write(caller, options.idempotencyKey ?? null, [`insert ${table} ${onConflict}`, body], (session) => {
         if (many && onConflict === null) return { status: 201, body: { items: insertMany(session, runtime, rows, (i) => `items[${i}]`) } };
         const written = rows.map((data, i) => {
@@ -175,37 +173,10 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
       const ops = parseBatch(body, config.limits.maxRowsPerWrite);
       const runtimes = ops.map((op) => this.#table(op.table));
       for (const op of ops) this.#blockRule(caller, op.table, op.op);
-      return this.#write(caller, options.idempotencyKey ?? null, ["batch", body], (session) => {
-        const results: unknown[] = [];
-        // Consecutive inserts into one table go through insertMany together; order is kept.
-        let inserts: number[] = [];
-        const flush = (): void => {
-          if (inserts.length === 0) return;
-          const indexes = inserts;
-          inserts = [];
-          const runtime = runtimes[indexes[0] as number] as TableRuntime;
-          const items = indexes.map((i) => (ops[i] as BatchOp & { op: "insert" }).data);
-          results.push(...insertMany(session, runtime, items, (j) => `ops[${indexes[j]}]`));
-        };
-        ops.forEach((op, i) => {
-          if (op.op === "insert") {
-            if (inserts.length > 0 && ops[inserts[0] as number]?.table !== op.table) flush();
-            inserts.push(i);
-            return;
-          }
-          flush();
-          const runtime = runtimes[i] as TableRuntime;
-          try {
-            results.push(
-              op.op === "update" ? updateOne(session, runtime, op.id, op.data, op.ifMatch) : deleteOne(session, runtime, op.id, op.ifMatch),
-            );
-          } catch (err) {
-            throw atIndex(err, `ops[${i}]`);
-          }
-        });
-        flush();
-        return { status: 200, body: { results } };
-      });
+      return this.#write(caller, options.idempotencyKey ?? null, ["batch", body], (session) => ({
+        status: 200,
+        body: { results: runBatch(session, ops, runtimes) },
+      }));
     });
   }
 
@@ -249,7 +220,7 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
       };
       if (this.#importing)
         await refuse(new HttpError(409, "IMPORT_IN_PROGRESS", `An import into "${this.#block.name}" is already running.`));
-      const holding = this.#tableWithRows();
+      const holding = tableWithRows(this.#sql);
       if (holding !== null) {
         await refuse(
           new HttpError(409, "BLOCK_NOT_EMPTY", `"${this.#block.name}" holds rows in "${holding}"; import into an empty block.`),
@@ -273,15 +244,6 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
     });
   }
 
-  /** The first table of this block that holds a row, or null. */
-  #tableWithRows(): string | null {
-    const tables = this.#sql.exec<{ name: string }>(`SELECT name FROM _tables`).toArray();
-    for (const { name } of tables) {
-      if (this.#sql.exec(`SELECT 1 FROM ${quoteIdent(name)} LIMIT 1`).toArray().length > 0) return name;
-    }
-    return null;
-  }
-
   /**
    * Removes expired idempotency records, trims the change log and sends a due catalog report; then,
    * whatever happened, sets the alarm for whichever comes next. Reads the block only for a report,
@@ -292,11 +254,11 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
     this.#alarmAt = null;
     const now = Date.now();
     try {
-      this.#sql.exec(`DELETE FROM _idempotency WHERE expiresAt <= ?`, now);
+      this.#idempotency.sweep(now);
       trimChanges(this.#sql, this.#seq, config.limits.changeLogSize);
       if (this.#catalog.due !== null) await this.#catalog.send(this.env, () => this.#block, this.#seq, now);
     } finally {
-      const expiry = this.#sql.exec<{ at: number | null }>(`SELECT min(expiresAt) AS at FROM _idempotency`).one().at;
+      const expiry = this.#idempotency.nextExpiry();
       const due = this.#catalog.due;
       const next = expiry === null ? due : due === null ? expiry : Math.min(expiry, due);
       if (next !== null) {
@@ -395,24 +357,9 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
   ): WriteResult {
     if (this.#importing)
       throw new HttpError(409, "IMPORT_IN_PROGRESS", `An import into "${this.#block.name}" is running; write after it ends.`);
-    const key = idempotencyKey === null ? null : `${callerKey(caller)}|${idempotencyKey}`;
-    const fingerprint = key === null ? "" : `${request[0]}|${hashText(JSON.stringify(request[1]) ?? "")}`;
-    if (key !== null) {
-      const previous = this.#sql
-        .exec<{ response: string }>(`SELECT response FROM _idempotency WHERE key = ? AND expiresAt > ?`, key, Date.now())
-        .toArray()[0];
-      if (previous) {
-        const stored = JSON.parse(previous.response) as WriteResult & { fingerprint: string };
-        if (stored.fingerprint !== fingerprint) {
-          throw new HttpError(
-            422,
-            "IDEMPOTENCY_KEY_REUSED",
-            "This Idempotency-Key was already used for a different request; use a new key for a new write.",
-          );
-        }
-        return { status: stored.status, body: stored.body, seq: stored.seq, replayed: true };
-      }
-    }
+    const idempotent = idempotentWrite(caller, idempotencyKey, request);
+    const replayed = idempotent === null ? null : this.#idempotency.replay(idempotent, Date.now());
+    if (replayed !== null) return replayed;
     const now = Date.now();
     const session: WriteSession = {
       sql: this.#sql,
@@ -425,75 +372,20 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
       changes: [],
     };
     const started = performance.now();
+    let keptUntil: number | null = null;
     const result = this.ctx.storage.transactionSync((): WriteResult => {
       const out = body(session);
       appendChanges(this.#sql, session.changes);
       const result: WriteResult = { status: out.status, body: out.body, seq: session.baseSeq + session.changes.length };
-      if (key !== null) {
-        const record = JSON.stringify({ ...result, fingerprint });
-        // A write by filter's answer is not bounded by the request body: refuse, all or none, rather than fail to store it.
-        if (tooLargeToKeep(record)) {
-          throw new HttpError(
-            413,
-            "TOO_MANY_ROWS",
-            "This write's answer is too large to keep for Idempotency-Key replays (2 MB); nothing was written. Change fewer rows at a time, or send it without the key.",
-          );
-        }
-        // An expired record the alarm has not removed yet may still hold the key: replace it.
-        this.#sql.exec(
-          `INSERT INTO _idempotency (key, response, expiresAt) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET response = excluded.response, expiresAt = excluded.expiresAt`,
-          key,
-          record,
-          now + IDEMPOTENCY_TTL_MS,
-        );
-      }
+      if (idempotent !== null) keptUntil = this.#idempotency.keep(idempotent, result, now);
       return result;
     });
     this.#seq = result.seq;
     result.ms = performance.now() - started;
-    if (key !== null) this.#wakeAt(now + IDEMPOTENCY_TTL_MS);
+    if (keptUntil !== null) this.#wakeAt(keptUntil);
     if (session.changes.length > 0) this.#catalog.noteWrite(now, session.changes);
     if (this.#seq % 256 < session.changes.length) trimChanges(this.#sql, this.#seq, config.limits.changeLogSize);
     this.#handOff.publish(session.changes, this.#block.name);
     return result;
-  }
-}
-
-/** Whether an idempotency record passes SQLite's value limit (UTF-8 takes at most 3 bytes per UTF-16 unit). */
-function tooLargeToKeep(record: string): boolean {
-  if (record.length * 3 <= IDEMPOTENCY_RECORD_MAX_BYTES) return false;
-  return new TextEncoder().encode(record).length > IDEMPOTENCY_RECORD_MAX_BYTES;
-}
-
-/** FNV-1a over a string: tells a retry from a different write reusing an Idempotency-Key. */
-function hashText(text: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  return (hash >>> 0).toString(16);
-}
-
-function isUniqueColumn(table: TableRuntime, column: string): boolean {
-  if (table.config.columns[column]?.unique) return true;
-  return (table.config.indexes ?? []).some((index) => index.unique && index.columns.length === 1 && index.columns[0] === column);
-}
-
-/** If-Match names one row's version; a write by filter says the same with a `version=eq.<n>` filter. */
-function refuseIfMatch(options: WriteOptions): void {
-  if (options.ifMatch !== undefined && options.ifMatch !== null) {
-    throw new HttpError(
-      400,
-      "INVALID_IF_MATCH",
-      "If-Match applies to the PATCH or DELETE of one row; for a write by filter, add version=eq.<n> to the filters instead.",
-    );
-  }
-}
-
-function checkRowCount(count: number): void {
-  if (count > config.limits.maxRowsPerWrite) {
-    throw new HttpError(
-      413,
-      "TOO_MANY_ROWS",
-      `${count} rows in one request; the limit is ${config.limits.maxRowsPerWrite}. Split the write.`,
-    );
   }
 }

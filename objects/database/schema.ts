@@ -262,3 +262,9 @@ function runtime(name: string, config: TableConfig): TableRuntime {
     },
   };
 }
+
+/** Whether a column holds unique values (its own flag, or a unique index on it alone): what an upsert may match on. */
+export function isUniqueColumn(table: TableRuntime, column: string): boolean {
+  if (table.config.columns[column]?.unique) return true;
+  return (table.config.indexes ?? []).some((index) => index.unique && index.columns.length === 1 && index.columns[0] === column);
+}

@@ -12,7 +12,7 @@ import { cachedRuleFilter } from "../../shared/query-match";
 import { filterToSql, quoteIdent } from "../../shared/query-sql";
 import { checkRule } from "../../shared/rules";
 import { execList } from "./reads";
-import type { ExpectRows } from "./contract";
+import type { ExpectRows, WriteOptions } from "./contract";
 import type { TableRuntime } from "./schema";
 import { checkPatchShape, applyPatch } from "./validate";
 import { jsonRuns } from "./json-runs";
@@ -166,4 +166,15 @@ function forRow(err: unknown, id: string): unknown {
     cause: err,
     ...(err.errors ? { errors: err.errors } : {}),
   });
+}
+
+/** If-Match names one row's version; a write by filter says the same with a `version=eq.<n>` filter. */
+export function refuseIfMatch(options: WriteOptions): void {
+  if (options.ifMatch !== undefined && options.ifMatch !== null) {
+    throw new HttpError(
+      400,
+      "INVALID_IF_MATCH",
+      "If-Match applies to the PATCH or DELETE of one row; for a write by filter, add version=eq.<n> to the filters instead.",
+    );
+  }
 }

@@ -220,3 +220,8 @@ function checkVersion(current: Row, ifMatch: number | null): void {
     );
   }
 }
+
+/** 413 for a request writing more rows than `max` (the config's `limits.maxRowsPerWrite`). */
+export function checkRowCount(count: number, max: number): void {
+  if (count > max) throw new HttpError(413, "TOO_MANY_ROWS", `${count} rows in one request; the limit is ${max}. Split the write.`);
+}
