@@ -51,7 +51,15 @@ export interface Transport {
   fetch: typeof fetch;
 }
 
-/** Sends one JSON request to the API and returns the parsed body, throwing `ActorbaseError` on failure. */
+/** Waits before each new try of a request whose connection failed with no answer (ms). */
+export const RETRY_DELAYS_MS = [50, 250];
+
+/**
+ * Sends one JSON request to the API and returns the parsed body, throwing `ActorbaseError` on failure.
+ * A request that is safe to repeat (a GET, or a write with an `idempotencyKey`) is sent again, up
+ * to twice, when its connection fails with no answer (a reset under load): the key makes a write
+ * apply once. Any answer, an error status included, is final.
+ */
 export async function request<T>(
   transport: Transport,
   method: string,
@@ -65,11 +73,20 @@ export async function request<T>(
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (options.ifMatch !== undefined) headers["If-Match"] = `"${options.ifMatch}"`;
   if (options.idempotencyKey !== undefined) headers["Idempotency-Key"] = options.idempotencyKey;
-  const response = await transport.fetch(`${transport.baseUrl}${path}`, {
-    method,
-    headers,
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
+  const init = { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) };
+  const repeatable = method === "GET" || options.idempotencyKey !== undefined;
+  let response: Response;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      response = await transport.fetch(`${transport.baseUrl}${path}`, init);
+      break;
+    } catch (error) {
+      const delay = RETRY_DELAYS_MS[attempt];
+      // fetch throws with no answer (browsers and Node: TypeError; workerd: "Network connection lost"); an abort is the caller's.
+      if (!repeatable || delay === undefined || (error as Error)?.name === "AbortError") throw error;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
   if (!response.ok) throw await errorFrom(response);
   return (await response.json()) as T;
 }
