@@ -17,7 +17,7 @@ import { exportStream } from "./block-export";
 import { importStream, tableWithRows } from "./block-import";
 import { appendChanges, latestSeq, readChanges, setImportedSeq, trimChanges } from "./change-log";
 import type { ChangesOptions, DatabaseRpc, ImportResult, ListResult, RowResult, WriteOptions, WriteResult } from "./contract";
-import { IdempotencyRecords, idempotentWrite } from "./idempotency";
+import { IDEMPOTENCY_TTL_MS, IdempotencyRecords, idempotentWrite } from "./idempotency";
 import { IdGenerator } from "./ids";
 import { listRows } from "./reads";
 import { type TableRuntime, createInternalTables, isUniqueColumn, prepareTable } from "./schema";
@@ -372,17 +372,16 @@ export class DatabaseDO extends DurableObject<Env> implements DatabaseRpc {
       changes: [],
     };
     const started = performance.now();
-    let keptUntil: number | null = null;
     const result = this.ctx.storage.transactionSync((): WriteResult => {
       const out = body(session);
       appendChanges(this.#sql, session.changes);
       const result: WriteResult = { status: out.status, body: out.body, seq: session.baseSeq + session.changes.length };
-      if (idempotent !== null) keptUntil = this.#idempotency.keep(idempotent, result, now);
+      if (idempotent !== null) this.#idempotency.keep(idempotent, result, now);
       return result;
     });
     this.#seq = result.seq;
     result.ms = performance.now() - started;
-    if (keptUntil !== null) this.#wakeAt(keptUntil);
+    if (idempotent !== null) this.#wakeAt(now + IDEMPOTENCY_TTL_MS);
     if (session.changes.length > 0) this.#catalog.noteWrite(now, session.changes);
     if (this.#seq % 256 < session.changes.length) trimChanges(this.#sql, this.#seq, config.limits.changeLogSize);
     this.#handOff.publish(session.changes, this.#block.name);

@@ -52,9 +52,9 @@ export class IdempotencyRecords {
   /**
    * Keeps a write's answer; call it inside the write's transaction. A 413 (so nothing is written)
    * when the answer is too large to keep: a write by filter's answer is not bounded by its request.
-   * Returns when the record expires.
+   * The record expires IDEMPOTENCY_TTL_MS after `now`.
    */
-  keep(write: IdempotentWrite, result: WriteResult, now: number): number {
+  keep(write: IdempotentWrite, result: WriteResult, now: number): void {
     const record = JSON.stringify({ ...result, fingerprint: write.fingerprint });
     if (tooLargeToKeep(record)) {
       throw new HttpError(
@@ -63,15 +63,13 @@ export class IdempotencyRecords {
         "This write's answer is too large to keep for Idempotency-Key replays (2 MB); nothing was written. Change fewer rows at a time, or send it without the key.",
       );
     }
-    const expiresAt = now + IDEMPOTENCY_TTL_MS;
     // An expired record the alarm has not removed yet may still hold the key: replace it.
     this.#sql.exec(
       `INSERT INTO _idempotency (key, response, expiresAt) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET response = excluded.response, expiresAt = excluded.expiresAt`,
       write.key,
       record,
-      expiresAt,
+      now + IDEMPOTENCY_TTL_MS,
     );
-    return expiresAt;
   }
 
   /** Removes the records expired by `now`. */
