@@ -52,7 +52,7 @@ export interface Transport {
 }
 
 /** Waits before each new try of a request whose connection failed with no answer (ms). */
-export const RETRY_DELAYS_MS = [50, 250];
+const RETRY_DELAYS_MS = [50, 250];
 
 /**
  * Sends one JSON request to the API and returns the parsed body, throwing `ActorbaseError` on failure.
