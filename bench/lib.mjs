@@ -114,9 +114,14 @@ export function groupCpu(pgid) {
  * row docs/benchmarks.md shows next to the shipped defaults; published default rows never set it.
  */
 export function startActorbase(cleanup, vars = {}) {
+  return startTracked(cleanup, "actorbase-bench-", { vars: { ...BENCH_VARS, ...vars, ...benchSettings() } });
+}
+
+/** The vars `BENCH_SETTINGS` changes from the shipped defaults (none unless set), said aloud. */
+export function benchSettings() {
   const settings = process.env.BENCH_SETTINGS ? JSON.parse(process.env.BENCH_SETTINGS) : {};
   if (Object.keys(settings).length > 0) console.log(`Not the shipped defaults: ${JSON.stringify(settings)}`);
-  return startTracked(cleanup, "actorbase-bench-", { vars: { ...BENCH_VARS, ...vars, ...settings } });
+  return settings;
 }
 
 /** Starts the bare baseline Worker of bench/baseline (fresh state dir). */

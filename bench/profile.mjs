@@ -2,7 +2,7 @@
 // (the Worker and every actor share that isolate), through its inspector port (npm start's workerd, or
 // wrangler dev's with ACTORBASE_SERVER=wrangler).
 //
-//   node bench/profile.mjs <workload> [seconds]
+//   node bench/profile.mjs <workload> [seconds]      (PROFILE_CONNECTIONS=50 for health and noop; 10 unless told)
 //
 // Workloads: health (GET /api/health over 100 signed-in users, as p0-health), noop (the baseline's bare /noop, as p0-health's other side), refresh (10 clients each refreshing its session's token chain, as auth), ratelimit-keys (POST /api/ratelimit/<key> over 1,000 gcra keys, as ratelimit-decisions),
 // ratelimit-noop (the baseline's Worker → DO no-op over 1,000 keys), realtime-writes (inserts into a
@@ -18,6 +18,8 @@ import { BENCH_VARS, benchUsers, load, spread, startActorbase, startBaseline } f
 import { countingSubscribers } from "./realtime-clients.mjs";
 
 const KEYS = 1_000;
+/** Connections for the health and noop workloads (PROFILE_CONNECTIONS; P0 runs 10 and 50). */
+const CONNECTIONS = Number(process.env.PROFILE_CONNECTIONS ?? "10");
 const SERVICE = { Authorization: `Bearer ${BENCH_VARS.SERVICE_KEY}`, "Content-Type": "application/json" };
 const randomKey = (path) => (req) => ({ ...req, path: path(Math.floor(Math.random() * KEYS)) });
 
@@ -27,7 +29,7 @@ const WORKLOADS = {
     const server = await startActorbase(cleanup);
     const users = await benchUsers("health");
     const requests = spread(users, (u) => ({ method: "GET", path: "/api/health", headers: { Authorization: u.auth } }));
-    return { server, run: () => load({ url: server.url, ...requests, connections: 10, duration }) };
+    return { server, run: () => load({ url: server.url, ...requests, connections: CONNECTIONS, duration }) };
   },
   async refresh(cleanup, duration) {
     const server = await startActorbase(cleanup);
@@ -62,7 +64,7 @@ const WORKLOADS = {
   },
   async noop(cleanup, duration) {
     const server = await startBaseline(cleanup);
-    return { server, run: () => load({ url: `${server.url}/noop`, connections: 10, duration }) };
+    return { server, run: () => load({ url: `${server.url}/noop`, connections: CONNECTIONS, duration }) };
   },
   async "ratelimit-keys"(cleanup, duration) {
     const server = await startActorbase(cleanup);
@@ -182,6 +184,11 @@ try {
   const file = join(tmpdir(), `${workload}-${Date.now()}.cpuprofile`);
   writeFileSync(file, JSON.stringify(stopped.profile));
   console.log(`${workload}: ${result.rps} req/s under the profiler (p50 ${result.p50} ms, p99 ${result.p99} ms); profile: ${file}`);
+  // The isolate's thread time per request: the share of samples not idle, over the requests answered.
+  const idle = stopped.profile.nodes.filter((node) => node.callFrame.functionName === "(idle)").map((node) => node.id);
+  const idleSamples = stopped.profile.samples.filter((id) => idle.includes(id)).length;
+  const busy = 1 - idleSamples / stopped.profile.samples.length;
+  console.log(`isolate busy ${(100 * busy).toFixed(1)}% of the time: ${((busy * 1e6) / result.rps).toFixed(1)} µs per request`);
   console.log(summarize(stopped.profile, 30));
 } finally {
   for (const stop of cleanup.reverse()) await stop();

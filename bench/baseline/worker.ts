@@ -1,5 +1,6 @@
 // The baseline Worker: the least a Worker (and a Worker → Durable Object call) can do here.
 //   GET  /noop              a bare Worker answering JSON
+//   GET  /noop-as-health    the same, with the body and headers /api/health answers with
 //   GET  /do-noop?key=k     Worker → DO RPC that does nothing
 //   GET  /do-get?key=k&id=  Worker → DO RPC that reads one row by primary key
 //   POST /do-insert?key=k   Worker → DO RPC that commits one SQLite INSERT
@@ -46,6 +47,16 @@ export default {
       case "/noop":
       case "/api/health":
         return Response.json({ ok: true });
+      case "/noop-as-health":
+        return new Response('{"ok":true,"version":"0.1.0"}', {
+          headers: {
+            "Content-Type": "application/json; charset=utf-8",
+            RateLimit: '"api";r=9999;t=1',
+            "RateLimit-Policy": '"api";q=10000;w=60',
+            "Server-Timing": 'ratelimit;desc="isolate", total;dur=0',
+            "X-Request-Id": crypto.randomUUID(),
+          },
+        });
       case "/do-noop":
         return Response.json({ ok: await stub().noop() });
       case "/do-get":

@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { ROOT } from "../../scripts/server.mjs";
-import { BENCH_VARS, benchUsers, saveResult, startTracked, table } from "../lib.mjs";
+import { BENCH_VARS, benchSettings, benchUsers, saveResult, startTracked, table } from "../lib.mjs";
 
 const N = 5_000;
 const ROUNDS = 6;
@@ -28,7 +28,10 @@ function loopConfig() {
 }
 
 export async function run({ name, cleanup }) {
-  const server = await startTracked(cleanup, "actorbase-request-path-", { config: loopConfig(), vars: BENCH_VARS });
+  const server = await startTracked(cleanup, "actorbase-request-path-", {
+    config: loopConfig(),
+    vars: { ...BENCH_VARS, ...benchSettings() },
+  });
   const tokens = (await benchUsers("path")).map((u) => u.auth.slice("Bearer ".length));
   const perRequest = async (mode) => {
     const started = process.hrtime.bigint();
