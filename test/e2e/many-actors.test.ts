@@ -11,11 +11,14 @@ import { workerdStats } from "../../scripts/proc.mjs";
 import { SERVICE_HEADERS, baseUrl, token, unique } from "./helpers";
 
 const CONNECTIONS = 50;
+/** The pauses before each resend, as the TypeScript client's (client/rest.ts). */
+const RETRY_DELAYS_MS = [50, 250];
 
 /**
  * Sends `count` POSTs made by `make(i)`, 50 at a time; answers the count of each status (0: network
  * error) and how many were sent again. A request whose connection was reset before any answer is
- * sent again as it was, at most twice, as a client retries a write that carries its idempotency key
+ * sent again as it was, at most twice (after 50 ms, then 250 ms, each on a new connection), as a
+ * client retries a write that carries its idempotency key
  * (`Idempotency-Key`, or a decision's `requestId`): under bursts like these, groups of connections
  * are reset with no answer, by the bare baseline Worker too (docs/benchmarks.md, "A burst of new
  * tenants"), and the key makes the retry apply once.
@@ -30,7 +33,7 @@ async function crowd(count: number, make: (i: number) => Promise<{ path: string;
     Array.from({ length: CONNECTIONS }, async () => {
       while (next < count) {
         const { path, headers, body } = await make(next++);
-        const send = () =>
+        const send = (fresh: boolean) =>
           new Promise<number>((resolve) => {
             const req = request(
               {
@@ -38,7 +41,8 @@ async function crowd(count: number, make: (i: number) => Promise<{ path: string;
                 port: url.port,
                 path,
                 method: "POST",
-                agent,
+                // A retry goes on a new connection: the pooled ones may be among those being closed.
+                agent: fresh ? false : agent,
                 headers: { ...headers, "Content-Length": Buffer.byteLength(body) },
               },
               (res) => {
@@ -49,10 +53,12 @@ async function crowd(count: number, make: (i: number) => Promise<{ path: string;
             req.on("error", () => resolve(0));
             req.end(body);
           });
-        let status = await send();
-        for (let attempt = 1; status === 0 && attempt < 3; attempt++) {
+        let status = await send(false);
+        for (const delay of RETRY_DELAYS_MS) {
+          if (status !== 0) break;
           retries++;
-          status = await send();
+          await new Promise((resolve) => setTimeout(resolve, delay));
+          status = await send(true);
         }
         statuses[status] = (statuses[status] ?? 0) + 1;
       }
