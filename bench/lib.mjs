@@ -109,6 +109,15 @@ export function groupCpu(pgid) {
 }
 
 /**
+ * CPU seconds a started server (startActorbase, startBaseline, ...) has used so far: its process
+ * and every process of its group. workerd serves from one thread, so its req/s is about one over
+ * this per request whenever that thread is busy all the time (docs/benchmarks.md, "One thread").
+ */
+export function serverCpuSeconds(server) {
+  return groupCpu(server.child.pid).reduce((sum, p) => sum + p.user + p.system, 0);
+}
+
+/**
  * Starts Actorbase (fresh state dir) and tracks it for cleanup. `BENCH_SETTINGS` (JSON of vars,
  * e.g. '{"RATE_LIMIT_PLATFORM":"off"}') reruns a scenario with a setting changed, for the second
  * row docs/benchmarks.md shows next to the shipped defaults; published default rows never set it.
@@ -136,13 +145,16 @@ export function startBenchWorker(cleanup, name) {
 
 /**
  * Runs autocannon and returns { rps, p50, p99, errors, non2xx, total }. Options are autocannon's
- * (url, connections, duration, method, headers, body, requests, setupClient) plus `warmup` seconds.
+ * (url, connections, duration, method, headers, body, requests, setupClient) plus `warmup` seconds
+ * and `server` (the started server under load): given it, the result also has `cpuUs`, the
+ * server's CPU microseconds per request answered.
  */
 export async function load(options) {
-  const { warmup = 2, ...rest } = options;
+  const { warmup = 2, server, ...rest } = options;
   if (warmup > 0) await autocannon({ ...rest, duration: warmup });
+  const cpuBefore = server ? serverCpuSeconds(server) : 0;
   const result = await autocannon({ duration: 10, ...rest });
-  return {
+  const measured = {
     rps: Math.round(result.requests.average),
     p50: result.latency.p50,
     p99: result.latency.p99,
@@ -150,6 +162,8 @@ export async function load(options) {
     non2xx: result.non2xx,
     total: result.requests.total,
   };
+  if (server) measured.cpuUs = Math.round(((serverCpuSeconds(server) - cpuBefore) * 1e6) / Math.max(1, result.requests.total));
+  return measured;
 }
 
 /**
@@ -170,13 +184,27 @@ export async function abba(runA, runB, rounds = 1) {
     p50: runs.reduce((sum, r) => sum + r.p50, 0) / runs.length,
     p99: runs.reduce((sum, r) => sum + r.p99, 0) / runs.length,
     errors: runs.reduce((sum, r) => sum + r.errors + (r.non2xx ?? 0), 0),
+    ...(runs.every((r) => r.cpuUs !== undefined) && { cpuUs: Math.round(runs.reduce((sum, r) => sum + r.cpuUs, 0) / runs.length) }),
   });
   return [mean(as), mean(bs)];
 }
 
-/** The two table rows of one ABBA comparison: the bare side (ratio 1.00) and ours, as a ratio to it. */
+/**
+ * The two table rows of one ABBA comparison: the bare side (ratio 1.00) and ours, as a ratio to it;
+ * with the server's CPU per request when both sides measured it (load's `server`).
+ */
 export function pairRows(connections, bareTarget, bare, oursTarget, ours) {
-  const row = (target, r, ratio) => ({ connections, target, "req/s": r.rps, "p50 ms": r.p50, "p99 ms": r.p99, errors: r.errors, ratio });
+  const cpu = bare.cpuUs !== undefined && ours.cpuUs !== undefined;
+  const row = (target, r, ratio) => ({
+    connections,
+    target,
+    "req/s": r.rps,
+    "p50 ms": r.p50,
+    "p99 ms": r.p99,
+    errors: r.errors,
+    ...(cpu && { "server CPU µs/req": r.cpuUs }),
+    ratio,
+  });
   return [row(bareTarget, bare, "1.00"), row(oursTarget, ours, (ours.rps / bare.rps).toFixed(2))];
 }
 

@@ -2,9 +2,10 @@
 // (the Worker and every actor share that isolate), through its inspector port (npm start's workerd, or
 // wrangler dev's with ACTORBASE_SERVER=wrangler).
 //
-//   node bench/profile.mjs <workload> [seconds]      (PROFILE_CONNECTIONS=50 for health and noop; 10 unless told)
+//   node bench/profile.mjs <workload> [seconds]      (PROFILE_CONNECTIONS=50 for health, noop, read and do-noop; 10 unless told)
 //
-// Workloads: health (GET /api/health over 100 signed-in users, as p0-health), noop (the baseline's bare /noop, as p0-health's other side), refresh (10 clients each refreshing its session's token chain, as auth), ratelimit-keys (POST /api/ratelimit/<key> over 1,000 gcra keys, as ratelimit-decisions),
+// Workloads: health (GET /api/health over 100 signed-in users, as p0-health), noop (the baseline's bare /noop, as p0-health's other side),
+// read (GET row by id, each of 100 users its own note, as p1-read), do-noop (the baseline's Worker → DO no-op over as many actors, p1-read's other side), refresh (10 clients each refreshing its session's token chain, as auth), ratelimit-keys (POST /api/ratelimit/<key> over 1,000 gcra keys, as ratelimit-decisions),
 // ratelimit-noop (the baseline's Worker → DO no-op over 1,000 keys), realtime-writes (inserts into a
 // block with 500 batch subscribers, as realtime-writes). Prints the functions with the most samples
 // (self, then including callees) as shares of all samples; idle time is its own line. The
@@ -18,7 +19,7 @@ import { BENCH_VARS, benchUsers, load, spread, startActorbase, startBaseline } f
 import { countingSubscribers } from "./realtime-clients.mjs";
 
 const KEYS = 1_000;
-/** Connections for the health and noop workloads (PROFILE_CONNECTIONS; P0 runs 10 and 50). */
+/** Connections for the health, noop, read and do-noop workloads (PROFILE_CONNECTIONS; P0 runs 10 and 50). */
 const CONNECTIONS = Number(process.env.PROFILE_CONNECTIONS ?? "10");
 const SERVICE = { Authorization: `Bearer ${BENCH_VARS.SERVICE_KEY}`, "Content-Type": "application/json" };
 const randomKey = (path) => (req) => ({ ...req, path: path(Math.floor(Math.random() * KEYS)) });
@@ -61,6 +62,26 @@ const WORKLOADS = {
       return { rps: Math.round(count / duration), p50: 0, p99: 0 };
     };
     return { server, run };
+  },
+  async read(cleanup, duration) {
+    const server = await startActorbase(cleanup);
+    const users = await benchUsers("reader");
+    for (const user of users) {
+      const created = await fetch(`${server.url}/api/db/user:${user.sub}/tables/notes`, {
+        method: "POST",
+        headers: { Authorization: user.auth, "Content-Type": "application/json" },
+        body: JSON.stringify({ title: "benchmark note", body: "read me by id", priority: 3, tags: ["bench"] }),
+      });
+      user.path = `/api/db/user:${user.sub}/tables/notes/${(await created.json()).id}`;
+    }
+    const requests = spread(users, (u) => ({ method: "GET", path: u.path, headers: { Authorization: u.auth } }));
+    return { server, run: () => load({ url: server.url, ...requests, connections: CONNECTIONS, duration }) };
+  },
+  async "do-noop"(cleanup, duration) {
+    const server = await startBaseline(cleanup);
+    const users = await benchUsers("reader");
+    const requests = spread(users, (u) => ({ method: "GET", path: `/do-noop?key=${u.sub}` }));
+    return { server, run: () => load({ url: server.url, ...requests, connections: CONNECTIONS, duration }) };
   },
   async noop(cleanup, duration) {
     const server = await startBaseline(cleanup);

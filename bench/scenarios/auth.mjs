@@ -9,11 +9,11 @@
 import {
   abba,
   benchUsers,
-  groupCpu,
   load,
   pairRows,
   percentile,
   saveResult,
+  serverCpuSeconds,
   spread,
   startActorbase,
   startBaseline,
@@ -37,11 +37,6 @@ async function post(url, path, body) {
     body: JSON.stringify(body),
   });
   return { status: response.status, body: await response.json() };
-}
-
-/** CPU seconds the server's processes have used. */
-function cpuSeconds(pid) {
-  return groupCpu(pid).reduce((sum, p) => sum + p.user + p.system, 0);
 }
 
 /**
@@ -79,14 +74,14 @@ export async function run({ name, cleanup, duration }) {
 
   // Signin, one at a time: latency, and the server's CPU per signin.
   const signinMs = [];
-  const cpuBefore = cpuSeconds(actorbase.child.pid);
+  const cpuBefore = serverCpuSeconds(actorbase);
   for (const email of emails) {
     const started = performance.now();
     const signin = await post(actorbase.url, "/api/auth/signin", { email, password: PASSWORD });
     signinMs.push(performance.now() - started);
     if (signin.status !== 200) throw new Error(`signin answered ${signin.status}`);
   }
-  const cpuPerSignin = ((cpuSeconds(actorbase.child.pid) - cpuBefore) * 1000) / emails.length;
+  const cpuPerSignin = ((serverCpuSeconds(actorbase) - cpuBefore) * 1000) / emails.length;
   const wrongMs = [];
   for (const email of emails.slice(0, 20)) {
     const started = performance.now();

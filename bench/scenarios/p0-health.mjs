@@ -14,8 +14,8 @@ export async function run({ name, cleanup, duration }) {
   const rows = [];
   for (const connections of [10, 50]) {
     const [bare, ours] = await abba(
-      () => load({ url: baseline.url, ...noop, connections, duration }),
-      () => load({ url: actorbase.url, ...health, connections, duration }),
+      () => load({ url: baseline.url, server: baseline, ...noop, connections, duration }),
+      () => load({ url: actorbase.url, server: actorbase, ...health, connections, duration }),
     );
     rows.push(...pairRows(connections, "bare Worker /noop", bare, "Actorbase /api/health (JWT)", ours));
   }

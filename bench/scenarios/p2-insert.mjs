@@ -35,7 +35,7 @@ export async function run({ name, cleanup, duration }) {
   let n = 0;
   const ours = (connections, table) => async () => {
     const before = await countAll(actorbase.url, users, targets[table].block, table);
-    const result = await load({ url: actorbase.url, ...writes(table), connections, duration, warmup: 0 });
+    const result = await load({ url: actorbase.url, server: actorbase, ...writes(table), connections, duration, warmup: 0 });
     const after = await countAll(actorbase.url, users, targets[table].block, table);
     runs.push({
       run: ++n,
@@ -48,7 +48,7 @@ export async function run({ name, cleanup, duration }) {
     });
     return result;
   };
-  const bare = (connections) => () => load({ url: baseline.url, ...inserts, connections, duration, warmup: 0 });
+  const bare = (connections) => () => load({ url: baseline.url, server: baseline, ...inserts, connections, duration, warmup: 0 });
   // Warm both servers (actor creation, table creation, JIT) outside the measured runs.
   await load({ url: baseline.url, ...inserts, connections: 10, duration: 2, warmup: 0 });
   await load({ url: actorbase.url, ...writes("notes"), connections: 10, duration: 2, warmup: 0 });

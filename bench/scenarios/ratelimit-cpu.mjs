@@ -4,13 +4,10 @@
 // whatever else the shared machine runs; CPU per request much less, so this shows where a
 // decision's cost goes. Two rounds, each a fixed number of requests after a warm-up.
 import autocannon from "autocannon";
-import { BENCH_VARS, groupCpu, saveResult, startActorbase, startBaseline, table } from "../lib.mjs";
+import { BENCH_VARS, saveResult, serverCpuSeconds, startActorbase, startBaseline, table } from "../lib.mjs";
 
 const KEYS = 1_000;
 const REQUESTS = 15_000;
-
-/** CPU seconds used so far by every process of the server started as `pgid`. */
-const serverCpuSeconds = (pgid) => groupCpu(pgid).reduce((sum, p) => sum + p.user + p.system, 0);
 
 export async function run({ name, cleanup }) {
   const actorbase = await startActorbase(cleanup);
@@ -36,10 +33,10 @@ export async function run({ name, cleanup }) {
   for (const round of [1, 2]) {
     for (const [target, server, request] of targets) {
       await autocannon({ url: server.url, requests: [request], connections: 50, amount: 3_000 });
-      const before = serverCpuSeconds(server.child.pid);
+      const before = serverCpuSeconds(server);
       const started = Date.now();
       const result = await autocannon({ url: server.url, requests: [request], connections: 50, amount: REQUESTS });
-      const cpu = serverCpuSeconds(server.child.pid) - before;
+      const cpu = serverCpuSeconds(server) - before;
       rows.push({
         round,
         keys: spread ? `${KEYS} keys` : "one hot key",
