@@ -30,12 +30,21 @@ async function timed(path: string, body: unknown): Promise<{ ms: number; status:
 
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
+/** The middle value: one stall of the machine (a GC, a disk flush) moves a mean of 18 by 40%, not this. */
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
 type Timed = Awaited<ReturnType<typeof timed>>;
 
 /**
  * Times `known(i)` against `unknown(i)` for each i, alternating which goes first so drift on a
- * shared machine hits both alike; both answer the same 401 body, and their mean times (past the
- * first two pairs, which warm the paths up) are within 20%.
+ * shared machine hits both alike; both answer the same 401 body, and their median times (past the
+ * first two pairs, which warm the paths up) are within 20%. The median, not the mean: CI failed
+ * once on means of 26.0 against 18.6 ms, a gap earlier and later runs never showed (within 2-6%).
+ * The samples are printed, so a failure shows whether one side was slower throughout.
  */
 async function expectAlike(count: number, known: (i: number) => Promise<Timed>, unknown: (i: number) => Promise<Timed>, what: string) {
   const knownMs: number[] = [];
@@ -61,8 +70,11 @@ async function expectAlike(count: number, known: (i: number) => Promise<Timed>, 
     }
   }
   expect(bodies.size).toBe(1);
-  const [k, u] = [mean(knownMs), mean(unknownMs)];
-  const summary = `${what}: known email ${k.toFixed(1)} ms, unknown email ${u.toFixed(1)} ms (means of ${knownMs.length})`;
+  const [k, u] = [median(knownMs), median(unknownMs)];
+  const list = (values: number[]) => values.map((v) => v.toFixed(1)).join(" ");
+  const summary =
+    `${what}: known email ${k.toFixed(1)} ms, unknown email ${u.toFixed(1)} ms (medians of ${knownMs.length}; ` +
+    `means ${mean(knownMs).toFixed(1)} and ${mean(unknownMs).toFixed(1)}); known: ${list(knownMs)}; unknown: ${list(unknownMs)}`;
   console.log(`signin timing, ${summary}`);
   expect(Math.abs(k - u) / Math.max(k, u), summary).toBeLessThanOrEqual(0.2);
 }
@@ -70,7 +82,7 @@ async function expectAlike(count: number, known: (i: number) => Promise<Timed>, 
 const wrongPassword = (email: string) => timed("signin", { email, password: "a wrong password" });
 
 describe("signin", () => {
-  it("answers an unknown email and a wrong password with the same status and body, within 20% of the time on average", async () => {
+  it("answers an unknown email and a wrong password with the same status and body, within 20% of the time (medians)", async () => {
     const run = Date.now().toString(36);
     const accounts = Array.from({ length: 20 }, (_, i) => `timing-${run}-${i}@example.com`);
     const ghosts = accounts.map((_, i) => `nobody-${run}-${i}@example.com`);
