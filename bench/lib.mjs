@@ -38,6 +38,22 @@ export async function benchUsers(prefix, count = BENCH_USERS, claims = () => ({}
 }
 
 /**
+ * Inserts one note into each user's own block (`user:<sub>`) on Actorbase and sets `user.path` to
+ * read it back by id (P1's read, and profile.mjs's).
+ */
+export async function seedNotes(server, users) {
+  for (const user of users) {
+    const created = await fetch(`${server.url}/api/db/user:${user.sub}/tables/notes`, {
+      method: "POST",
+      headers: { Authorization: user.auth, "Content-Type": "application/json" },
+      body: JSON.stringify({ title: "benchmark note", body: "read me by id", priority: 3, tags: ["bench"] }),
+    });
+    if (created.status !== 201) throw new Error(`setup insert answered ${created.status}: ${await created.text()}`);
+    user.path = `/api/db/user:${user.sub}/tables/notes/${(await created.json()).id}`;
+  }
+}
+
+/**
  * Autocannon options that send one request per item (`shape(item)`: { method, path, headers, body }),
  * each built once: connection k starts its own way through the list, so concurrent connections
  * address different items (users, blocks) from the start. A `setupRequest` would rebuild every

@@ -15,7 +15,7 @@ import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
-import { BENCH_VARS, benchUsers, load, spread, startActorbase, startBaseline } from "./lib.mjs";
+import { BENCH_VARS, benchUsers, load, seedNotes, spread, startActorbase, startBaseline } from "./lib.mjs";
 import { countingSubscribers } from "./realtime-clients.mjs";
 
 const KEYS = 1_000;
@@ -66,14 +66,7 @@ const WORKLOADS = {
   async read(cleanup, duration) {
     const server = await startActorbase(cleanup);
     const users = await benchUsers("reader");
-    for (const user of users) {
-      const created = await fetch(`${server.url}/api/db/user:${user.sub}/tables/notes`, {
-        method: "POST",
-        headers: { Authorization: user.auth, "Content-Type": "application/json" },
-        body: JSON.stringify({ title: "benchmark note", body: "read me by id", priority: 3, tags: ["bench"] }),
-      });
-      user.path = `/api/db/user:${user.sub}/tables/notes/${(await created.json()).id}`;
-    }
+    await seedNotes(server, users);
     const requests = spread(users, (u) => ({ method: "GET", path: u.path, headers: { Authorization: u.auth } }));
     return { server, run: () => load({ url: server.url, ...requests, connections: CONNECTIONS, duration }) };
   },

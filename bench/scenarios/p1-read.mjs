@@ -5,20 +5,14 @@
 // actors. Shipped defaults. Target: at least 80% of the bare Worker → DO no-op call.
 // A second pair, not a target, shows the floor under it: the bare Worker → DO reading one row by
 // primary key (one SQLite SELECT) against the same no-op. Every row has the server's CPU per request.
-import { abba, benchUsers, load, pairRows, saveResult, spread, startActorbase, startBaseline, table } from "../lib.mjs";
+import { abba, benchUsers, load, pairRows, saveResult, seedNotes, spread, startActorbase, startBaseline, table } from "../lib.mjs";
 
 export async function run({ name, cleanup, duration }) {
   const actorbase = await startActorbase(cleanup);
   const baseline = await startBaseline(cleanup);
   const users = await benchUsers("reader");
+  await seedNotes(actorbase, users);
   for (const user of users) {
-    const created = await fetch(`${actorbase.url}/api/db/user:${user.sub}/tables/notes`, {
-      method: "POST",
-      headers: { Authorization: user.auth, "Content-Type": "application/json" },
-      body: JSON.stringify({ title: "benchmark note", body: "read me by id", priority: 3, tags: ["bench"] }),
-    });
-    if (created.status !== 201) throw new Error(`setup insert answered ${created.status}: ${await created.text()}`);
-    user.path = `/api/db/user:${user.sub}/tables/notes/${(await created.json()).id}`;
     const bare = await fetch(`${baseline.url}/do-insert?key=${user.sub}`, { method: "POST", body: "read me by id" });
     if (bare.status !== 201) throw new Error(`setup bare insert answered ${bare.status}`);
     user.barePath = `/do-get?key=${user.sub}&id=${(await bare.json()).id}`;
