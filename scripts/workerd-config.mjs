@@ -29,10 +29,6 @@ export function readProject(configPath) {
     compatibilityFlags: config.compatibility_flags,
     vars: config.vars,
     actors,
-    // Workers static assets (the console): served from the same folder, bound under the same name.
-    assets: config.assets?.directory
-      ? { binding: config.assets.binding ?? "ASSETS", dir: resolve(dirname(resolve(configPath)), config.assets.directory) }
-      : null,
   };
 }
 
@@ -73,10 +69,7 @@ export function renderConfig({ project, module, actorDir, address, names }) {
   const bindings = [
     ...names.map((name) => `(name = ${text(name)}, fromEnvironment = ${text(name)})`),
     ...project.actors.map((a) => `(name = ${text(a.binding)}, durableObjectNamespace = (className = ${text(a.className)}))`),
-    ...(project.assets ? [`(name = ${text(project.assets.binding)}, service = "assets")`] : []),
   ];
-  // A read-only disk service answers GET <path> with the file under the assets folder, or 404.
-  const assets = project.assets ? `\n    (name = "assets", disk = (path = ${text(project.assets.dir)}, writable = false)),` : "";
   const namespaces = project.actors.map(
     (a) => `(className = ${text(a.className)}, uniqueKey = ${text(`${project.name}-${a.className}`)}, enableSql = ${a.sql})`,
   );
@@ -85,7 +78,7 @@ export function renderConfig({ project, module, actorDir, address, names }) {
 const config :Workerd.Config = (
   services = [
     (name = "main", worker = .worker),
-    (name = "actors", disk = (path = ${text(actorDir)}, writable = true)),${assets}
+    (name = "actors", disk = (path = ${text(actorDir)}, writable = true)),
     # The Worker's fetch(): besides the internet, addresses on this machine and its private network
     # (an operator's own OpenID provider or mail webhook), as wrangler dev allows.
     (name = "internet", network = (allow = ["public", "private"], tlsOptions = (trustBrowserCas = true))),

@@ -52,6 +52,19 @@ describe("console assets", () => {
     }
   });
 
+  it("tags each file with an ETag from its content and answers 304 to a request that already has it", async () => {
+    const first = await get("/console/app.js");
+    const etag = first.headers.get("ETag");
+    expect(etag).toMatch(/^"[0-9a-f]{32}"$/);
+    expect(first.headers.get("Cache-Control")).toBe("no-cache");
+    const again = await exports.default.fetch(new Request(`${BASE}/console/app.js`, { headers: { "If-None-Match": etag as string } }));
+    expect(again.status).toBe(304);
+    expect(again.headers.get("ETag")).toBe(etag);
+    expect(await again.text()).toBe("");
+    const page = await get("/console");
+    expect(page.headers.get("ETag")).not.toBe(etag);
+  });
+
   it("never allows inline scripts or styles, or framing, in its policy", () => {
     expect(CONSOLE_CSP).toContain("script-src 'self'");
     expect(CONSOLE_CSP).not.toContain("unsafe-inline");

@@ -1,10 +1,12 @@
 /**
  * The web console (docs/console.md): `/` redirects to `/console`, and the console's files come from
- * the ASSETS binding (Workers static assets under `wrangler dev` and deploy, the same folder on
- * disk under `npm start`), each with a content security policy that allows only its own files.
+ * the Worker bundle itself (scripts/build-console.mjs generates the module), each with a content
+ * security policy that allows only its own files. No static-assets binding: it would put an asset
+ * router in front of every request, API included.
  */
 import { HttpError } from "../../shared/errors";
 import type { AppRequest } from "../context";
+import { CONSOLE_FILES } from "./console-files.generated";
 
 /** Scripts, styles, images and connections from this origin only; no inline code, no framing. */
 export const CONSOLE_CSP =
@@ -25,18 +27,13 @@ export function toConsole(request: AppRequest): Response {
 }
 
 /** GET /console, /console/ and /console/<file>: the page (the app routes by hash) and its assets. */
-export async function consoleAsset(request: AppRequest, env: Env): Promise<Response> {
+export function consoleAsset(request: AppRequest): Response {
   const path = request.state.path;
-  const file = path === "/console" || path === "/console/" ? "/console/index.html" : path;
-  const extension = /^\/console\/[A-Za-z0-9_-][A-Za-z0-9._-]*\.([a-z]+)$/.exec(file)?.[1];
+  const file = path === "/console" || path === "/console/" ? "index.html" : path.slice("/console/".length);
+  const extension = /^[A-Za-z0-9_-][A-Za-z0-9._-]*\.([a-z]+)$/.exec(file)?.[1];
   const type = extension === undefined ? undefined : TYPES[extension];
-  if (type === undefined) throw new HttpError(404, "NOT_FOUND", `The console has no file at ${path.slice(0, 100)}.`);
-  const asset = await env.ASSETS.fetch(new Request(new URL(file, request.url)));
-  if (!asset.ok) {
-    await asset.body?.cancel();
-    const hint = extension === "html" ? " The console is not built: run `npm run build:console`." : "";
-    throw new HttpError(404, "NOT_FOUND", `The console has no file at ${path.slice(0, 100)}.${hint}`);
-  }
+  const asset = type === undefined ? undefined : CONSOLE_FILES[file];
+  if (type === undefined || asset === undefined) throw new HttpError(404, "NOT_FOUND", `The console has no file at ${path.slice(0, 100)}.`);
   const headers: Record<string, string> = {
     "Content-Type": type,
     "Content-Security-Policy": CONSOLE_CSP,
@@ -44,8 +41,8 @@ export async function consoleAsset(request: AppRequest, env: Env): Promise<Respo
     "Referrer-Policy": "no-referrer",
     // Not fingerprinted: revalidate on every load, so a rebuilt console is never mixed with an old one.
     "Cache-Control": "no-cache",
+    ETag: asset.etag,
   };
-  const etag = asset.headers.get("ETag");
-  if (etag) headers.ETag = etag;
+  if (request.headers.get("If-None-Match") === asset.etag) return new Response(null, { status: 304, headers });
   return new Response(asset.body, { headers });
 }
