@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { type RpcResult, capture } from "../../shared/rpc";
+import { spendPasswordCheck } from "../../shared/secrets";
 import type { Claim, IdentityRpc } from "./contract";
 
 /**
@@ -54,6 +55,13 @@ export class IdentityDO extends DurableObject<Env> implements IdentityRpc {
       if (this.#owner() !== accountId) return { released: false };
       this.#sql.exec("DELETE FROM owner");
       return { released: true };
+    });
+  }
+
+  spendPasswordCheck(password: string): Promise<RpcResult<null>> {
+    return capture(async () => {
+      await spendPasswordCheck(password);
+      return null;
     });
   }
 

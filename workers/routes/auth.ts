@@ -48,9 +48,12 @@ export async function signIn(request: AppRequest, env: Env): Promise<Response> {
   const email = rawEmail.trim().toLowerCase();
   const plausible = email.length <= 254 && password.length <= 1_024;
   await limitAttempt(request, env, plausible ? `email:${email}` : null);
-  const owner = plausible ? unwrap(await emailIdentity(env, email).owner()) : null;
+  const identity = plausible ? emailIdentity(env, email) : null;
+  const owner = identity === null ? null : unwrap(await identity.owner());
   if (owner === null) {
-    await spendPasswordCheck(password.slice(0, 1_024)); // the same work as a wrong password, so timing tells nothing
+    // The same work as a wrong password, in an actor as a wrong password's is, so timing tells nothing.
+    if (identity === null) await spendPasswordCheck(password.slice(0, 1_024));
+    else unwrap(await identity.spendPasswordCheck(password));
     throw new HttpError(401, "INVALID_CREDENTIALS", "The email or password is wrong.");
   }
   return json(await sessionBody(env, unwrap(await accountFor(env, owner).signIn(password))));
