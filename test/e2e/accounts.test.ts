@@ -43,7 +43,7 @@ type Timed = Awaited<ReturnType<typeof timed>>;
  * Times `known(i)` against `unknown(i)` for each i, alternating which goes first so drift on a
  * shared machine hits both alike; both answer the same 401 body, and their median times (past the
  * first two pairs, which warm the paths up) are within 20%, by median (robust to one stall). The
- * samples are printed: two CI runs showed the unknown email ~6 ms faster on every pair, when it
+ * samples are printed: two CI runs showed the unknown email ~6 ms faster (every pair, in one), when it
  * made one actor call fewer (docs/security.md); both paths now make the same calls.
  */
 async function expectAlike(count: number, known: (i: number) => Promise<Timed>, unknown: (i: number) => Promise<Timed>, what: string) {
