@@ -7,6 +7,7 @@
 // this 2-core machine share the CPU with the server and swing req/s by 2-3x.
 import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { buildConsole } from "../../scripts/build-console.mjs";
 import { ROOT } from "../../scripts/server.mjs";
 import { BENCH_VARS, benchSettings, benchUsers, saveResult, startTracked, table } from "../lib.mjs";
 
@@ -14,14 +15,15 @@ const N = 5_000;
 const ROUNDS = 6;
 
 /**
- * wrangler.toml with the loop Worker as its entry (same actors, vars and assets), written beside it
+ * wrangler.toml with the loop Worker as its entry (same actors and vars), written beside it
  * (git-ignored): the bundler runs where the config is, and finds the project's wrangler there.
+ * Its `[build]` would run from that folder, so the console module is built here instead.
  */
-function loopConfig() {
+async function loopConfig() {
+  await buildConsole();
   const text = readFileSync(resolve(ROOT, "wrangler.toml"), "utf8")
     .replace(/^main = .*$/m, `main = ${JSON.stringify(resolve(ROOT, "bench/request-path/worker.ts"))}`)
-    .replace(/^\[build\][^[]*/m, "")
-    .replace(/^directory = "\.\/dist\/assets"$/m, `directory = ${JSON.stringify(resolve(ROOT, "dist/assets"))}`);
+    .replace(/^\[build\][^[]*/m, "");
   const path = resolve(ROOT, "bench/request-path/wrangler.generated.toml");
   writeFileSync(path, text);
   return path;
@@ -29,7 +31,7 @@ function loopConfig() {
 
 export async function run({ name, cleanup }) {
   const server = await startTracked(cleanup, "actorbase-request-path-", {
-    config: loopConfig(),
+    config: await loopConfig(),
     vars: { ...BENCH_VARS, ...benchSettings() },
   });
   const tokens = (await benchUsers("path")).map((u) => u.auth.slice("Bearer ".length));
