@@ -5,7 +5,7 @@
 //   node bench/profile.mjs <workload> [seconds]      (PROFILE_CONNECTIONS=50 for health, noop, read and do-noop; 10 unless told)
 //
 // Workloads: health (GET /api/health over 100 signed-in users, as p0-health), noop (the baseline's bare /noop, as p0-health's other side),
-// read (GET row by id, each of 100 users its own note, as p1-read), do-noop (the baseline's Worker → DO no-op over as many actors, p1-read's other side), refresh (10 clients each refreshing its session's token chain, as auth), ratelimit-keys (POST /api/ratelimit/<key> over 1,000 gcra keys, as ratelimit-decisions),
+// read (GET row by id, each of 100 users its own note, as p1-read), do-noop (the baseline's Worker → DO no-op over as many actors, p1-read's other side), do-get (the baseline's Worker → DO one-row SELECT, p1-read's floor), refresh (10 clients each refreshing its session's token chain, as auth), ratelimit-keys (POST /api/ratelimit/<key> over 1,000 gcra keys, as ratelimit-decisions),
 // ratelimit-noop (the baseline's Worker → DO no-op over 1,000 keys), realtime-writes (inserts into a
 // block with 500 batch subscribers, as realtime-writes). Prints the functions with the most samples
 // (self, then including callees) as shares of all samples; idle time is its own line. The
@@ -74,6 +74,16 @@ const WORKLOADS = {
     const server = await startBaseline(cleanup);
     const users = await benchUsers("reader");
     const requests = spread(users, (u) => ({ method: "GET", path: `/do-noop?key=${u.sub}` }));
+    return { server, run: () => load({ url: server.url, ...requests, connections: CONNECTIONS, duration }) };
+  },
+  async "do-get"(cleanup, duration) {
+    const server = await startBaseline(cleanup);
+    const users = await benchUsers("reader");
+    for (const user of users) {
+      const created = await fetch(`${server.url}/do-insert?key=${user.sub}`, { method: "POST", body: "read me by id" });
+      user.barePath = `/do-get?key=${user.sub}&id=${(await created.json()).id}`;
+    }
+    const requests = spread(users, (u) => ({ method: "GET", path: u.barePath }));
     return { server, run: () => load({ url: server.url, ...requests, connections: CONNECTIONS, duration }) };
   },
   async noop(cleanup, duration) {

@@ -6,6 +6,7 @@ import { limiterName } from "../objects/rate-limiter/contract";
 import { evaluate } from "../objects/rate-limiter/decision";
 import type { RateLimiterDO } from "../objects/rate-limiter/rate-limiter-do";
 import { LimitStore } from "../objects/rate-limiter/storage";
+import { UNSTORED_AHEAD_MS } from "../objects/rate-limiter/unstored";
 import type { Policy } from "../shared/rate-limit/policy";
 import { SERVICE, jsonInit } from "./helpers/http";
 import { fetchWorker as call } from "./helpers/worker-fetch";
@@ -110,27 +111,84 @@ describe("RateLimiterDO state", () => {
             .toArray()
             .map((row) => row.state),
         );
-      expect((await post(key, body)).remaining).toBe(999);
+      const writesEveryChange = algorithm === "sliding_window" || algorithm === "token_bucket";
+      // Past the reserve (10 units; within it a new key may have no row, see the next test) the key is written.
+      expect((await post(key, { ...body, cost: 11 })).remaining).toBe(989);
       const first = await rows();
+      expect(first).toHaveLength(1);
       for (let i = 0; i < 5; i++) await post(key, body);
       const exact = (await post(key, { ...body, cost: 0 })).remaining;
-      expect(exact).toBe(994);
-      const writesEveryChange = algorithm === "sliding_window" || algorithm === "token_bucket";
+      expect(exact).toBe(984);
       if (writesEveryChange) {
         // No reserve (see reserve.ts): every admitted decision is written, so a restart is exact.
         expect(await rows()).not.toEqual(first);
       } else {
-        // Written once, ahead by the reserve (10 units): the next decisions commit nothing.
+        // Written once, ahead by the reserve: the next decisions commit nothing.
         expect(await rows()).toEqual(first);
       }
       await abortAllDurableObjects();
       const after = (await post(key, { ...body, cost: 0 })).remaining;
       expect(after).toBeLessThanOrEqual(exact);
       expect(after).toBeGreaterThanOrEqual(exact - 10);
-      // Both stored their first unit plus the reserve (11 used): fixed_window debited, gcra owed on reload.
-      expect(after).toBe({ gcra: 989, fixed_window: 989, token_bucket: 994, sliding_window: 994 }[algorithm]);
+      // Both stored their first 11 units plus the reserve (21 used): fixed_window debited, gcra owed on reload.
+      expect(after).toBe({ gcra: 979, fixed_window: 979, token_bucket: 984, sliding_window: 984 }[algorithm]);
     },
   );
+
+  it.each([
+    ["gcra", false],
+    ["fixed_window", true],
+  ] as const)("%s: a new key writes no row within its reserve, and a restart counts the reserve as spent", async (algorithm, aligned) => {
+    const actor = () => stub(`test:unstored-${algorithm}`);
+    const p = { ...policy(1_000, 3_600_000, algorithm), aligned }; // reserve 10
+    const stored = () =>
+      runInDurableObject(actor(), (_instance, state) => ({
+        rows: count(state, "_limit_state"),
+        until: state.storage.sql.exec<{ value: number }>("SELECT value FROM _meta WHERE key = 'unstored_until'").toArray()[0]?.value,
+        alarm: state.storage.getAlarm(),
+      }));
+    const started = Date.now();
+    expect(await decide(actor(), "k", p, 5)).toMatchObject({ ok: true, value: { remaining: 995 } });
+    expect(await decide(actor(), "k", p, 5)).toMatchObject({ ok: true, value: { remaining: 990 } });
+    const before = await stored();
+    // No row; the time until which states without one may exist is recorded once, with the alarm that clears it.
+    expect(before.rows).toBe(0);
+    expect(before.until).toBeGreaterThan(started);
+    expect(await before.alarm).not.toBeNull();
+    await abortAllDurableObjects();
+    // The restarted actor counts the reserve as spent for the key (10 units, here all of them)...
+    expect(await decide(actor(), "k", p, 0)).toMatchObject({ ok: true, value: { remaining: 990 } });
+    // ... and for a key it cannot tell from one it lost, until the recorded time.
+    expect(await decide(actor(), "other", p, 0)).toMatchObject({ ok: true, value: { remaining: 990 } });
+    // The next unit is past the reserve: that decision writes the key's row.
+    expect(await decide(actor(), "k", p)).toMatchObject({ ok: true, value: { remaining: 989 } });
+    expect((await stored()).rows).toBe(1);
+  });
+
+  it("drops the recorded unstored time once past it, and then the database", async () => {
+    const p = policy(1_000, 60_000); // a unit every 60 ms, reserve 10
+    const t0 = 1_000_000;
+    await runInDurableObject(stub("test:unstored-sweep"), (_instance, state) => {
+      const store = new LimitStore(state.storage);
+      const { nextStates } = evaluate([p], store.readStates("k", [p], t0), t0, 1, true);
+      // Ten units spent would replenish by t0 + 600 ms: the time is recorded a minute past that.
+      const until = t0 + 600 + UNSTORED_AHEAD_MS;
+      expect(store.write("k", [{ policy: p, state: nextStates![0] }])).toBe(until);
+      expect(count(state, "_limit_state")).toBe(0);
+      // Another new key needing no later time moves nothing.
+      const other = evaluate([p], store.readStates("other", [p], t0 + 100), t0 + 100, 1, true).nextStates![0];
+      expect(store.write("other", [{ policy: p, state: other }])).toBeNull();
+      // Restarted before that time, the actor loads a key without a row as having spent its reserve.
+      expect(evaluate([p], new LimitStore(state.storage).readStates("k", [p], until - 1), until - 1, 0, false).decision.remaining).toBe(
+        990,
+      );
+      expect(store.sweep(until - 1, 60_000)).toEqual({ next: until, more: false });
+      expect(store.sweep(until, 60_000)).toEqual({ next: null, more: false });
+      expect(count(state, "_meta")).toBe(0);
+      // Restarted now, it loads the key fresh.
+      expect(evaluate([p], new LimitStore(state.storage).readStates("k", [p], until), until, 0, false).decision.remaining).toBe(1_000);
+    });
+  });
 
   it("keeps requestId answers across a restart", async () => {
     const body = { limit: 10, periodMs: 3_600_000, cost: 4, requestId: "restart-req" };
@@ -180,24 +238,24 @@ describe("RateLimiterDO state", () => {
           .exec<{ idle_at: number }>("SELECT idle_at FROM _limit_state")
           .toArray()
           .map((row) => row.idle_at);
-      // Written at t0 owing 1 + 10 units: replenished at t0 + 660 ms if nothing more is spent.
-      expect(admit(t0, 1)).toBe(t0 + 660);
-      // At t0 + 600 ms, 5 units: the row still covers them (no write), and the exact state is replenished only at t0 + 900.
-      expect(admit(t0 + 600, 5)).toBeNull();
+      // 11 units at t0 are past the reserve: written owing 11 + 10 units, replenished at t0 + 1,260 ms if nothing more is spent.
+      expect(admit(t0, 11)).toBe(t0 + 1_260);
+      // At t0 + 1,200 ms, 5 units: the row still covers them (no write), and the exact state is replenished only at t0 + 1,500.
+      expect(admit(t0 + 1_200, 5)).toBeNull();
       // Swept as unused (idle for 0 ms is enough): the row is rewritten as the exact state.
-      expect(store.sweep(t0 + 700, 0)).toEqual({ next: t0 + 900, more: false });
-      expect(rows()).toEqual([t0 + 900]);
-      expect(evaluate([p], store.readStates("k", [p], t0 + 700), t0 + 700, 0, false).decision.remaining).toBe(996);
-      expect(store.sweep(t0 + 900, 0)).toEqual({ next: null, more: false });
+      expect(store.sweep(t0 + 1_300, 0)).toEqual({ next: t0 + 1_500, more: false });
+      expect(rows()).toEqual([t0 + 1_500]);
+      expect(evaluate([p], store.readStates("k", [p], t0 + 1_300), t0 + 1_300, 0, false).decision.remaining).toBe(996);
+      expect(store.sweep(t0 + 1_500, 0)).toEqual({ next: null, more: false });
       expect(rows()).toEqual([]);
-      // Written again at t1 owing 1 + 10 units; then the actor restarts (a new store knows only the row).
+      // Written again at t1 owing 11 + 10 units; then the actor restarts (a new store knows only the row).
       const t1 = t0 + 10_000;
-      expect(admit(t1, 1)).toBe(t1 + 660);
+      expect(admit(t1, 11)).toBe(t1 + 1_260);
       // It counts the reserve as spent from when it reloads the row, once.
-      expect(new LimitStore(state.storage).sweep(t1 + 1_000, 0).next).toBe(t1 + 1_600);
-      expect(rows()).toEqual([t1 + 1_600]);
+      expect(new LimitStore(state.storage).sweep(t1 + 1_300, 0).next).toBe(t1 + 1_900);
+      expect(rows()).toEqual([t1 + 1_900]);
       // Restarted again, it finds the row as the last sweep left it and drops it on time.
-      expect(new LimitStore(state.storage).sweep(t1 + 1_600, 0).next).toBeNull();
+      expect(new LimitStore(state.storage).sweep(t1 + 1_900, 0).next).toBeNull();
       expect(rows()).toEqual([]);
     });
   });
@@ -207,19 +265,19 @@ describe("RateLimiterDO state", () => {
     const t0 = 1_000_000;
     await runInDurableObject(stub("test:sweep-in-use"), (_instance, state) => {
       const store = new LimitStore(state.storage);
-      const { nextStates } = evaluate([p], store.readStates("k", [p], t0), t0, 1, true);
-      // The state replenishes at t0 + 660 ms (one unit and a reserve of 10); the answer expires at t0 + 1,000.
+      const { nextStates } = evaluate([p], store.readStates("k", [p], t0), t0, 11, true);
+      // The answer expires at t0 + 1,000; the row (11 units past the reserve, and a reserve of 10) replenishes at t0 + 1,260.
       expect(store.write("k", [{ policy: p, state: nextStates![0] }], { requestId: "r", decision: {}, expiresAt: t0 + 1_000 })).toBe(
-        t0 + 660,
+        t0 + 1_000,
       );
-      // Used at t0, within a minute: the due state stays, due again a minute after this sweep; the answer is not expired yet.
-      expect(store.sweep(t0 + 700, 60_000)).toEqual({ next: t0 + 1_000, more: false });
-      expect([count(state, "_limit_state"), count(state, "_request")]).toEqual([1, 1]);
       // Past the answer's expiry it goes, in use or not.
-      expect(store.sweep(t0 + 1_000, 60_000)).toEqual({ next: t0 + 60_700, more: false });
+      expect(store.sweep(t0 + 1_000, 60_000)).toEqual({ next: t0 + 1_260, more: false });
       expect([count(state, "_limit_state"), count(state, "_request")]).toEqual([1, 0]);
+      // Used at t0, within a minute: the due state stays, due again a minute after this sweep.
+      expect(store.sweep(t0 + 1_300, 60_000)).toEqual({ next: t0 + 61_300, more: false });
+      expect(count(state, "_limit_state")).toBe(1);
       // Unused for a minute: the replenished state goes too, and nothing is left.
-      expect(store.sweep(t0 + 60_700, 60_000)).toEqual({ next: null, more: false });
+      expect(store.sweep(t0 + 61_300, 60_000)).toEqual({ next: null, more: false });
       expect(count(state, "_limit_state")).toBe(0);
     });
   });
@@ -256,7 +314,7 @@ describe("RateLimiterDO state", () => {
           .toArray()
           .map((row) => row.state),
       );
-    await decide(actor, "k", p);
+    await decide(actor, "k", p, 11); // past the reserve: written
     const written = await rows();
     expect(written).toHaveLength(1);
     await sleep(100);

@@ -27,7 +27,7 @@ const SWEEP_PAUSE_MS = 100;
  * with no await in between, so concurrent callers of a key are admitted one at a time and never
  * over the limit. The actor's clock is the only clock. Answers come from the exact states in
  * memory, and SQLite gets states written ahead (reserve.ts), so a busy key does not commit on every
- * decision. One alarm drops the states of keys that have fully replenished and gone unused for a
+ * decision, and a new one commits nothing until it has spent its reserve. One alarm drops the states of keys that have fully replenished and gone unused for a
  * minute, and the whole database once nothing is left.
  */
 export class RateLimiterDO extends DurableObject<Env> implements RateLimiterRpc {
@@ -57,18 +57,21 @@ export class RateLimiterDO extends DurableObject<Env> implements RateLimiterRpc 
       const states = this.#store.readStates(key, input.policies, now, debits);
       const { decision, nextStates } = evaluate(input.policies, states, now, input.cost, debits);
       const answer: Decision = input.mode === "shadow" ? { ...decision, allowed: true, wouldAllow: decision.allowed } : decision;
+      let due: number | null;
       if (nextStates) {
         const remember =
           input.requestId === null
             ? undefined
             : { requestId: input.requestId, decision: answer, expiresAt: now + rememberFor(input.policies) };
-        const idle = this.#store.write(
+        due = this.#store.write(
           key,
           input.policies.map((policy, i) => ({ policy, state: nextStates[i] })),
           remember,
         );
-        if (idle !== null) await this.#scheduleCleanup(idle);
+      } else {
+        due = this.#store.takeCleanupDue();
       }
+      if (due !== null) await this.#scheduleCleanup(due);
       return answer;
     });
   }
@@ -104,10 +107,8 @@ export class RateLimiterDO extends DurableObject<Env> implements RateLimiterRpc 
       this.#lastUsedAt = now;
       const [state] = this.#store.readStates(key, [policy], now);
       const { lease, nextState } = grantLease(policy, state, now, want);
-      if (nextState !== null) {
-        const idle = this.#store.write(key, [{ policy, state: nextState }]);
-        if (idle !== null) await this.#scheduleCleanup(idle);
-      }
+      const due = nextState !== null ? this.#store.write(key, [{ policy, state: nextState }]) : this.#store.takeCleanupDue();
+      if (due !== null) await this.#scheduleCleanup(due);
       return lease;
     });
   }

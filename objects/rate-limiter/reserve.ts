@@ -6,8 +6,15 @@
  * reserve as used (admitting less for a while) and never admits more than the policy allows.
  * Only gcra and fixed_window can be written ahead (their `covers`); token_bucket and
  * sliding_window write every change. Pure, like the algorithms.
+ *
+ * A key that has spent no more than its reserve needs no row at all: its state stays in memory
+ * only, and the actor records once in a while how long such states may exist (storage.ts, "until
+ * when unstored"). A restarted actor loads a key without a row, until then, as having spent its
+ * reserve just now (`unstoredState`), which covers whatever the lost state had spent. So a new key
+ * commits nothing until it has spent its reserve.
  */
 import { ALGORITHMS, type TimedState } from "./algorithms";
+import { idleAt } from "./decision";
 import { type Policy, capacity } from "../../shared/rate-limit/policy";
 
 /**
@@ -35,4 +42,28 @@ export function stateToWrite(policy: Policy, stored: unknown, current: unknown):
   const reserve = Math.min(reserveUnits(policy), algorithm.status(policy, now, 1).remaining);
   if (reserve === 0) return now;
   return algorithm.ahead ? algorithm.ahead(policy, now, reserve) : algorithm.debit(policy, now, reserve);
+}
+
+/**
+ * The state a key without a row is loaded as while unstored states may have been lost (a restart
+ * before the time recorded for them): its whole reserve spent at `now`. Null (fresh) for a policy
+ * whose states are always written: one without a reserve, or a `fixed_window` not aligned to the
+ * clock, whose lost window could have started anywhere (a window begun at the reload would run
+ * past the lost one, and cost more than the reserve).
+ */
+export function unstoredState(policy: Policy, now: number): TimedState | null {
+  const algorithm = ALGORITHMS[policy.algorithm];
+  const units = reserveUnits(policy);
+  if (!algorithm.covers || units === 0 || (policy.algorithm === "fixed_window" && !policy.aligned)) return null;
+  return algorithm.debit(policy, algorithm.fresh(policy, now), units);
+}
+
+/**
+ * For a key without a row: when `current` (refreshed) will certainly have replenished, if
+ * `unstoredState` covers it and it can go without a row until then; null when it must be written.
+ */
+export function unstoredUntil(policy: Policy, current: TimedState): number | null {
+  const covering = unstoredState(policy, current.at);
+  if (covering === null || !ALGORITHMS[policy.algorithm].covers!(policy, covering, current)) return null;
+  return idleAt(policy, covering, current.at);
 }

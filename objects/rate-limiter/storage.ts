@@ -5,13 +5,16 @@
  * in between. The exact states live in memory for the keys used most recently (at most
  * `maxKeys`); SQLite holds, per key and policy, a state at least as spent (written ahead with a
  * reserve, see reserve.ts), which is what a key forgotten from memory, or a restarted actor,
- * starts from: forgetting can only make a key admit less for a while, never more.
+ * starts from: forgetting can only make a key admit less for a while, never more. A key that has
+ * spent no more than its reserve has no row: `_meta` records until when such states may exist, and
+ * a restarted actor loads a key without a row, until then, as having spent its reserve.
  */
 import { ALGORITHMS, type TimedState } from "./algorithms";
 import { idleAt } from "./decision";
 import type { Policy } from "../../shared/rate-limit/policy";
 import { policyFromId, policyId } from "./policy-id";
-import { stateToWrite } from "./reserve";
+import { stateToWrite, unstoredState, unstoredUntil } from "./reserve";
+import { UNSTORED_UNTIL, UnstoredTime } from "./unstored";
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS _limit_state (
@@ -73,6 +76,10 @@ export class LimitStore {
   readonly #keys = new Map<string, KeyStates>();
   #ready = false;
   #alarmAt: number | null | undefined;
+  /** Until when keys without a row may have spent anything. */
+  readonly #unstored = new UnstoredTime(() => this.#readable);
+  /** The earliest time a row written since the last `takeCleanupDue` can be cleaned up. */
+  #cleanupDue: number | null = null;
 
   constructor(storage: DurableObjectStorage, maxKeys = MAX_CACHED_KEYS) {
     this.#storage = storage;
@@ -125,7 +132,8 @@ export class LimitStore {
   /**
    * Forgets a key's exact states, first writing each one its row does not equal: a row written
    * ahead counts its reserve as spent when reloaded, and a key forgotten and reloaded at every
-   * decision would otherwise pay the reserve each time.
+   * decision would otherwise pay the reserve each time. A state without a row that has
+   * replenished needs none: the key reloads fresh.
    */
   #forget(key: string, now: number): void {
     const states = this.#keys.get(key);
@@ -134,14 +142,33 @@ export class LimitStore {
     for (const [id, known] of states.policies) {
       const policy = known.exact !== null && known.exact !== known.stored ? policyFromId(id) : null;
       if (policy === null) continue;
-      putState(this.#sql, key, id, known.exact, idleAt(policy, known.exact, now));
+      const idle = idleAt(policy, known.exact, now);
+      if (known.stored === null && idle <= now) continue;
+      putState(this.#sql, key, id, known.exact, idle);
+      this.#due(idle);
     }
+  }
+
+  /** Notes a row that the cleanup alarm must come back for by `at`. */
+  #due(at: number): void {
+    this.#cleanupDue = this.#cleanupDue === null ? at : Math.min(this.#cleanupDue, at);
+  }
+
+  /**
+   * The earliest time anything written since the last call (rows, answers, the unstored time) can
+   * be cleaned up, or null when nothing was written; the actor makes sure its alarm comes by then.
+   */
+  takeCleanupDue(): number | null {
+    const due = this.#cleanupDue;
+    this.#cleanupDue = null;
+    return due;
   }
 
   /**
    * The exact state of one policy on a key. One not yet in memory is read from SQLite and brought
    * up to `now` once, which is when a state written ahead counts its reserve as spent (gcra's
-   * `owed`): what a restarted actor starts from.
+   * `owed`): what a restarted actor starts from. Without a row, a key is fresh, or, while an
+   * earlier instance's unstored states may still count, has spent its reserve just now.
    */
   #policyState(states: KeyStates, key: string, policy: Policy, now: number): PolicyState {
     const id = policyId(policy);
@@ -151,7 +178,12 @@ export class LimitStore {
         ?.exec<{ state: string }>("SELECT state FROM _limit_state WHERE key = ? AND policy = ?", key, id)
         .toArray()[0];
       const stored = row ? (JSON.parse(row.state) as TimedState) : null;
-      known = { exact: stored && ALGORITHMS[policy.algorithm].refresh(policy, stored, now), stored };
+      const exact = stored
+        ? ALGORITHMS[policy.algorithm].refresh(policy, stored, now)
+        : this.#unstored.mayHaveLost(now)
+          ? unstoredState(policy, now)
+          : null;
+      known = { exact, stored };
       states.policies.set(id, known);
     }
     return known;
@@ -170,8 +202,8 @@ export class LimitStore {
   /**
    * Takes new exact states of `key` (read first with `readStates`) and an answer to keep for a
    * requestId. Writes, in one transaction, the answer and each state its stored row does not
-   * already cover (ahead, with a reserve). Returns the earliest time a written row can be cleaned
-   * up, or null when nothing was written.
+   * already cover (ahead, with a reserve); a state without a row within its reserve stays
+   * unwritten, and the unstored time (unstored.ts) is moved later when it would not cover it. Returns `takeCleanupDue`.
    */
   write(
     key: string,
@@ -180,15 +212,24 @@ export class LimitStore {
   ): number | null {
     const known = this.#keys.get(key) ?? this.#statesOf(key, Date.now());
     const rows: { id: string; known: PolicyState; state: TimedState; idleAt: number }[] = [];
+    let unstored: number | null = null;
     for (const { policy, state } of states) {
       const id = policyId(policy);
       const entry = known.policies.get(id) ?? { exact: null, stored: null };
       known.policies.set(id, entry);
       entry.exact = state;
-      const ahead = stateToWrite(policy, entry.stored, state);
+      const current = state as TimedState;
+      const until = entry.stored === null ? unstoredUntil(policy, current) : null;
+      if (until !== null) {
+        unstored = Math.max(unstored ?? until, until);
+        continue;
+      }
+      const ahead = stateToWrite(policy, entry.stored, current);
       if (ahead !== null) rows.push({ id, known: entry, state: ahead, idleAt: idleAt(policy, ahead, ahead.at) });
     }
-    if (rows.length === 0 && !remembered) return null;
+    const unstoredAt = this.#unstored.toWrite(unstored);
+    const statements = rows.length + (remembered ? 1 : 0) + (unstoredAt !== null ? 1 : 0);
+    if (statements === 0) return this.takeCleanupDue();
     const sql = this.#sql;
     const writeAll = () => {
       for (const row of rows) putState(sql, key, row.id, row.state, row.idleAt);
@@ -201,12 +242,18 @@ export class LimitStore {
           remembered.expiresAt,
         );
       }
+      if (unstoredAt !== null) this.#unstored.write(sql, unstoredAt);
     };
     // One statement is atomic on its own; the common single-policy decision skips the savepoint.
-    if (rows.length + (remembered ? 1 : 0) === 1) writeAll();
+    if (statements === 1) writeAll();
     else this.#storage.transactionSync(writeAll);
-    for (const row of rows) row.known.stored = row.state;
-    return Math.min(...rows.map((row) => row.idleAt), remembered?.expiresAt ?? Number.POSITIVE_INFINITY);
+    for (const row of rows) {
+      row.known.stored = row.state;
+      this.#due(row.idleAt);
+    }
+    if (remembered) this.#due(remembered.expiresAt);
+    if (unstoredAt !== null) this.#due(unstoredAt);
+    return this.takeCleanupDue();
   }
 
   /** Forgets one policy's state of a key in memory, and the key once it has none left. */
@@ -225,26 +272,33 @@ export class LimitStore {
     return row ? (JSON.parse(row.decision) as unknown) : null;
   }
 
-  /** Forgets these policies' states on `key`, or all its states and remembered answers when `policies` is null. */
+  /**
+   * Forgets these policies' states on `key`, or all its states and remembered answers when
+   * `policies` is null. Returns how many states it forgot, with or without a row.
+   */
   clear(key: string, policies: readonly Policy[] | null): number {
     const sql = this.#readable;
-    if (sql === null) return 0;
-    if (policies === null) {
-      const cleared = sql.exec("DELETE FROM _limit_state WHERE key = ?", key).rowsWritten;
-      sql.exec("DELETE FROM _request WHERE key = ?", key);
-      this.#keys.delete(key);
-      return cleared;
-    }
+    const ids = policies?.map(policyId) ?? null;
+    // States in memory only: forgetting them is all there is to do.
     let cleared = 0;
-    for (const id of policies.map(policyId)) {
-      cleared += sql.exec("DELETE FROM _limit_state WHERE key = ? AND policy = ?", key, id).rowsWritten;
+    for (const [id, known] of this.#keys.get(key)?.policies ?? []) {
+      if ((ids === null || ids.includes(id)) && known.stored === null && known.exact !== null) cleared++;
+    }
+    if (ids === null) {
+      this.#keys.delete(key);
+      if (sql === null) return cleared;
+      sql.exec("DELETE FROM _request WHERE key = ?", key);
+      return cleared + sql.exec("DELETE FROM _limit_state WHERE key = ?", key).rowsWritten;
+    }
+    for (const id of ids) {
+      if (sql !== null) cleared += sql.exec("DELETE FROM _limit_state WHERE key = ? AND policy = ?", key, id).rowsWritten;
       this.#dropPolicy(key, id);
     }
     return cleared;
   }
 
   /**
-   * Drops expired answers and fully replenished states of keys unused for `idleMs`; looks at no
+   * Drops expired answers, the unstored time once past, and fully replenished states of keys unused for `idleMs`; looks at no
    * more than SWEEP_BATCH due rows at a time. A row's `idle_at` is when the state it holds
    * replenishes; decisions it still covered may have spent since, so a row is dropped only when
    * the exact state (in memory, or the row as a restarted actor reloads it) is replenished too,
@@ -296,10 +350,13 @@ export class LimitStore {
         now,
         SWEEP_BATCH,
       ).rowsWritten;
+      this.#unstored.expire(sql, now);
     });
     const next = sql
       .exec<{ next: number | null }>(
-        "SELECT min(t) AS next FROM (SELECT min(idle_at) AS t FROM _limit_state UNION ALL SELECT min(expires_at) FROM _request)",
+        `SELECT min(t) AS next FROM (SELECT min(idle_at) AS t FROM _limit_state UNION ALL SELECT min(expires_at) FROM _request
+         UNION ALL SELECT value FROM _meta WHERE key = ?)`,
+        UNSTORED_UNTIL,
       )
       .one().next;
     return { next: next ?? null, more: due.length === SWEEP_BATCH || expired === SWEEP_BATCH };
@@ -323,8 +380,10 @@ export class LimitStore {
   async destroy(): Promise<void> {
     await this.#storage.deleteAlarm();
     await this.#storage.deleteAll();
+    // Nothing was left, not even the unstored time: every state in memory has replenished.
     this.#keys.clear();
     this.#ready = false;
     this.#alarmAt = undefined;
+    this.#unstored.deleted();
   }
 }
