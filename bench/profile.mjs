@@ -5,7 +5,7 @@
 //   node bench/profile.mjs <workload> [seconds]      (PROFILE_CONNECTIONS=50 for health, noop, read and do-noop; 10 unless told)
 //
 // Workloads: health (GET /api/health over 100 signed-in users, as p0-health), noop (the baseline's bare /noop, as p0-health's other side),
-// read (GET row by id, each of 100 users its own note, as p1-read), do-noop (the baseline's Worker → DO no-op over as many actors, p1-read's other side), do-get (the baseline's Worker → DO one-row SELECT, p1-read's floor), refresh (10 clients each refreshing its session's token chain, as auth), ratelimit-keys (POST /api/ratelimit/<key> over 1,000 gcra keys, as ratelimit-decisions),
+// read (GET row by id, each of 100 users its own note, as p1-read), do-noop (the baseline's Worker → DO no-op over as many actors, p1-read's other side), do-get (the baseline's Worker → DO one-row SELECT, p1-read's floor), new-callers (GET /api/health from a new address every request: a new platform-limiter caller each), refresh (10 clients each refreshing its session's token chain, as auth), ratelimit-keys (POST /api/ratelimit/<key> over 1,000 gcra keys, as ratelimit-decisions),
 // ratelimit-noop (the baseline's Worker → DO no-op over 1,000 keys), realtime-writes (inserts into a
 // block with 500 batch subscribers, as realtime-writes). Prints the functions with the most samples
 // (self, then including callees) as shares of all samples; idle time is its own line. The
@@ -30,6 +30,17 @@ const WORKLOADS = {
     const server = await startActorbase(cleanup);
     const users = await benchUsers("health");
     const requests = spread(users, (u) => ({ method: "GET", path: "/api/health", headers: { Authorization: u.auth } }));
+    return { server, run: () => load({ url: server.url, ...requests, connections: CONNECTIONS, duration }) };
+  },
+  async "new-callers"(cleanup, duration) {
+    const server = await startActorbase(cleanup);
+    let sent = 0;
+    const fromNewAddress = (request) => {
+      sent++;
+      const ip = `10.${(sent >> 16) & 255}.${(sent >> 8) & 255}.${sent & 255}`;
+      return { ...request, path: "/api/health", headers: { "CF-Connecting-IP": ip } };
+    };
+    const requests = { requests: [{ method: "GET", setupRequest: fromNewAddress }] };
     return { server, run: () => load({ url: server.url, ...requests, connections: CONNECTIONS, duration }) };
   },
   async refresh(cleanup, duration) {

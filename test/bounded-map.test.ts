@@ -68,6 +68,21 @@ describe("BoundedMap", () => {
     );
   });
 
+  it("frees an eighth of the cap at once, so a stream of new keys does not look at every entry for each one", () => {
+    const isExpired = (value: number) => {
+      looked++;
+      return value < 0;
+    };
+    let looked = 0;
+    const map = new BoundedMap<number, number>(800, isExpired);
+    for (let key = 0; key < 800; key++) map.set(key, key);
+    map.set(800, 800); // full, nothing expired: the oldest 100 go
+    expect([map.size, map.get(99), map.get(100)]).toEqual([701, undefined, 100]);
+    looked = 0;
+    for (let key = 801; key < 900; key++) map.set(key, key); // 99 more fit without looking
+    expect([map.size, looked]).toEqual([800, 0]);
+  });
+
   it("refuses a cap below one", () => {
     expect(() => new BoundedMap<string, number>(0, () => true)).toThrow(RangeError);
   });

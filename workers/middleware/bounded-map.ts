@@ -1,7 +1,9 @@
 /**
  * A Map with a cap, for state a Worker isolate keeps between requests: its memory must stay
  * bounded whatever the number of callers. Adding a key to a full map first drops the entries its
- * owner's `isExpired` rule says are done with, then the oldest (by insertion) until there is room.
+ * owner's `isExpired` rule says are done with, then the oldest (by insertion) until an eighth of
+ * the cap is free: looking at every entry then costs a stream of new keys once per eighth of the
+ * cap, not once per key (a full map of 10,000 live callers cost each new caller ~240 µs).
  */
 export class BoundedMap<K, V> {
   readonly #entries = new Map<K, V>();
@@ -35,13 +37,14 @@ export class BoundedMap<K, V> {
     return this.#entries.delete(key);
   }
 
-  /** Drops every expired entry, then the oldest ones until one more fits. */
+  /** Drops every expired entry, then the oldest ones until an eighth of the cap (at least one entry) is free. */
   #makeRoom(): void {
     for (const [key, value] of this.#entries) {
       if (this.#isExpired(value)) this.#entries.delete(key);
     }
+    const keep = this.#maxEntries - Math.max(1, Math.floor(this.#maxEntries / 8));
     for (const key of this.#entries.keys()) {
-      if (this.#entries.size < this.#maxEntries) break;
+      if (this.#entries.size <= keep) break;
       this.#entries.delete(key);
     }
   }
