@@ -81,3 +81,12 @@ function issueError(issue: v.BaseIssue<unknown>, value: unknown): HttpError {
   const ref = message.type === "subscribe" && field !== "id" ? (message.id as string) : undefined;
   return protocolError(field === "filter" ? "INVALID_FILTER" : "INVALID_MESSAGE", issue.message, ref);
 }
+
+const encoder = new TextEncoder();
+
+/** UTF-8 length of a string, exact only up to the point it passes `limit` (cheap for small frames). */
+export function utf8Length(text: string, limit: number): number {
+  if (text.length * 3 <= limit) return text.length;
+  if (text.length > limit) return text.length;
+  return encoder.encode(text).byteLength;
+}

@@ -24,13 +24,12 @@ import { type ChangeSource, databaseOf } from "./database";
 import { ChangeFeed } from "./feed";
 import { INTERNAL_HEADERS, callerFromHeaders, rejectUpgrade, upgradeResponse } from "./handshake";
 import { DEFAULT_REALTIME_LIMITS, type RealtimeLimits } from "./limits";
-import { parseClientMessage, protocolError } from "./messages";
+import { FrameBudget } from "./frame-budget";
+import { parseClientMessage, protocolError, utf8Length } from "./messages";
 import { Presence } from "./presence";
 import { RealtimeStore } from "./store";
 import type { Subscription } from "./subscriptions";
 import { type RowPredicate, compileFilter } from "./visibility";
-
-const encoder = new TextEncoder();
 
 /**
  * One block's WebSocket room: subscriptions to the block's change stream, broadcast and presence,
@@ -47,9 +46,7 @@ export class RealtimeDO extends DurableObject<Env> implements RealtimeRpc {
   readonly #feed: ChangeFeed;
   /** Set by `#ensureInitialized`; null until the first publish, upgrade or message. */
   #block: Block | null = null;
-  /** Frames the budget still allows (negative: owed), as of `#creditAt`. */
-  #frameCredit = DEFAULT_REALTIME_LIMITS.deliveryFramesPerSecond;
-  #creditAt = Date.now();
+  readonly #frames = new FrameBudget(DEFAULT_REALTIME_LIMITS);
   /** The alarm time last set (undefined: not known since waking). */
   #alarmAt: number | null | undefined;
 
@@ -81,7 +78,7 @@ export class RealtimeDO extends DurableObject<Env> implements RealtimeRpc {
 
   /**
    * Receives a committed group of changes from the block's DatabaseDO and delivers them in seq
-   * order. Answers once the frames it sent are paid for (see `#pace`): the DatabaseDO sends one
+   * order. Answers once the frames it sent are paid for (frame-budget.ts): the DatabaseDO sends one
    * hand-off at a time, so under load the changes committed meanwhile come together in the next
    * one, and a `batch` subscriber gets them in one frame.
    */
@@ -90,7 +87,8 @@ export class RealtimeDO extends DurableObject<Env> implements RealtimeRpc {
       this.#ensureInitialized();
       const before = this.#feed.deliveryCost;
       await this.#feed.publish(changes);
-      await this.#pace(this.#feed.deliveryCost - before);
+      const wait = this.#frames.spend(this.#feed.deliveryCost - before, this.limits);
+      if (wait >= 1) await scheduler.wait(wait);
     } catch (err) {
       console.error(JSON.stringify({ msg: "realtime publish failed", block: this.ctx.id.name, error: String(err) }));
       return true;
@@ -375,25 +373,6 @@ export class RealtimeDO extends DurableObject<Env> implements RealtimeRpc {
     return databaseOf(this.env, this.#ensureInitialized().name);
   }
 
-  /**
-   * A frame budget as a token bucket: `deliveryFramesPerSecond` refill, one second of them as the
-   * burst; a frame costs one plus one per 4 KiB it carries (`FRAME_COST_CHARS`). Frames past the
-   * budget are a debt the hand-off waits off (at most `maxHandOffDelayMs`, and the debt is capped
-   * at that wait), so a block under sustained load sends fewer, fuller frames and its writes keep
-   * the CPU. A hand-off that sent nothing never waits.
-   */
-  async #pace(frames: number): Promise<void> {
-    const { deliveryFramesPerSecond: rate, maxHandOffDelayMs } = this.limits;
-    const now = Date.now();
-    // The debt never exceeds one longest wait: a burst delays the next hand-off, not the next minute.
-    const floor = (-rate * maxHandOffDelayMs) / 1000;
-    this.#frameCredit = Math.max(floor, Math.min(rate, this.#frameCredit + ((now - this.#creditAt) * rate) / 1000) - frames);
-    this.#creditAt = now;
-    if (frames === 0 || this.#frameCredit >= 0) return;
-    const wait = Math.min(maxHandOffDelayMs, (-this.#frameCredit * 1000) / rate);
-    if (wait >= 1) await scheduler.wait(wait);
-  }
-
   /** Keeps the one alarm at the earliest connection deadline. */
   async #scheduleAlarm(candidate?: number | null): Promise<void> {
     if (this.#alarmAt === undefined) this.#alarmAt = await this.ctx.storage.getAlarm();
@@ -409,11 +388,4 @@ export class RealtimeDO extends DurableObject<Env> implements RealtimeRpc {
     this.#alarmAt = next;
     await this.ctx.storage.setAlarm(next);
   }
-}
-
-/** UTF-8 length of a string, exact only up to the point it passes `limit` (cheap for small frames). */
-function utf8Length(text: string, limit: number): number {
-  if (text.length * 3 <= limit) return text.length;
-  if (text.length > limit) return text.length;
-  return encoder.encode(text).byteLength;
 }
