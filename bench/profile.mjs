@@ -5,7 +5,7 @@
 //   node bench/profile.mjs <workload> [seconds]      (PROFILE_CONNECTIONS=50 for health, noop, read and do-noop; 10 unless told)
 //
 // Workloads: health (GET /api/health over 100 signed-in users, as p0-health), noop (the baseline's bare /noop, as p0-health's other side),
-// read (GET row by id, each of 100 users its own note, as p1-read), do-noop (the baseline's Worker → DO no-op over as many actors, p1-read's other side), do-get (the baseline's Worker → DO one-row SELECT, p1-read's floor), new-callers (GET /api/health from a new address every request: a new platform-limiter caller each), refresh (10 clients each refreshing its session's token chain, as auth), ratelimit-keys (POST /api/ratelimit/<key> over 1,000 gcra keys, as ratelimit-decisions),
+// read (GET row by id, each of 100 users its own note, as p1-read), do-noop (the baseline's Worker → DO no-op over as many actors, p1-read's other side), do-get (the baseline's Worker → DO one-row SELECT, p1-read's floor), new-callers (GET /api/health from a new address every request: a new platform-limiter caller each), new-tenants (the first insert into a new tenant block, each with its own JWT, as tenants-burst), refresh (10 clients each refreshing its session's token chain, as auth), ratelimit-keys (POST /api/ratelimit/<key> over 1,000 gcra keys, as ratelimit-decisions),
 // ratelimit-noop (the baseline's Worker → DO no-op over 1,000 keys), realtime-writes (inserts into a
 // block with 500 batch subscribers, as realtime-writes). Prints the functions with the most samples
 // (self, then including callees) as shares of all samples; idle time is its own line. The
@@ -15,7 +15,7 @@ import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
-import { BENCH_VARS, benchUsers, load, seedNotes, spread, startActorbase, startBaseline } from "./lib.mjs";
+import { BENCH_VARS, benchToken, benchUsers, load, seedNotes, spread, startActorbase, startBaseline } from "./lib.mjs";
 import { countingSubscribers } from "./realtime-clients.mjs";
 
 const KEYS = 1_000;
@@ -41,6 +41,20 @@ const WORKLOADS = {
       return { ...request, path: "/api/health", headers: { "CF-Connecting-IP": ip } };
     };
     const requests = { requests: [{ method: "GET", setupRequest: fromNewAddress }] };
+    return { server, run: () => load({ url: server.url, ...requests, connections: CONNECTIONS, duration }) };
+  },
+  async "new-tenants"(cleanup, duration) {
+    const server = await startActorbase(cleanup);
+    const tokens = await Promise.all(Array.from({ length: 5_000 }, (_, i) => benchToken(`tenant${i}`)));
+    let sent = 0;
+    const toNewBlock = (request) => {
+      const i = sent++ % tokens.length;
+      const headers = { Authorization: `Bearer ${tokens[i]}`, "Content-Type": "application/json" };
+      return { ...request, path: `/api/db/user:tenant${i}/tables/notes`, headers };
+    };
+    const requests = {
+      requests: [{ method: "POST", body: JSON.stringify({ title: "first row", priority: 1 }), setupRequest: toNewBlock }],
+    };
     return { server, run: () => load({ url: server.url, ...requests, connections: CONNECTIONS, duration }) };
   },
   async refresh(cleanup, duration) {
