@@ -7,7 +7,7 @@
  * Only gcra and fixed_window can be written ahead (their `covers`); token_bucket and
  * sliding_window write every change. Pure, like the algorithms.
  *
- * A key that has spent no more than its reserve needs no row at all: its state stays in memory
+ * A gcra key that has spent no more than its reserve needs no row at all: its state stays in memory
  * only, and the actor records once in a while how long such states may exist (storage.ts, "until
  * when unstored"). A restarted actor loads a key without a row, until then, as having spent its
  * reserve just now (`unstoredState`), which covers whatever the lost state had spent. So a new key
@@ -46,15 +46,15 @@ export function stateToWrite(policy: Policy, stored: unknown, current: unknown):
 
 /**
  * The state a key without a row is loaded as while unstored states may have been lost (a restart
- * before the time recorded for them): its whole reserve spent at `now`. Null (fresh) for a policy
- * whose states are always written: one without a reserve, or a `fixed_window` not aligned to the
- * clock, whose lost window could have started anywhere (a window begun at the reload would run
- * past the lost one, and cost more than the reserve).
+ * before the time recorded for them): its whole reserve spent at `now`. Only gcra keys go without
+ * a row; null (fresh) for any other policy, whose states are always written, and for one without a
+ * reserve. A `fixed_window` cannot: a window begun at the reload, by a clock that reads behind or
+ * (unaligned) at any time, can end before the lost one and open a new one early.
  */
 export function unstoredState(policy: Policy, now: number): TimedState | null {
   const algorithm = ALGORITHMS[policy.algorithm];
   const units = reserveUnits(policy);
-  if (!algorithm.covers || units === 0 || (policy.algorithm === "fixed_window" && !policy.aligned)) return null;
+  if (policy.algorithm !== "gcra" || !algorithm.covers || units === 0) return null;
   return algorithm.debit(policy, algorithm.fresh(policy, now), units);
 }
 
