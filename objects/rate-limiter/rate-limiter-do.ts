@@ -27,8 +27,9 @@ const SWEEP_PAUSE_MS = 100;
  * with no await in between, so concurrent callers of a key are admitted one at a time and never
  * over the limit. The actor's clock is the only clock. Answers come from the exact states in
  * memory, and SQLite gets states written ahead (reserve.ts), so a busy key does not commit on every
- * decision, and a new one commits nothing until it has spent its reserve. One alarm drops the states of keys that have fully replenished and gone unused for a
- * minute, and the whole database once nothing is left.
+ * decision, and a new gcra key commits nothing until it has spent its reserve. One alarm drops the
+ * states of keys that have fully replenished and gone unused for a minute, and the whole database
+ * once nothing is left.
  */
 export class RateLimiterDO extends DurableObject<Env> implements RateLimiterRpc {
   readonly #store: LimitStore;

@@ -8,10 +8,10 @@
  * sliding_window write every change. Pure, like the algorithms.
  *
  * A gcra key that has spent no more than its reserve needs no row at all: its state stays in memory
- * only, and the actor records once in a while how long such states may exist (storage.ts, "until
- * when unstored"). A restarted actor loads a key without a row, until then, as having spent its
- * reserve just now (`unstoredState`), which covers whatever the lost state had spent. So a new key
- * commits nothing until it has spent its reserve.
+ * only, and the actor records once in a while how long such states may exist (unstored.ts). A
+ * restarted actor loads a key without a row, until then, as having spent its reserve just now
+ * (`unstoredState`), which covers whatever the lost state had spent. So a new key commits nothing
+ * until it has spent its reserve.
  */
 import { ALGORITHMS, type TimedState } from "./algorithms";
 import { idleAt } from "./decision";
@@ -52,10 +52,9 @@ export function stateToWrite(policy: Policy, stored: unknown, current: unknown):
  * (unaligned) at any time, can end before the lost one and open a new one early.
  */
 export function unstoredState(policy: Policy, now: number): TimedState | null {
-  const algorithm = ALGORITHMS[policy.algorithm];
   const units = reserveUnits(policy);
-  if (policy.algorithm !== "gcra" || !algorithm.covers || units === 0) return null;
-  return algorithm.debit(policy, algorithm.fresh(policy, now), units);
+  if (policy.algorithm !== "gcra" || units === 0) return null;
+  return ALGORITHMS.gcra.debit(policy, ALGORITHMS.gcra.fresh(policy, now), units);
 }
 
 /**
@@ -64,6 +63,6 @@ export function unstoredState(policy: Policy, now: number): TimedState | null {
  */
 export function unstoredUntil(policy: Policy, current: TimedState): number | null {
   const covering = unstoredState(policy, current.at);
-  if (covering === null || !ALGORITHMS[policy.algorithm].covers!(policy, covering, current)) return null;
+  if (covering === null || !ALGORITHMS.gcra.covers!(policy, covering, current)) return null;
   return idleAt(policy, covering, current.at);
 }

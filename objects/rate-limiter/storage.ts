@@ -14,7 +14,7 @@ import { idleAt } from "./decision";
 import type { Policy } from "../../shared/rate-limit/policy";
 import { policyFromId, policyId } from "./policy-id";
 import { stateToWrite, unstoredState, unstoredUntil } from "./reserve";
-import { UNSTORED_UNTIL, UnstoredTime } from "./unstored";
+import { UnstoredTime } from "./unstored";
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS _limit_state (
@@ -203,7 +203,8 @@ export class LimitStore {
    * Takes new exact states of `key` (read first with `readStates`) and an answer to keep for a
    * requestId. Writes, in one transaction, the answer and each state its stored row does not
    * already cover (ahead, with a reserve); a state without a row within its reserve stays
-   * unwritten, and the unstored time (unstored.ts) is moved later when it would not cover it. Returns `takeCleanupDue`.
+   * unwritten, and the unstored time (unstored.ts) is moved later when it would not cover it.
+   * Returns `takeCleanupDue`.
    */
   write(
     key: string,
@@ -298,8 +299,8 @@ export class LimitStore {
   }
 
   /**
-   * Drops expired answers, the unstored time once past, and fully replenished states of keys unused for `idleMs`; looks at no
-   * more than SWEEP_BATCH due rows at a time. A row's `idle_at` is when the state it holds
+   * Drops expired answers, the unstored time once past, and fully replenished states of keys
+   * unused for `idleMs`; looks at no more than SWEEP_BATCH due rows at a time. A row's `idle_at` is when the state it holds
    * replenishes; decisions it still covered may have spent since, so a row is dropped only when
    * the exact state (in memory, or the row as a restarted actor reloads it) is replenished too,
    * and otherwise is rewritten as that state. A due row of a key in use (a decision used the policy
@@ -352,14 +353,13 @@ export class LimitStore {
       ).rowsWritten;
       this.#unstored.expire(sql, now);
     });
-    const next = sql
+    const rows = sql
       .exec<{ next: number | null }>(
-        `SELECT min(t) AS next FROM (SELECT min(idle_at) AS t FROM _limit_state UNION ALL SELECT min(expires_at) FROM _request
-         UNION ALL SELECT value FROM _meta WHERE key = ?)`,
-        UNSTORED_UNTIL,
+        "SELECT min(t) AS next FROM (SELECT min(idle_at) AS t FROM _limit_state UNION ALL SELECT min(expires_at) FROM _request)",
       )
       .one().next;
-    return { next: next ?? null, more: due.length === SWEEP_BATCH || expired === SWEEP_BATCH };
+    const times = [rows, this.#unstored.stored].filter((t): t is number => t !== null);
+    return { next: times.length > 0 ? Math.min(...times) : null, more: due.length === SWEEP_BATCH || expired === SWEEP_BATCH };
   }
 
   /** The cleanup alarm time recorded in SQL (null when none is scheduled). */

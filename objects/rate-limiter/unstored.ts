@@ -7,7 +7,7 @@
  */
 
 /** `_meta`'s key for it. */
-export const UNSTORED_UNTIL = "unstored_until";
+const UNSTORED_UNTIL = "unstored_until";
 
 /**
  * How far past what a key needs the time is written: the price is that a restarted actor counts
