@@ -187,6 +187,35 @@ describe("RateLimiterDO state", () => {
     });
   });
 
+  it("cleanup forgets keys without a row from memory once idle and replenished, and keeps the ones still spent", async () => {
+    const fast = policy(1_000, 60_000); // a unit every 60 ms
+    const slow = policy(1_000, 86_400_000); // a unit every 86.4 s
+    const t0 = 1_000_000;
+    await runInDurableObject(stub("test:sweep-memory"), (_instance, state) => {
+      const store = new LimitStore(state.storage);
+      const spend = (key: string, p: Policy, now: number) => {
+        const { nextStates } = evaluate([p], store.readStates(key, [p], now), now, 1, true);
+        store.write(key, [{ policy: p, state: nextStates![0] }]);
+      };
+      const remaining = (key: string, p: Policy, now: number) =>
+        evaluate([p], store.readStates(key, [p], now, false), now, 0, false).decision.remaining;
+      spend("replenished", fast, t0);
+      spend("still-spent", slow, t0);
+      spend("recent", fast, t0 + 30_000);
+      expect(count(state, "_limit_state")).toBe(0);
+      expect(store.keysInMemory).toBe(3);
+      // A minute later: the first key has replenished and goes; the second still owes its unit, the third was used since.
+      store.sweep(t0 + 60_000, 60_000);
+      expect(store.keysInMemory).toBe(2);
+      expect(remaining("replenished", fast, t0 + 60_000)).toBe(1_000);
+      expect(remaining("still-spent", slow, t0 + 60_000)).toBe(999);
+      // Once replenished and idle, the others go too.
+      store.sweep(t0 + 100_000, 60_000);
+      expect(store.keysInMemory).toBe(0);
+      expect(remaining("still-spent", slow, t0 + 100_000)).toBe(1_000);
+    });
+  });
+
   it("keeps requestId answers across a restart", async () => {
     const body = { limit: 10, periodMs: 3_600_000, cost: 4, requestId: "restart-req" };
     await post("restart-idem", body);

@@ -300,7 +300,7 @@ export class LimitStore {
 
   /**
    * Drops expired answers, the unstored time once past, and fully replenished states of keys
-   * unused for `idleMs`; looks at no more than SWEEP_BATCH due rows at a time. A row's `idle_at` is when the state it holds
+   * unused for `idleMs`, in SQLite and in memory; looks at no more than SWEEP_BATCH due rows at a time. A row's `idle_at` is when the state it holds
    * replenishes; decisions it still covered may have spent since, so a row is dropped only when
    * the exact state (in memory, or the row as a restarted actor reloads it) is replenished too,
    * and otherwise is rewritten as that state. A due row of a key in use (a decision used the policy
@@ -353,6 +353,7 @@ export class LimitStore {
       ).rowsWritten;
       this.#unstored.expire(sql, now);
     });
+    this.#dropIdleUnstored(now, idleMs);
     const rows = sql
       .exec<{ next: number | null }>(
         "SELECT min(t) AS next FROM (SELECT min(idle_at) AS t FROM _limit_state UNION ALL SELECT min(expires_at) FROM _request)",
@@ -360,6 +361,29 @@ export class LimitStore {
       .one().next;
     const times = [rows, this.#unstored.stored].filter((t): t is number => t !== null);
     return { next: times.length > 0 ? Math.min(...times) : null, more: due.length === SWEEP_BATCH || expired === SWEEP_BATCH };
+  }
+
+  /**
+   * Forgets, from memory, the states without a row of keys unused for `idleMs` once replenished:
+   * they would load fresh anyway. Keys without a row are never swept as rows are, so without
+   * this a stream of new keys would fill memory up to `maxKeys`. Keys are kept in order of use,
+   * so the walk stops at the first one used since.
+   */
+  #dropIdleUnstored(now: number, idleMs: number): void {
+    for (const [key, states] of this.#keys) {
+      if (now - states.usedAt < idleMs) break;
+      for (const [id, known] of states.policies) {
+        if (known.stored !== null) continue;
+        const policy = known.exact === null ? null : policyFromId(id);
+        if (policy === null || idleAt(policy, known.exact, now) <= now) states.policies.delete(id);
+      }
+      if (states.policies.size === 0) this.#keys.delete(key);
+    }
+  }
+
+  /** How many keys have states in memory. */
+  get keysInMemory(): number {
+    return this.#keys.size;
   }
 
   /** The cleanup alarm time recorded in SQL (null when none is scheduled). */
