@@ -4,6 +4,7 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import autocannon from "autocannon";
 import { SignJWT } from "jose";
+import WebSocket from "ws";
 import { workerdStats } from "../scripts/proc.mjs";
 import { ROOT, startServer } from "../scripts/server.mjs";
 
@@ -277,4 +278,28 @@ export function saveResult(scenario, data) {
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   savedResults.push(result);
   console.log(`Saved ${file}`);
+}
+
+/** Connects to the runtime's inspector and returns `send(method, params)` and `close()`. */
+export async function inspector(port) {
+  const [target] = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
+  const socket = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => {
+    socket.once("open", resolve);
+    socket.once("error", reject);
+  });
+  let lastId = 0;
+  const pending = new Map();
+  socket.on("message", (data) => {
+    const message = JSON.parse(data);
+    pending.get(message.id)?.(message);
+    pending.delete(message.id);
+  });
+  const send = (method, params = {}) =>
+    new Promise((resolve) => {
+      const id = ++lastId;
+      pending.set(id, resolve);
+      socket.send(JSON.stringify({ id, method, params }));
+    });
+  return { send, close: () => socket.close() };
 }

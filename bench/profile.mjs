@@ -14,8 +14,7 @@
 import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import WebSocket from "ws";
-import { BENCH_VARS, benchToken, benchUsers, load, seedNotes, spread, startActorbase, startBaseline } from "./lib.mjs";
+import { BENCH_VARS, benchToken, benchUsers, inspector, load, seedNotes, spread, startActorbase, startBaseline } from "./lib.mjs";
 import { countingSubscribers } from "./realtime-clients.mjs";
 
 const KEYS = 1_000;
@@ -161,30 +160,6 @@ const WORKLOADS = {
     };
   },
 };
-
-/** Connects to the runtime's inspector and returns `send(method, params)` and `close()`. */
-async function inspector(port) {
-  const [target] = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
-  const socket = new WebSocket(target.webSocketDebuggerUrl);
-  await new Promise((resolve, reject) => {
-    socket.once("open", resolve);
-    socket.once("error", reject);
-  });
-  let lastId = 0;
-  const pending = new Map();
-  socket.on("message", (data) => {
-    const message = JSON.parse(data);
-    pending.get(message.id)?.(message);
-    pending.delete(message.id);
-  });
-  const send = (method, params = {}) =>
-    new Promise((resolve) => {
-      const id = ++lastId;
-      pending.set(id, resolve);
-      socket.send(JSON.stringify({ id, method, params }));
-    });
-  return { send, close: () => socket.close() };
-}
 
 /** The functions with the most samples, self and including callees, as lines of text. */
 function summarize(profile, top) {

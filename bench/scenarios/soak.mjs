@@ -3,10 +3,11 @@
 // its socket drops), rate-limit decisions over many keys, and decisions on fresh keys (a new set of
 // 1,000 every 10 s, as a limit per client IP sees them). Every 10 s it samples throughput,
 // errors and the resident memory of the server's workerd process (from /proc). It reports errors,
-// lost or repeated changes, throughput drift and memory growth after warm-up.
+// lost or repeated changes, throughput drift and memory growth after warm-up, and the memory 30 s
+// after the load stops.
 // Targets: zero errors, zero lost or repeated changes, memory growth under 10% after warm-up.
 import WebSocket from "ws";
-import { BENCH_VARS, benchToken, saveResult, startActorbase, table, workerdStats } from "../lib.mjs";
+import { BENCH_VARS, benchToken, inspector, saveResult, startActorbase, table, workerdStats } from "../lib.mjs";
 
 /** Ten minutes unless `--duration <seconds>` is given (bench/run.mjs reads this). */
 export const defaultDuration = 600;
@@ -17,6 +18,8 @@ const CRUD_LOOPS = Number(process.env.SOAK_CRUD_LOOPS ?? 8);
 const RATE_LIMIT_LOOPS = Number(process.env.SOAK_RATE_LIMIT_LOOPS ?? 2);
 const CHURN_LOOPS = Number(process.env.SOAK_CHURN_LOOPS ?? 2);
 const SUBSCRIBE = process.env.SOAK_SUBSCRIBE !== "0";
+/** SOAK_HEAP=1 (npm start only): each sample also collects the isolate's garbage and reads its JS heap through the inspector, to tell the Worker's and actors' objects from the runtime's native memory. */
+const HEAP = process.env.SOAK_HEAP === "1";
 const RATE_LIMIT_KEYS = 200;
 const WINDOW_MS = 10_000;
 const SERVICE = { Authorization: `Bearer ${BENCH_VARS.SERVICE_KEY}`, "Content-Type": "application/json" };
@@ -153,6 +156,7 @@ async function churnLoop(url, stats, running) {
 
 export async function run({ name, cleanup, duration }) {
   // SOAK_RATE_LIMIT_PLATFORM overrides the platform limiter (`off`, `<limit>/<periodMs>`) to isolate its part.
+  if (HEAP) process.env.ACTORBASE_INSPECT = "1";
   const server = await startActorbase(
     cleanup,
     process.env.SOAK_RATE_LIMIT_PLATFORM ? { RATE_LIMIT_PLATFORM: process.env.SOAK_RATE_LIMIT_PLATFORM } : {},
@@ -168,6 +172,12 @@ export async function run({ name, cleanup, duration }) {
       writes: 0,
     });
   }
+  const heap = HEAP ? await inspector(server.inspectorPort) : null;
+  const heapMiB = async () => {
+    await heap.send("HeapProfiler.collectGarbage");
+    const { result } = await heap.send("Runtime.getHeapUsage");
+    return Math.round((result.usedSize / 2 ** 20) * 10) / 10;
+  };
   const stats = { ops: 0, decisions: 0, freshDecisions: 0, deliveries: 0, errors: [] };
   const subscribers = SUBSCRIBE ? tenants.map((t) => subscriber(server.url, t.block, t.token, stats)) : [];
   await new Promise((r) => setTimeout(r, 1_000));
@@ -183,7 +193,7 @@ export async function run({ name, cleanup, duration }) {
   const startedAt = Date.now();
   let last = { ops: 0, decisions: 0, freshDecisions: 0, deliveries: 0, errors: 0, at: startedAt };
   const sampler = setInterval(
-    () => {
+    async () => {
       const now = Date.now();
       const seconds = (now - last.at) / 1000;
       const sample = {
@@ -196,7 +206,6 @@ export async function run({ name, cleanup, duration }) {
         "workerd RSS MiB": Math.round(workerdStats(server.child.pid).rssMiB * 10) / 10,
       };
       windows.push(sample);
-      console.log(JSON.stringify(sample));
       last = {
         ops: stats.ops,
         decisions: stats.decisions,
@@ -205,6 +214,8 @@ export async function run({ name, cleanup, duration }) {
         errors: stats.errors.length,
         at: now,
       };
+      if (heap) sample["JS heap MiB (after GC)"] = await heapMiB();
+      console.log(JSON.stringify(sample));
     },
     Math.min(WINDOW_MS, Math.max(1_000, (duration * 1000) / 6)),
   );
@@ -219,6 +230,12 @@ export async function run({ name, cleanup, duration }) {
     s.closed = true;
     s.ws?.close(1000);
   }
+  // Then nothing for 30 s: the runtime lets idle actors go after about 10 s, and what they held
+  // (their SQLite caches among it) with them. What stays is the process's own.
+  await new Promise((r) => setTimeout(r, 30_000));
+  const idleRss = Math.round(workerdStats(server.child.pid).rssMiB * 10) / 10;
+  const idleHeap = heap ? await heapMiB() : null;
+  heap?.close();
   const lost = !SUBSCRIBE ? 0 : subscribers.reduce((sum, s, i) => sum + Math.max(0, tenants[i].writes - s.received) + s.gaps, 0);
   const duplicates = subscribers.reduce((sum, s) => sum + s.duplicates, 0);
 
@@ -248,7 +265,13 @@ export async function run({ name, cleanup, duration }) {
     "RSS at end MiB": final?.["workerd RSS MiB"] ?? 0,
     "peak RSS MiB": peak,
     "memory growth": `${(growth * 100).toFixed(1)}%`,
+    "RSS 30 s after the load MiB": idleRss,
   };
+  if (HEAP) {
+    summary["JS heap after warm-up MiB"] = first?.["JS heap MiB (after GC)"] ?? 0;
+    summary["JS heap at end MiB"] = final?.["JS heap MiB (after GC)"] ?? 0;
+    summary["JS heap 30 s after the load MiB"] = idleHeap;
+  }
   console.log("\nOver time:");
   const overTime = table(windows);
   console.log("Summary:");
