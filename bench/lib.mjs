@@ -295,10 +295,22 @@ export async function inspector(port) {
     pending.get(message.id)?.(message);
     pending.delete(message.id);
   });
+  socket.on("close", () => {
+    for (const settle of pending.values()) settle({ error: { message: "the inspector closed the connection" } });
+    pending.clear();
+  });
+  // An answer that never comes (the runtime's inspector dropped the call) fails the call after a minute instead of hanging the run.
   const send = (method, params = {}) =>
-    new Promise((resolve) => {
+    new Promise((resolve, reject) => {
       const id = ++lastId;
-      pending.set(id, resolve);
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        reject(new Error(`the inspector did not answer ${method} within 60 s`));
+      }, 60_000);
+      pending.set(id, (message) => {
+        clearTimeout(timer);
+        resolve(message);
+      });
       socket.send(JSON.stringify({ id, method, params }));
     });
   return { send, close: () => socket.close() };

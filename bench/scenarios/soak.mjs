@@ -173,10 +173,15 @@ export async function run({ name, cleanup, duration }) {
     });
   }
   const heap = HEAP ? await inspector(server.inspectorPort) : null;
+  // null when the inspector gave no answer: a diagnostic must not stop the soak.
   const heapMiB = async () => {
-    await heap.send("HeapProfiler.collectGarbage");
-    const { result } = await heap.send("Runtime.getHeapUsage");
-    return Math.round((result.usedSize / 2 ** 20) * 10) / 10;
+    try {
+      await heap.send("HeapProfiler.collectGarbage");
+      const { result } = await heap.send("Runtime.getHeapUsage");
+      return Math.round((result.usedSize / 2 ** 20) * 10) / 10;
+    } catch {
+      return null;
+    }
   };
   const stats = { ops: 0, decisions: 0, freshDecisions: 0, deliveries: 0, errors: [] };
   const subscribers = SUBSCRIBE ? tenants.map((t) => subscriber(server.url, t.block, t.token, stats)) : [];
@@ -196,6 +201,7 @@ export async function run({ name, cleanup, duration }) {
     async () => {
       const now = Date.now();
       const seconds = (now - last.at) / 1000;
+      const workerd = workerdStats(server.child.pid);
       const sample = {
         "t (s)": Math.round((now - startedAt) / 1000),
         "CRUD ops/s": Math.round((stats.ops - last.ops) / seconds),
@@ -203,7 +209,8 @@ export async function run({ name, cleanup, duration }) {
         "fresh-key decisions/s": Math.round((stats.freshDecisions - last.freshDecisions) / seconds),
         "changes delivered/s": Math.round((stats.deliveries - last.deliveries) / seconds),
         errors: stats.errors.length - last.errors,
-        "workerd RSS MiB": Math.round(workerdStats(server.child.pid).rssMiB * 10) / 10,
+        "workerd RSS MiB": Math.round(workerd.rssMiB * 10) / 10,
+        "open files": workerd.openFiles,
       };
       windows.push(sample);
       last = {
@@ -233,7 +240,7 @@ export async function run({ name, cleanup, duration }) {
   // Then nothing for 30 s: the runtime lets idle actors go after about 10 s, and what they held
   // (their SQLite caches among it) with them. What stays is the process's own.
   await new Promise((r) => setTimeout(r, 30_000));
-  const idleRss = Math.round(workerdStats(server.child.pid).rssMiB * 10) / 10;
+  const idle = workerdStats(server.child.pid);
   const idleHeap = heap ? await heapMiB() : null;
   heap?.close();
   const lost = !SUBSCRIBE ? 0 : subscribers.reduce((sum, s, i) => sum + Math.max(0, tenants[i].writes - s.received) + s.gaps, 0);
@@ -265,7 +272,8 @@ export async function run({ name, cleanup, duration }) {
     "RSS at end MiB": final?.["workerd RSS MiB"] ?? 0,
     "peak RSS MiB": peak,
     "memory growth": `${(growth * 100).toFixed(1)}%`,
-    "RSS 30 s after the load MiB": idleRss,
+    "RSS 30 s after the load MiB": Math.round(idle.rssMiB * 10) / 10,
+    "open files 30 s after the load": idle.openFiles,
   };
   if (HEAP) {
     summary["JS heap after warm-up MiB"] = first?.["JS heap MiB (after GC)"] ?? 0;
