@@ -506,7 +506,12 @@ describe("console", { timeout: 120_000 }, () => {
     const tab = await browser.newPage();
     try {
       await visit(tab, "blocks", KEY);
-      await tab.waitForSelector("form[aria-label='Search blocks']", { timeout: 30_000 });
+      // Until the first page of the catalog is shown the view may render again, and a button found
+      // before that can be gone by the time it is clicked.
+      await tab.waitForFunction(
+        () => document.querySelector("tr[data-block]") !== null || document.body.textContent?.includes("No blocks match."),
+        { timeout: 30_000 },
+      );
       // The server cannot revoke the key mid-run, so the refusal is played by the browser.
       await tab.setRequestInterception(true);
       tab.on("request", (request) => {
