@@ -18,7 +18,10 @@ const CRUD_LOOPS = Number(process.env.SOAK_CRUD_LOOPS ?? 8);
 const RATE_LIMIT_LOOPS = Number(process.env.SOAK_RATE_LIMIT_LOOPS ?? 2);
 const CHURN_LOOPS = Number(process.env.SOAK_CHURN_LOOPS ?? 2);
 const SUBSCRIBE = process.env.SOAK_SUBSCRIBE !== "0";
-/** SOAK_HEAP=1 (npm start only): each sample also collects the isolate's garbage and reads its JS heap through the inspector, to tell the Worker's and actors' objects from the runtime's native memory. */
+/**
+ * SOAK_HEAP=1 (npm start only): each sample also collects the isolate's garbage and reads its JS
+ * heap through the inspector, to tell the Worker's and actors' objects from the runtime's native memory.
+ */
 const HEAP = process.env.SOAK_HEAP === "1";
 const RATE_LIMIT_KEYS = 200;
 const WINDOW_MS = 10_000;

@@ -300,13 +300,13 @@ export class LimitStore {
 
   /**
    * Drops expired answers, the unstored time once past, and fully replenished states of keys
-   * unused for `idleMs`, in SQLite and in memory; looks at no more than SWEEP_BATCH due rows at a time. A row's `idle_at` is when the state it holds
-   * replenishes; decisions it still covered may have spent since, so a row is dropped only when
-   * the exact state (in memory, or the row as a restarted actor reloads it) is replenished too,
-   * and otherwise is rewritten as that state. A due row of a key in use (a decision used the policy
-   * within `idleMs`) stays as it is, due again `idleMs` later: under a high limit a busy key
-   * replenishes within milliseconds of each decision, and dropping its row would only make the
-   * next decision write it again.
+   * unused for `idleMs`, in SQLite and in memory; looks at no more than SWEEP_BATCH due rows at a
+   * time. A row's `idle_at` is when the state it holds replenishes; decisions it still covered may
+   * have spent since, so a row is dropped only when the exact state (in memory, or the row as a
+   * restarted actor reloads it) is replenished too, and otherwise is rewritten as that state. A
+   * due row of a key in use (a decision used the policy within `idleMs`) stays as it is, due again
+   * `idleMs` later: under a high limit a busy key replenishes within milliseconds of each
+   * decision, and dropping its row would only make the next decision write it again.
    */
   sweep(now: number, idleMs: number): Swept {
     const sql = this.#readable;
